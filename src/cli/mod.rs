@@ -1,0 +1,110 @@
+//! The command line: `serve`, `migrate`, `admin ...` and `audit verify`.
+
+mod admin;
+mod audit;
+mod demo;
+mod output;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{FileSettings, Overrides, Settings};
+pub use output::Output;
+
+#[derive(Parser)]
+#[command(
+    name = "support-access",
+    version,
+    about = "Support access authorization service"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct GlobalArgs {
+    /// Database URL (default sqlite://./data/support-access.db).
+    #[arg(long, global = true, env = "SUPPORT_ACCESS_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Output format of command results.
+    #[arg(long, global = true, value_enum, default_value = "table")]
+    output: Output,
+    /// Optional TOML configuration file.
+    #[arg(long, global = true, env = "SUPPORT_ACCESS_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve(serve::ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage domains, users, groups and engineers.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+}
+
+/// A command failure: printed to stderr, exit code 1.
+pub struct CliError(pub String);
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+pub type CliResult = Result<(), CliError>;
+
+impl GlobalArgs {
+    fn settings(&self, mut overrides: Overrides) -> Result<Settings, CliError> {
+        overrides.database_url = self.database_url.clone();
+        let file = FileSettings::load(self.config.as_deref()).map_err(CliError)?;
+        Settings::resolve(overrides, file).map_err(CliError)
+    }
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(&cli.global, args).await,
+            Command::Migrate => {
+                let settings = cli.global.settings(Overrides::default())?;
+                crate::server::open_store(&settings)?;
+                cli.global
+                    .output
+                    .message(&format!("migrations applied to {}", settings.database_url));
+                Ok(())
+            }
+            Command::Admin(cmd) => admin::run(&cli.global, cmd).await,
+            Command::Audit(cmd) => audit::run(&cli.global, cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! The pure domain: statuses, transitions, validation and visibility rules.
+//!
+//! Nothing here does I/O, awaits, or knows about HTTP or SQL; every rule is a plain
+//! function over plain values so it can be unit-tested exhaustively.
+
+pub mod audit;
+pub mod authorization;
+pub mod catalog;
+pub mod confirm;
+pub mod ids;
+pub mod locale;
+pub mod principal;
+pub mod secret;
+pub mod session;
+pub mod status;
+pub mod time;
+pub mod validation;
+
+pub use audit::{AuditDraft, AuditEvent};
+pub use authorization::{Authorization, Detail, DetailType, NewAuthorization, NewDetail};
+pub use ids::{AuthorizationId, DetailId, SessionId};
+pub use locale::Language;
+pub use principal::{Principal, PrincipalKind, Scope};
+pub use status::{Action, Status, TransitionError};
+pub use validation::{Rule, ValidationError};

@@ -1,0 +1,223 @@
+//! Who is calling, and what they may see (SPEC §4, §5).
+
+/// How the caller authenticated; ShowLoginType reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A token from the password method, or a permanent access key.
+    Password,
+    /// A temporary access key with a security token.
+    Assumed,
+    Federated,
+}
+
+impl CredentialKind {
+    pub fn login_type(self) -> &'static str {
+        match self {
+            CredentialKind::Password => "",
+            CredentialKind::Assumed => "ASSUMED",
+            CredentialKind::Federated => "FEDERATION",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalKind {
+    Customer,
+    Engineer { provider_admin: bool },
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub user_name: String,
+    pub domain_id: String,
+    pub domain_name: String,
+    pub is_domain_admin: bool,
+    pub kind: PrincipalKind,
+    pub credential: CredentialKind,
+}
+
+/// A group named by `group_id`, as seen from the caller's domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupView {
+    pub is_operator: bool,
+    pub caller_is_member: bool,
+    pub member_ids: Vec<String>,
+}
+
+/// The rows a caller may see. Every store query is filtered by one of these, so a
+/// forgotten check in a handler cannot leak another tenant's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Authorizations of `domain_id`; with `submitters`, only those raised on their tickets.
+    Customer {
+        domain_id: String,
+        submitters: Option<Vec<String>>,
+    },
+    /// Authorizations raised by `raised_by`, or all of them for a provider admin.
+    Provider { raised_by: Option<String> },
+}
+
+/// The caller may not use this `group_id`, or this API (HTTP 403).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forbidden {
+    GroupNotUsable,
+    NotAnEngineer,
+    NotAProviderAdmin,
+}
+
+impl Principal {
+    pub fn is_engineer(&self) -> bool {
+        matches!(self.kind, PrincipalKind::Engineer { .. })
+    }
+
+    /// What this caller sees on the customer API. `group` is `Some(None)` when a
+    /// `group_id` was given but names no group of the caller's domain.
+    pub fn customer_scope(&self, group: Option<Option<&GroupView>>) -> Result<Scope, Forbidden> {
+        let own = || Scope::Customer {
+            domain_id: self.domain_id.clone(),
+            submitters: if self.is_domain_admin {
+                None
+            } else {
+                Some(vec![self.user_id.clone()])
+            },
+        };
+        let Some(group) = group else {
+            return Ok(own());
+        };
+        let group = group.ok_or(Forbidden::GroupNotUsable)?;
+        if self.is_domain_admin {
+            return Ok(own());
+        }
+        if !(group.is_operator && group.caller_is_member) {
+            return Err(Forbidden::GroupNotUsable);
+        }
+        let mut submitters = group.member_ids.clone();
+        if !submitters.contains(&self.user_id) {
+            submitters.push(self.user_id.clone());
+        }
+        Ok(Scope::Customer {
+            domain_id: self.domain_id.clone(),
+            submitters: Some(submitters),
+        })
+    }
+
+    /// What this caller sees on the provider API: engineers only.
+    pub fn provider_scope(&self) -> Result<Scope, Forbidden> {
+        match self.kind {
+            PrincipalKind::Customer => Err(Forbidden::NotAnEngineer),
+            PrincipalKind::Engineer {
+                provider_admin: true,
+            } => Ok(Scope::Provider { raised_by: None }),
+            PrincipalKind::Engineer {
+                provider_admin: false,
+            } => Ok(Scope::Provider {
+                raised_by: Some(self.user_id.clone()),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: &str, admin: bool) -> Principal {
+        Principal {
+            user_id: id.into(),
+            user_name: id.into(),
+            domain_id: "d1".into(),
+            domain_name: "acme".into(),
+            is_domain_admin: admin,
+            kind: PrincipalKind::Customer,
+            credential: CredentialKind::Password,
+        }
+    }
+
+    fn group(operator: bool, member: bool) -> GroupView {
+        GroupView {
+            is_operator: operator,
+            caller_is_member: member,
+            member_ids: vec!["u2".into(), "u3".into()],
+        }
+    }
+
+    #[test]
+    fn ordinary_users_see_their_own() {
+        assert_eq!(
+            user("u1", false).customer_scope(None),
+            Ok(Scope::Customer {
+                domain_id: "d1".into(),
+                submitters: Some(vec!["u1".into()])
+            })
+        );
+    }
+
+    #[test]
+    fn admins_see_the_domain() {
+        let scope = Scope::Customer {
+            domain_id: "d1".into(),
+            submitters: None,
+        };
+        assert_eq!(user("a", true).customer_scope(None), Ok(scope.clone()));
+        assert_eq!(
+            user("a", true).customer_scope(Some(Some(&group(false, false)))),
+            Ok(scope)
+        );
+    }
+
+    #[test]
+    fn operator_group_members_see_each_other() {
+        let scope = user("u2", false)
+            .customer_scope(Some(Some(&group(true, true))))
+            .unwrap();
+        assert_eq!(
+            scope,
+            Scope::Customer {
+                domain_id: "d1".into(),
+                submitters: Some(vec!["u2".into(), "u3".into()])
+            }
+        );
+    }
+
+    #[test]
+    fn unusable_groups_are_forbidden() {
+        let u = user("u1", false);
+        assert_eq!(
+            u.customer_scope(Some(Some(&group(true, false)))),
+            Err(Forbidden::GroupNotUsable)
+        );
+        assert_eq!(
+            u.customer_scope(Some(Some(&group(false, true)))),
+            Err(Forbidden::GroupNotUsable)
+        );
+        assert_eq!(u.customer_scope(Some(None)), Err(Forbidden::GroupNotUsable));
+        assert_eq!(
+            user("a", true).customer_scope(Some(None)),
+            Err(Forbidden::GroupNotUsable)
+        );
+    }
+
+    #[test]
+    fn provider_scope_is_for_engineers() {
+        assert_eq!(
+            user("u1", false).provider_scope(),
+            Err(Forbidden::NotAnEngineer)
+        );
+        let mut e = user("e1", false);
+        e.kind = PrincipalKind::Engineer {
+            provider_admin: false,
+        };
+        assert_eq!(
+            e.provider_scope(),
+            Ok(Scope::Provider {
+                raised_by: Some("e1".into())
+            })
+        );
+        e.kind = PrincipalKind::Engineer {
+            provider_admin: true,
+        };
+        assert_eq!(e.provider_scope(), Ok(Scope::Provider { raised_by: None }));
+    }
+}

@@ -1,0 +1,192 @@
+//! Engineer sessions and what is recorded in them (append-only).
+
+use jiff::Timestamp;
+
+use super::ids::{AuthorizationId, DetailId, SessionId};
+use super::time::parse_rfc3339;
+use super::validation::{Rule, ValidationError, int_range, optional_text, required_text};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: SessionId,
+    pub authorization_id: AuthorizationId,
+    pub detail_id: DetailId,
+    pub engineer_id: String,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
+impl Session {
+    /// How long the session lasted, or has lasted so far.
+    pub fn duration_ms(&self, now: Timestamp) -> i64 {
+        let end = self.ended_at.unwrap_or(now);
+        end.as_millisecond() - self.started_at.as_millisecond()
+    }
+}
+
+/// One command typed in a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    pub oper: String,
+    pub operate_time: Timestamp,
+}
+
+/// One file moved in a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileTransfer {
+    pub operate_type: String,
+    pub file_name: String,
+    pub from_path: String,
+    pub to_path: String,
+    pub file_size_bytes: i64,
+    pub duration_ms: i64,
+    pub oper_result: String,
+    pub operate_time: Timestamp,
+}
+
+/// Records per append call.
+pub const MAX_RECORDS_PER_APPEND: usize = 1000;
+/// Commands are kept whole: longer than Huawei's documented 64 characters, because a
+/// truncated command is useless as evidence.
+pub const MAX_COMMAND_CHARS: usize = 4096;
+
+#[derive(Debug, Clone, Default)]
+pub struct OperationInput {
+    pub oper: Option<String>,
+    pub operate_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FileTransferInput {
+    pub operate_type: Option<String>,
+    pub file_name: Option<String>,
+    pub from_path: Option<String>,
+    pub to_path: Option<String>,
+    pub file_size_bytes: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub oper_result: Option<String>,
+    pub operate_time: Option<String>,
+}
+
+fn check_batch_len(field: &str, len: usize) -> Result<(), ValidationError> {
+    if len == 0 || len > MAX_RECORDS_PER_APPEND {
+        return Err(ValidationError::new(
+            field,
+            Rule::Items {
+                min: 1,
+                max: MAX_RECORDS_PER_APPEND,
+            },
+        ));
+    }
+    Ok(())
+}
+
+fn required_time(field: &str, value: Option<&str>) -> Result<Timestamp, ValidationError> {
+    let raw = value.ok_or_else(|| ValidationError::new(field, Rule::Required))?;
+    parse_rfc3339(field, raw)
+}
+
+pub fn validate_operations(input: &[OperationInput]) -> Result<Vec<Operation>, ValidationError> {
+    check_batch_len("operations", input.len())?;
+    input
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let f = |name: &str| format!("operations[{i}].{name}");
+            Ok(Operation {
+                oper: required_text(&f("oper"), op.oper.as_deref(), 1, MAX_COMMAND_CHARS)?.into(),
+                operate_time: required_time(&f("operate_time"), op.operate_time.as_deref())?,
+            })
+        })
+        .collect()
+}
+
+pub fn validate_file_transfers(
+    input: &[FileTransferInput],
+) -> Result<Vec<FileTransfer>, ValidationError> {
+    check_batch_len("file_transfers", input.len())?;
+    input
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let f = |name: &str| format!("file_transfers[{i}].{name}");
+            optional_text(&f("from_path"), t.from_path.as_deref(), 0, 1024)?;
+            optional_text(&f("to_path"), t.to_path.as_deref(), 0, 1024)?;
+            let size = t
+                .file_size_bytes
+                .ok_or_else(|| ValidationError::new(f("file_size_bytes"), Rule::Required))?;
+            let duration = t
+                .duration_ms
+                .ok_or_else(|| ValidationError::new(f("duration_ms"), Rule::Required))?;
+            Ok(FileTransfer {
+                operate_type: required_text(&f("operate_type"), t.operate_type.as_deref(), 1, 64)?
+                    .into(),
+                file_name: required_text(&f("file_name"), t.file_name.as_deref(), 1, 512)?.into(),
+                from_path: t.from_path.clone().unwrap_or_default(),
+                to_path: t.to_path.clone().unwrap_or_default(),
+                file_size_bytes: int_range(&f("file_size_bytes"), size, 0, i64::MAX)?,
+                duration_ms: int_range(&f("duration_ms"), duration, 0, i64::MAX)?,
+                oper_result: required_text(&f("oper_result"), t.oper_result.as_deref(), 1, 64)?
+                    .into(),
+                operate_time: required_time(&f("operate_time"), t.operate_time.as_deref())?,
+            })
+        })
+        .collect()
+}
+
+/// Huawei documents `file_size` as "how many K, M or G": `512B`, `1.5K`, `12.0M`.
+pub fn human_size(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
+    if bytes < 1024 {
+        return format!("{bytes}B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1}{}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_the_docs() {
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(1023), "1023B");
+        assert_eq!(human_size(1536), "1.5K");
+        assert_eq!(human_size(12 * 1024 * 1024), "12.0M");
+        assert_eq!(human_size(3 * 1024 * 1024 * 1024), "3.0G");
+    }
+
+    #[test]
+    fn batches_are_bounded() {
+        let op = OperationInput {
+            oper: Some("ls".into()),
+            operate_time: Some("2026-01-01T00:00:00Z".into()),
+        };
+        assert!(validate_operations(&[]).is_err());
+        assert!(validate_operations(&vec![op.clone(); 1000]).is_ok());
+        assert!(validate_operations(&vec![op; 1001]).is_err());
+    }
+
+    #[test]
+    fn records_need_valid_times() {
+        let op = OperationInput {
+            oper: Some("ls".into()),
+            operate_time: Some("yesterday".into()),
+        };
+        assert_eq!(
+            validate_operations(&[op]).unwrap_err().field,
+            "operations[0].operate_time"
+        );
+        let t = FileTransferInput {
+            operate_type: Some("upload".into()),
+            ..Default::default()
+        };
+        assert!(validate_file_transfers(&[t]).is_err());
+    }
+}

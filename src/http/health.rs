@@ -1,0 +1,24 @@
+//! Liveness and readiness probes.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use crate::service::App;
+
+/// The process is up.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The process can serve: its database answers.
+pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError> {
+    app.store
+        .ping()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("database not ready: {e}")))?;
+    Ok(Json(json!({ "status": "ready" })))
+}

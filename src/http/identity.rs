@@ -1,0 +1,96 @@
+//! `POST /v3/auth/tokens`: the Keystone password method, domain scope.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::input::JsonBody;
+use super::wire::*;
+use crate::domain::secret::Secret;
+use crate::domain::validation::{Rule, ValidationError};
+use crate::service::App;
+use crate::service::identity::DomainRef;
+
+/// Keystone prints microseconds; the SDKs parse `%Y-%m-%dT%H:%M:%S.%fZ`.
+fn keystone_time(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_string()
+}
+
+fn missing(field: &str) -> ApiError {
+    ValidationError::new(field, Rule::Required).into()
+}
+
+pub async fn issue_token(
+    State(app): State<Arc<App>>,
+    JsonBody(body): JsonBody<TokenRequest>,
+) -> Result<Response, ApiError> {
+    let identity = body
+        .auth
+        .and_then(|a| a.identity)
+        .ok_or_else(|| missing("auth.identity"))?;
+    let methods = identity.methods.unwrap_or_default();
+    if !methods.iter().any(|m| m == "password") {
+        return Err(
+            ValidationError::new("auth.identity.methods", Rule::OneOf(&["password"])).into(),
+        );
+    }
+    let user = identity
+        .password
+        .and_then(|p| p.user)
+        .ok_or_else(|| missing("auth.identity.password.user"))?;
+    let name = user
+        .name
+        .ok_or_else(|| missing("auth.identity.password.user.name"))?;
+    let password = Secret::new(
+        user.password
+            .ok_or_else(|| missing("auth.identity.password.user.password"))?,
+    );
+    let domain = match user.domain {
+        Some(NameOrId { name: Some(n), .. }) => DomainRef::Name(n),
+        Some(NameOrId { id: Some(id), .. }) => DomainRef::Id(id),
+        _ => return Err(missing("auth.identity.password.user.domain")),
+    };
+    let issued = app.issue_token(domain, &name, password).await?;
+    let domain = NameOrId {
+        id: Some(issued.domain.id.clone()),
+        name: Some(issued.domain.name.clone()),
+    };
+    let body = TokenResponse {
+        token: TokenBody {
+            expires_at: keystone_time(issued.expires_at),
+            issued_at: keystone_time(issued.issued_at),
+            methods: vec!["password"],
+            user: TokenUserBody {
+                id: issued.user.id.clone(),
+                name: issued.user.name.clone(),
+                domain: domain.clone(),
+                password_expires_at: String::new(),
+            },
+            domain,
+            roles: role_names(&issued.user),
+            catalog: vec![],
+        },
+    };
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    let header = HeaderValue::from_str(issued.token.expose())
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    response.headers_mut().insert("x-subject-token", header);
+    Ok(response)
+}
+
+fn role_names(user: &crate::store::UserRecord) -> Vec<NameOrId> {
+    let role = |name: &str| NameOrId {
+        id: None,
+        name: Some(name.into()),
+    };
+    match (user.is_engineer, user.is_provider_admin, user.is_admin) {
+        (true, true, _) => vec![role("support_engineer"), role("provider_admin")],
+        (true, false, _) => vec![role("support_engineer")],
+        (false, _, true) => vec![role("te_admin")],
+        (false, _, false) => vec![role("te_user")],
+    }
+}

@@ -1,0 +1,246 @@
+//! Extractors that turn raw requests into validated values, refusing bad input with
+//! the API's error body instead of axum's plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use jiff::tz::TimeZone;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::domain::time::parse_time_zone;
+use crate::domain::validation::{Rule, ValidationError, parse_int, text};
+use crate::domain::{Language, Principal};
+use crate::store::{Order, Page};
+
+/// The optional headers every customer operation takes (SPEC §1).
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub lang: Language,
+    pub tz: TimeZone,
+    pub site: i32,
+}
+
+fn header<'a>(parts: &'a Parts, name: &'static str) -> Result<Option<&'a str>, ApiError> {
+    match parts.headers.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(Some)
+            .map_err(|_| ValidationError::new(name, Rule::Length { min: 1, max: 32 }).into()),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let lang = Language::from_header(header(parts, "x-language")?)?;
+        let tz = parse_time_zone(header(parts, "x-time-zone")?)?;
+        let site = match header(parts, "x-site")? {
+            None => 0,
+            Some(raw) => parse_int("X-Site", raw, 0, 1)? as i32,
+        };
+        Ok(RequestContext { lang, tz, site })
+    }
+}
+
+/// The authenticated caller, put there by the authentication middleware.
+pub struct Caller(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or(ApiError::Unauthenticated("no credentials were presented"))
+    }
+}
+
+/// Query parameters, read by name with per-field validation. Unknown ones are ignored.
+pub struct QueryParams(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ValidationError::new("query string", Rule::InvalidJson))?;
+        Ok(QueryParams(pairs))
+    }
+}
+
+impl QueryParams {
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// An optional string of `min..=max` characters; empty counts as absent when allowed.
+    pub fn text(&self, name: &str, min: usize, max: usize) -> Result<Option<String>, ApiError> {
+        let Some(v) = self.raw(name) else {
+            return Ok(None);
+        };
+        if v.is_empty() && min == 0 {
+            return Ok(None);
+        }
+        text(name, v, min, max)?;
+        Ok(Some(v.to_owned()))
+    }
+
+    /// An optional integer in `min..=max`.
+    pub fn int(&self, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+        self.raw(name)
+            .map(|v| parse_int(name, v, min, max).map_err(ApiError::from))
+            .transpose()
+    }
+
+    /// `offset` 0..65535 (default 0) and `limit` 1..100 (default 10).
+    pub fn page(&self) -> Result<Page, ApiError> {
+        Ok(Page {
+            offset: self.int("offset", 0, 65_535)?.unwrap_or(0) as u32,
+            limit: self.int("limit", 1, 100)?.unwrap_or(10) as u32,
+        })
+    }
+
+    /// `sort`: 0 newest first (default), 1 oldest first.
+    pub fn order(&self) -> Result<Order, ApiError> {
+        Ok(match self.int("sort", 0, 1)? {
+            Some(1) => Order::OldestFirst,
+            _ => Order::NewestFirst,
+        })
+    }
+}
+
+/// A JSON body. An empty body reads as `{}`; syntax errors, wrong member types and
+/// oversize bodies are refused with the field named.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(0)
+            } else {
+                ApiError::Validation(ValidationError::new("body", Rule::InvalidJson))
+            }
+        })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
+        let inner = e.into_inner();
+        let rule = if inner.is_data() {
+            Rule::WrongType {
+                expected: expected_type(&inner.to_string()),
+            }
+        } else {
+            Rule::InvalidJson
+        };
+        ApiError::Validation(ValidationError::new(field, rule))
+    })?;
+    de.end()
+        .map_err(|_| ApiError::Validation(ValidationError::new("body", Rule::InvalidJson)))?;
+    Ok(value)
+}
+
+/// Reads the expected type out of serde's message (`... expected i64`).
+fn expected_type(message: &str) -> &'static str {
+    let expected = message.rsplit("expected").next().unwrap_or("");
+    if ["i64", "i32", "u16", "u32", "u64", "integer"]
+        .iter()
+        .any(|t| expected.contains(t))
+    {
+        "integer"
+    } else if expected.contains("string") {
+        "string"
+    } else if expected.contains("sequence") {
+        "array"
+    } else if expected.contains("bool") {
+        "boolean"
+    } else {
+        "object"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Body {
+        port: Option<i64>,
+        items: Option<Vec<Item>>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Item {
+        name: Option<String>,
+    }
+
+    fn field_of(json: &str) -> (String, Rule) {
+        match parse_json::<Body>(json.as_bytes()) {
+            Err(ApiError::Validation(v)) => (v.field, v.rule),
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_types_name_the_member() {
+        assert_eq!(
+            field_of(r#"{"port": "22"}"#),
+            (
+                "port".into(),
+                Rule::WrongType {
+                    expected: "integer"
+                }
+            )
+        );
+        assert_eq!(
+            field_of(r#"{"items": [{"name": 5}]}"#),
+            (
+                "items[0].name".into(),
+                Rule::WrongType { expected: "string" }
+            )
+        );
+        assert_eq!(field_of(r#"[1]"#).0, "body");
+    }
+
+    #[test]
+    fn syntax_errors_and_trailing_garbage_are_invalid_json() {
+        assert_eq!(field_of(r#"{"port": 2"#).1, Rule::InvalidJson);
+        assert_eq!(field_of(r#"{} {}"#).1, Rule::InvalidJson);
+    }
+
+    #[test]
+    fn empty_bodies_and_unknown_members_are_fine() {
+        assert!(parse_json::<Body>(b"").is_ok());
+        assert!(parse_json::<Body>(br#"{"other": 1}"#).is_ok());
+    }
+}

@@ -1,0 +1,132 @@
+//! Cross-cutting request handling: request ids, error rendering, timeouts, logging,
+//! and authentication.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use crate::domain::Language;
+use crate::service::App;
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Settings the envelope needs.
+#[derive(Clone, Copy)]
+pub struct EnvelopeConfig {
+    pub request_timeout: Duration,
+    pub body_limit: usize,
+}
+
+/// A caller's own request id is echoed if it is of sane form; otherwise a fresh one.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(crate::service::new_hex_id)
+}
+
+/// The outermost layer: every response gets `X-Request-Id`, every error its JSON body
+/// in the caller's language, every request one log line.
+pub async fn envelope(State(config): State<EnvelopeConfig>, req: Request, next: Next) -> Response {
+    let id = request_id(&req);
+    let lang = req
+        .headers()
+        .get("x-language")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Language::from_header(Some(v)).ok())
+        .unwrap_or_default();
+    let method = req.method().clone();
+    let started = Instant::now();
+
+    let mut response = match tokio::time::timeout(config.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    };
+    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        response = render(&error, lang, config, &id);
+    } else if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        response = render(&ApiError::MethodNotAllowed, lang, config, &id);
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let route = response
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("(unmatched)", |m| m.as_str());
+    tracing::info!(request_id = %id, %method, route, status, latency_ms, "request");
+    response
+}
+
+fn render(error: &ApiError, lang: Language, config: EnvelopeConfig, request_id: &str) -> Response {
+    match error {
+        ApiError::Internal(cause) | ApiError::Unavailable(cause) => {
+            tracing::error!(request_id, cause = %cause, code = error.code(), "request failed");
+        }
+        _ => {}
+    }
+    let error = match error {
+        ApiError::PayloadTooLarge(_) => ApiError::PayloadTooLarge(config.body_limit),
+        other => other.clone(),
+    };
+    let body = serde_json::json!({ "error_code": error.code(), "error_msg": error.message(lang) });
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = error.status();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Routing happens inside the envelope, so the matched route template is handed back
+/// to it on the response, for the log line.
+pub async fn tag_route(req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(req).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(route);
+    }
+    response
+}
+
+/// Resolves the caller from `X-Auth-Token` and puts the `Principal` in the request.
+pub async fn authenticate(
+    State(app): State<Arc<App>>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let token = req
+        .headers()
+        .get("x-auth-token")
+        .map(|v| v.to_str().map(str::to_owned));
+    let principal = match token {
+        Some(Ok(token)) if !token.is_empty() && token.len() <= 5000 => {
+            app.authenticate_token(&token).await?
+        }
+        Some(_) => return Err(ApiError::Unauthenticated("X-Auth-Token is malformed")),
+        None => return Err(ApiError::Unauthenticated("X-Auth-Token is missing")),
+    };
+    req.extensions_mut().insert(principal);
+    Ok(next.run(req).await)
+}
+
+/// Unknown paths.
+pub async fn fallback() -> ApiError {
+    ApiError::RouteNotFound
+}

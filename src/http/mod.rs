@@ -1,0 +1,90 @@
+//! The HTTP layer: routes, extraction, authentication, and mapping errors to the wire.
+//! Handlers stay thin; the rules live in `domain` and the use cases in `service`.
+
+mod customer;
+pub mod error;
+mod health;
+mod identity;
+pub mod input;
+pub mod middleware;
+mod provider;
+pub mod wire;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+
+use crate::service::App;
+use middleware::EnvelopeConfig;
+
+/// The whole API. `config` sets the body limit and the request timeout.
+pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
+    let authenticated =
+        || axum::middleware::from_fn_with_state(app.clone(), middleware::authenticate);
+
+    let customer = Router::new()
+        .route("/authorizations", get(customer::list_authorizations))
+        .route("/authorizations/login-type", get(customer::login_type))
+        .route(
+            "/authorizations/authorization-details/{detail_id}/verify-host",
+            post(customer::check_hosts),
+        )
+        .route(
+            "/authorizations/{authorization_id}",
+            get(customer::show_authorization).put(customer::confirm),
+        )
+        .route("/authorizations/{authorization_id}/action", put(customer::update))
+        .route(
+            "/authorizations/{authorization_id}/authorization-details/{detail_id}/history-sessions",
+            get(customer::list_sessions),
+        )
+        .route(
+            "/authorizations/{authorization_id}/authorization-details/{detail_id}/sessions/{session_id}/operation-logs",
+            get(customer::list_operations),
+        )
+        .route(
+            "/authorizations/{authorization_id}/authorization-details/{detail_id}/sessions/{session_id}/operation-file-logs",
+            get(customer::list_file_transfers),
+        )
+        .route_layer(authenticated());
+
+    let session = "/authorizations/{authorization_id}/details/{detail_id}/sessions/{session_id}";
+    let provider = Router::new()
+        .route("/authorizations", post(provider::raise).get(provider::list))
+        .route("/authorizations/{authorization_id}", get(provider::show))
+        .route(
+            "/authorizations/{authorization_id}/recall",
+            post(provider::recall),
+        )
+        .route(
+            "/authorizations/{authorization_id}/details/{detail_id}/sessions",
+            post(provider::open_session),
+        )
+        .route(
+            &format!("{session}/operations"),
+            post(provider::append_operations),
+        )
+        .route(
+            &format!("{session}/file-transfers"),
+            post(provider::append_file_transfers),
+        )
+        .route(&format!("{session}/close"), post(provider::close_session))
+        .route_layer(authenticated());
+
+    Router::new()
+        .nest("/v2/servicerequest", customer)
+        .nest("/provider/v1", provider)
+        .route("/v3/auth/tokens", post(identity::issue_token))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route_layer(axum::middleware::from_fn(middleware::tag_route))
+        .fallback(middleware::fallback)
+        .with_state(app)
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            config,
+            middleware::envelope,
+        ))
+}

@@ -1,0 +1,602 @@
+//! Wire types: serde structs with the exact field names and JSON types of the API.
+//! Absent optional strings are omitted, never `null`.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::authorization::{DetailInput, RaiseInput};
+use crate::domain::catalog::{self, CONTENT_TYPES, RESOURCE_TYPES, VISIT_TYPES};
+use crate::domain::confirm::{ConfirmInput, GrantInput};
+use crate::domain::secret::Secret;
+use crate::domain::session::{
+    FileTransfer, FileTransferInput, Operation, OperationInput, Session, human_size,
+};
+use crate::domain::time::{format_duration_ms, format_utc, format_wall};
+use crate::domain::{Authorization, Detail, Language};
+use jiff::tz::TimeZone;
+
+fn utc(t: Option<Timestamp>) -> Option<String> {
+    t.map(format_utc)
+}
+
+// ---- Customer API responses -------------------------------------------------------
+
+/// IncidentOrderAuthV2: one row of ListAuthorizations.
+#[derive(Serialize)]
+pub struct IncidentOrderAuthV2 {
+    id: String,
+    status: i32,
+    incident_id: String,
+    simple_description: String,
+    auth_describe: String,
+    resource_type_id: String,
+    resource_type_name: String,
+    visit_type_id: String,
+    visit_type_name: String,
+    create_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_effective_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_expire_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reject_reason: Option<String>,
+    customer_id: String,
+    x_customer_id: String,
+    xcustomer_name: String,
+    content_of_auth_letter: String,
+}
+
+impl IncidentOrderAuthV2 {
+    pub fn new(a: Authorization, lang: Language) -> Self {
+        let (effective, expire) = a.shown_window();
+        IncidentOrderAuthV2 {
+            id: a.id.to_string(),
+            status: a.status.code(),
+            resource_type_name: catalog::name(RESOURCE_TYPES, &a.resource_type_id, lang).into(),
+            visit_type_name: catalog::name(VISIT_TYPES, &a.visit_type_id, lang).into(),
+            create_time: format_utc(a.created_at),
+            auth_effective_time: utc(effective),
+            auth_expire_time: utc(expire),
+            incident_id: a.incident_id,
+            simple_description: a.simple_description,
+            auth_describe: a.auth_describe,
+            resource_type_id: a.resource_type_id,
+            visit_type_id: a.visit_type_id,
+            reject_reason: a.reject_reason,
+            customer_id: a.customer_id,
+            x_customer_id: a.x_customer_id,
+            xcustomer_name: a.xcustomer_name,
+            content_of_auth_letter: a.content_of_auth_letter,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ListAuthorizationsResponse {
+    pub count: u64,
+    pub incident_auth_list: Vec<IncidentOrderAuthV2>,
+}
+
+/// IncidentOrderAuthDetailInfoV2.
+#[derive(Serialize)]
+pub struct IncidentOrderAuthDetailInfoV2 {
+    id: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
+    #[serde(rename = "type")]
+    detail_type: i32,
+    instance_id: String,
+    instance_name: String,
+    region_id: String,
+}
+
+impl From<Detail> for IncidentOrderAuthDetailInfoV2 {
+    fn from(d: Detail) -> Self {
+        IncidentOrderAuthDetailInfoV2 {
+            id: d.id.0,
+            port: d.port(),
+            account: d.account,
+            detail_type: d.detail_type.code(),
+            instance_id: d.instance_id,
+            instance_name: d.instance_name,
+            region_id: d.region_id,
+        }
+    }
+}
+
+/// ShowAuthorizationDetailResponse.
+#[derive(Serialize)]
+pub struct AuthorizationDetailResponse {
+    id: String,
+    status: i32,
+    incident_id: String,
+    simple_description: String,
+    resource_type_id: String,
+    resource_type_name: String,
+    visit_type_id: String,
+    visit_type_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_effective_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_expire_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reject_reason: Option<String>,
+    incident_auth_detail_list: Vec<IncidentOrderAuthDetailInfoV2>,
+    xcustomer_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_handler_name: Option<String>,
+    auth_describe: String,
+    content_type_id: String,
+    content_type_name: String,
+}
+
+impl AuthorizationDetailResponse {
+    pub fn new(a: Authorization, lang: Language) -> Self {
+        let (effective, expire) = a.shown_window();
+        AuthorizationDetailResponse {
+            id: a.id.to_string(),
+            status: a.status.code(),
+            resource_type_name: catalog::name(RESOURCE_TYPES, &a.resource_type_id, lang).into(),
+            visit_type_name: catalog::name(VISIT_TYPES, &a.visit_type_id, lang).into(),
+            content_type_name: catalog::name(CONTENT_TYPES, &a.content_type_id, lang).into(),
+            auth_effective_time: utc(effective),
+            auth_expire_time: utc(expire),
+            incident_id: a.incident_id,
+            simple_description: a.simple_description,
+            resource_type_id: a.resource_type_id,
+            visit_type_id: a.visit_type_id,
+            reject_reason: a.reject_reason,
+            incident_auth_detail_list: a.details.into_iter().map(Into::into).collect(),
+            xcustomer_name: a.xcustomer_name,
+            auth_handler_name: a.handler_name,
+            auth_describe: a.auth_describe,
+            content_type_id: a.content_type_id,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct OperateHistorySession {
+    duration: String,
+    session_id: i64,
+    start_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_time: Option<String>,
+}
+
+impl OperateHistorySession {
+    pub fn new(s: Session, tz: &TimeZone, now: Timestamp) -> Self {
+        OperateHistorySession {
+            duration: format_duration_ms(s.duration_ms(now)),
+            session_id: s.id.0,
+            start_time: format_wall(s.started_at, tz),
+            end_time: s.ended_at.map(|t| format_wall(t, tz)),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ListHistorySessionsResponse {
+    pub total_count: u64,
+    pub session_list: Vec<OperateHistorySession>,
+}
+
+#[derive(Serialize)]
+pub struct OperateLog {
+    oper: String,
+    operate_time: String,
+}
+
+impl OperateLog {
+    pub fn new(op: Operation, tz: &TimeZone) -> Self {
+        OperateLog {
+            operate_time: format_wall(op.operate_time, tz),
+            oper: op.oper,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ListHistoryOperateLogsResponse {
+    pub total_count: u64,
+    pub ops_list: Vec<OperateLog>,
+}
+
+#[derive(Serialize)]
+pub struct FileOperateLog {
+    duration: String,
+    operate_time: String,
+    operate_type: String,
+    file_name: String,
+    from_path: String,
+    to_path: String,
+    file_size: String,
+    oper_result: String,
+}
+
+impl FileOperateLog {
+    pub fn new(t: FileTransfer, tz: &TimeZone) -> Self {
+        FileOperateLog {
+            duration: format_duration_ms(t.duration_ms),
+            operate_time: format_wall(t.operate_time, tz),
+            file_size: human_size(t.file_size_bytes),
+            operate_type: t.operate_type,
+            file_name: t.file_name,
+            from_path: t.from_path,
+            to_path: t.to_path,
+            oper_result: t.oper_result,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ListTransportHistoriesResponse {
+    pub total_count: u64,
+    pub file_ops_list: Vec<FileOperateLog>,
+}
+
+#[derive(Serialize)]
+pub struct LoginTypeResponse {
+    pub login_type: &'static str,
+}
+
+/// The `{}` of a successful state change.
+#[derive(Serialize)]
+pub struct Empty {}
+
+// ---- Customer API requests --------------------------------------------------------
+
+/// AgreeTenantAuthorizationV2Req.
+#[derive(Deserialize)]
+pub struct ConfirmBody {
+    auth_detail_list: Option<Vec<TenantAgreeAuthDetailV2>>,
+    auth_effective_time: Option<i64>,
+    auth_expire_time: Option<i64>,
+    pub group_id: Option<String>,
+    agency_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TenantAgreeAuthDetailV2 {
+    auth_detail_id: Option<i64>,
+    port: Option<i64>,
+    account: Option<String>,
+    password: Option<String>,
+}
+
+impl ConfirmBody {
+    pub fn into_input(self) -> ConfirmInput {
+        ConfirmInput {
+            auth_detail_list: self
+                .auth_detail_list
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| GrantInput {
+                    auth_detail_id: d.auth_detail_id,
+                    port: d.port,
+                    account: d.account,
+                    password: d.password.map(Secret::new),
+                })
+                .collect(),
+            auth_effective_time: self.auth_effective_time,
+            auth_expire_time: self.auth_expire_time,
+            agency_id: self.agency_id,
+        }
+    }
+}
+
+/// OperateAuthorizationV2Req.
+#[derive(Deserialize)]
+pub struct ActionBody {
+    pub reject_reason: Option<String>,
+    pub group_id: Option<String>,
+}
+
+// ---- Provider API -----------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct RaiseBody {
+    customer_id: Option<String>,
+    x_customer_id: Option<String>,
+    incident_id: Option<String>,
+    simple_description: Option<String>,
+    auth_describe: Option<String>,
+    resource_type_id: Option<String>,
+    visit_type_id: Option<String>,
+    content_type_id: Option<String>,
+    content_of_auth_letter: Option<String>,
+    requested_effective_time: Option<String>,
+    requested_expire_time: Option<String>,
+    details: Option<Vec<RaiseDetail>>,
+}
+
+#[derive(Deserialize)]
+struct RaiseDetail {
+    #[serde(rename = "type")]
+    detail_type: Option<i64>,
+    instance_id: Option<String>,
+    instance_name: Option<String>,
+    region_id: Option<String>,
+    host: Option<String>,
+    port: Option<i64>,
+}
+
+impl From<RaiseBody> for RaiseInput {
+    fn from(b: RaiseBody) -> Self {
+        RaiseInput {
+            customer_id: b.customer_id,
+            x_customer_id: b.x_customer_id,
+            incident_id: b.incident_id,
+            simple_description: b.simple_description,
+            auth_describe: b.auth_describe,
+            resource_type_id: b.resource_type_id,
+            visit_type_id: b.visit_type_id,
+            content_type_id: b.content_type_id,
+            content_of_auth_letter: b.content_of_auth_letter,
+            requested_effective_time: b.requested_effective_time,
+            requested_expire_time: b.requested_expire_time,
+            details: b.details.map(|ds| {
+                ds.into_iter()
+                    .map(|d| DetailInput {
+                        detail_type: d.detail_type,
+                        instance_id: d.instance_id,
+                        instance_name: d.instance_name,
+                        region_id: d.region_id,
+                        host: d.host,
+                        port: d.port,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RecallBody {
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct OperationsBody {
+    pub operations: Option<Vec<OperationItem>>,
+}
+
+#[derive(Deserialize)]
+pub struct OperationItem {
+    oper: Option<String>,
+    operate_time: Option<String>,
+}
+
+impl From<OperationItem> for OperationInput {
+    fn from(o: OperationItem) -> Self {
+        OperationInput {
+            oper: o.oper,
+            operate_time: o.operate_time,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FileTransfersBody {
+    pub file_transfers: Option<Vec<FileTransferItem>>,
+}
+
+#[derive(Deserialize)]
+pub struct FileTransferItem {
+    operate_type: Option<String>,
+    file_name: Option<String>,
+    from_path: Option<String>,
+    to_path: Option<String>,
+    file_size_bytes: Option<i64>,
+    duration_ms: Option<i64>,
+    oper_result: Option<String>,
+    operate_time: Option<String>,
+}
+
+impl From<FileTransferItem> for FileTransferInput {
+    fn from(t: FileTransferItem) -> Self {
+        FileTransferInput {
+            operate_type: t.operate_type,
+            file_name: t.file_name,
+            from_path: t.from_path,
+            to_path: t.to_path,
+            file_size_bytes: t.file_size_bytes,
+            duration_ms: t.duration_ms,
+            oper_result: t.oper_result,
+            operate_time: t.operate_time,
+        }
+    }
+}
+
+/// An authorization as the engineer sees it: customer fields plus provider-only ones,
+/// times in RFC 3339 UTC. Never any secret.
+#[derive(Serialize)]
+pub struct ProviderAuthorization {
+    id: String,
+    status: i32,
+    customer_id: String,
+    x_customer_id: String,
+    xcustomer_name: String,
+    incident_id: String,
+    simple_description: String,
+    auth_describe: String,
+    resource_type_id: String,
+    resource_type_name: String,
+    visit_type_id: String,
+    visit_type_name: String,
+    content_type_id: String,
+    content_type_name: String,
+    content_of_auth_letter: String,
+    create_time: String,
+    pending_expire_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requested_effective_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requested_expire_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_effective_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_expire_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reject_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_handler_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agency_id: Option<String>,
+    raised_by: String,
+    raised_by_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<Vec<ProviderDetail>>,
+}
+
+#[derive(Serialize)]
+struct ProviderDetail {
+    id: i64,
+    #[serde(rename = "type")]
+    detail_type: i32,
+    instance_id: String,
+    instance_name: String,
+    region_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
+    /// Whether host credentials are currently held for this detail.
+    credential_stored: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host_key_fingerprint: Option<String>,
+}
+
+impl ProviderAuthorization {
+    /// `with_details` is false for list rows, which are read without them.
+    pub fn new(a: Authorization, lang: Language, with_details: bool) -> Self {
+        ProviderAuthorization {
+            id: a.id.to_string(),
+            status: a.status.code(),
+            resource_type_name: catalog::name(RESOURCE_TYPES, &a.resource_type_id, lang).into(),
+            visit_type_name: catalog::name(VISIT_TYPES, &a.visit_type_id, lang).into(),
+            content_type_name: catalog::name(CONTENT_TYPES, &a.content_type_id, lang).into(),
+            create_time: format_utc(a.created_at),
+            pending_expire_time: format_utc(a.pending_deadline),
+            requested_effective_time: utc(a.requested_effective_at),
+            requested_expire_time: utc(a.requested_expire_at),
+            auth_effective_time: utc(a.effective_at),
+            auth_expire_time: utc(a.expire_at),
+            customer_id: a.customer_id,
+            x_customer_id: a.x_customer_id,
+            xcustomer_name: a.xcustomer_name,
+            incident_id: a.incident_id,
+            simple_description: a.simple_description,
+            auth_describe: a.auth_describe,
+            resource_type_id: a.resource_type_id,
+            visit_type_id: a.visit_type_id,
+            content_type_id: a.content_type_id,
+            content_of_auth_letter: a.content_of_auth_letter,
+            reject_reason: a.reject_reason,
+            auth_handler_name: a.handler_name,
+            agency_id: a.agency_id,
+            raised_by: a.raised_by,
+            raised_by_name: a.raised_by_name,
+            details: with_details.then(|| {
+                a.details
+                    .into_iter()
+                    .map(|d| ProviderDetail {
+                        id: d.id.0,
+                        detail_type: d.detail_type.code(),
+                        port: d.port(),
+                        instance_id: d.instance_id,
+                        instance_name: d.instance_name,
+                        region_id: d.region_id,
+                        host: d.host,
+                        account: d.account,
+                        credential_stored: d.has_credential,
+                        host_key_fingerprint: d.host_key_fingerprint,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ProviderListResponse {
+    pub count: u64,
+    pub authorizations: Vec<ProviderAuthorization>,
+}
+
+#[derive(Serialize)]
+pub struct SessionOpened {
+    pub session_id: i64,
+}
+
+#[derive(Serialize)]
+pub struct Appended {
+    pub appended: usize,
+}
+
+// ---- Identity API -----------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct TokenRequest {
+    pub auth: Option<TokenAuth>,
+}
+
+#[derive(Deserialize)]
+pub struct TokenAuth {
+    pub identity: Option<TokenIdentity>,
+    pub scope: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+pub struct TokenIdentity {
+    pub methods: Option<Vec<String>>,
+    pub password: Option<TokenPassword>,
+}
+
+#[derive(Deserialize)]
+pub struct TokenPassword {
+    pub user: Option<TokenUser>,
+}
+
+#[derive(Deserialize)]
+pub struct TokenUser {
+    pub name: Option<String>,
+    pub password: Option<String>,
+    pub domain: Option<NameOrId>,
+}
+
+#[derive(Deserialize, Serialize, Clone)]
+pub struct NameOrId {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct TokenResponse {
+    pub token: TokenBody,
+}
+
+#[derive(Serialize)]
+pub struct TokenBody {
+    pub expires_at: String,
+    pub issued_at: String,
+    pub methods: Vec<&'static str>,
+    pub user: TokenUserBody,
+    pub domain: NameOrId,
+    pub roles: Vec<NameOrId>,
+    pub catalog: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+pub struct TokenUserBody {
+    pub id: String,
+    pub name: String,
+    pub domain: NameOrId,
+    pub password_expires_at: String,
+}

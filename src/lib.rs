@@ -1,0 +1,17 @@
+//! support-access: the support access authorization workflow, with a customer API
+//! wire-compatible with Huawei Cloud's Service Ticket (OSM v2) authorization API.
+//!
+//! Layers, each depending only on those before it:
+//! `domain` (pure rules) → `store` (persistence behind a trait) → `service` (use
+//! cases) → `http` (the wire) and `cli` (the command line).
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod http;
+pub mod server;
+pub mod service;
+pub mod store;

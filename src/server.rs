@@ -1,0 +1,119 @@
+//! Start-up: open the store and keys, then serve until told to stop.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::crypto::master_key::{self, MasterKeyError};
+use crate::crypto::{Cipher, CryptoError};
+use crate::http::middleware::EnvelopeConfig;
+use crate::service::{App, Policy, sweeper};
+use crate::store::sqlite::{self, SqliteStore};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("unsupported database URL `{0}` (use sqlite://PATH)")]
+    UnsupportedDatabase(String),
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    MasterKey(#[from] MasterKeyError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+/// Opens the database named by the URL, applying migrations.
+pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupError> {
+    let url = &settings.database_url;
+    let path =
+        sqlite::path_from_url(url).ok_or_else(|| StartupError::UnsupportedDatabase(url.clone()))?;
+    Ok(Arc::new(SqliteStore::open(
+        &path,
+        settings.sqlite_synchronous,
+    )?))
+}
+
+fn signed(d: std::time::Duration) -> SignedDuration {
+    SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX)
+}
+
+/// The master key: `SUPPORT_ACCESS_MASTER_KEY` if set, else the key file.
+fn master_cipher(settings: &Settings) -> Result<Cipher, StartupError> {
+    let key = match std::env::var("SUPPORT_ACCESS_MASTER_KEY") {
+        Ok(hex) if !hex.is_empty() => master_key::parse_hex(&hex)?,
+        _ => master_key::load_or_create(&settings.master_key_file)?,
+    };
+    Ok(Cipher::new(&key))
+}
+
+/// Everything the service needs to run, ready to serve.
+pub async fn open_app(settings: &Settings, clock: Clock) -> Result<Arc<App>, StartupError> {
+    let store = open_store(settings)?;
+    let master = master_cipher(settings)?;
+    let wrapped = store
+        .wrapped_data_key(Cipher::new_data_key(&master), clock.now())
+        .await?;
+    let secrets = Cipher::from_wrapped(&master, &wrapped)?;
+    let policy = Policy {
+        pending_ttl: signed(settings.pending_ttl),
+        max_window: signed(settings.max_window),
+        token_ttl: signed(settings.token_ttl),
+    };
+    Ok(Arc::new(App {
+        store,
+        secrets,
+        clock,
+        policy,
+    }))
+}
+
+/// Serves on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    settings: &Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_sweeper, sweeper_stopped) = watch::channel(false);
+    let sweeper = sweeper::spawn(app.clone(), settings.sweep_interval, sweeper_stopped);
+    let config = EnvelopeConfig {
+        request_timeout: settings.request_timeout,
+        body_limit: settings.body_limit_bytes,
+    };
+    let router = crate::http::router(app, config);
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop_sweeper.send(true);
+    let _ = sweeper.await;
+    result
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

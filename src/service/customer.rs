@@ -1,0 +1,206 @@
+//! The customer's operations (SPEC §3).
+
+use crate::domain::confirm::{ConfirmInput, ConfirmPolicy};
+use crate::domain::session::{FileTransfer, Operation, Session};
+use crate::domain::{
+    Action, Authorization, AuthorizationId, DetailId, Principal, SessionId, Status, TransitionError,
+};
+use crate::store::{
+    ListFilter, Order, Page, SessionRef, StoreError, StoredDetailGrant, StoredGrant,
+    TransitionRequest,
+};
+
+use super::{App, ServiceError, ServiceResult, actor};
+
+/// Addresses a session as the customer API's paths do.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPath {
+    pub authorization_id: Option<AuthorizationId>,
+    pub detail_id: Option<DetailId>,
+    pub session_id: Option<SessionId>,
+}
+
+fn conflict(action: Action) -> impl Fn(StoreError) -> ServiceError {
+    move |e| match e {
+        StoreError::Conflict(current) => {
+            ServiceError::Conflict(TransitionError { action, current })
+        }
+        other => other.into(),
+    }
+}
+
+impl App {
+    pub async fn list_authorizations(
+        &self,
+        p: &Principal,
+        group_id: Option<&str>,
+        filter: &ListFilter,
+    ) -> ServiceResult<(u64, Vec<Authorization>)> {
+        let scope = self.customer_scope(p, group_id).await?;
+        Ok(self.store.list_authorizations(&scope, filter).await?)
+    }
+
+    pub async fn show_authorization(
+        &self,
+        p: &Principal,
+        group_id: Option<&str>,
+        id: Option<AuthorizationId>,
+    ) -> ServiceResult<Authorization> {
+        let scope = self.customer_scope(p, group_id).await?;
+        let id = id.ok_or(ServiceError::NotFound)?;
+        self.store
+            .get_authorization(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// ConfirmAuthorizations: validates the grant, seals the host passwords, and moves
+    /// the authorization to `authorized` if it is still pending.
+    pub async fn confirm(
+        &self,
+        p: &Principal,
+        group_id: Option<&str>,
+        id: Option<AuthorizationId>,
+        input: ConfirmInput,
+    ) -> ServiceResult<()> {
+        input.check_fields()?;
+        let scope = self.customer_scope(p, group_id).await?;
+        let id = id.ok_or(ServiceError::NotFound)?;
+        let auth = self
+            .store
+            .get_authorization(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if auth.status != Status::Pending {
+            return Err(ServiceError::Conflict(TransitionError {
+                action: Action::Confirm,
+                current: auth.status,
+            }));
+        }
+        let now = self.clock.now();
+        let grant = input.validate(
+            &auth,
+            ConfirmPolicy {
+                now,
+                max_window: self.policy.max_window,
+            },
+        )?;
+        let details = grant
+            .details
+            .into_iter()
+            .map(|d| StoredDetailGrant {
+                detail_id: d.detail_id,
+                port: d.port,
+                account: d.account,
+                password_ciphertext: d.password.map(|pw| {
+                    self.secrets
+                        .seal(pw.expose().as_bytes(), &format!("detail:{}", d.detail_id.0))
+                }),
+            })
+            .collect();
+        let request = TransitionRequest {
+            id: auth.id,
+            scope,
+            action: Action::Confirm,
+            now,
+            actor: actor(p),
+            reason: None,
+            grant: Some(StoredGrant {
+                effective_at: grant.effective_at,
+                expire_at: grant.expire_at,
+                agency_id: grant.agency_id,
+                details,
+            }),
+        };
+        self.store
+            .transition(request)
+            .await
+            .map_err(conflict(Action::Confirm))?;
+        Ok(())
+    }
+
+    /// UpdateAuthorizations: `reject` (pending) or `cancel` (authorized).
+    pub async fn reject_or_cancel(
+        &self,
+        p: &Principal,
+        group_id: Option<&str>,
+        id: Option<AuthorizationId>,
+        action: Action,
+        reason: Option<String>,
+    ) -> ServiceResult<()> {
+        debug_assert!(matches!(action, Action::Reject | Action::Cancel));
+        let scope = self.customer_scope(p, group_id).await?;
+        let id = id.ok_or(ServiceError::NotFound)?;
+        let request = TransitionRequest {
+            id,
+            scope,
+            action,
+            now: self.clock.now(),
+            actor: actor(p),
+            reason,
+            grant: None,
+        };
+        self.store
+            .transition(request)
+            .await
+            .map_err(conflict(action))?;
+        Ok(())
+    }
+
+    pub async fn list_sessions(
+        &self,
+        p: &Principal,
+        group_id: Option<&str>,
+        id: Option<AuthorizationId>,
+        detail: Option<DetailId>,
+        page: Page,
+    ) -> ServiceResult<(u64, Vec<Session>)> {
+        let scope = self.customer_scope(p, group_id).await?;
+        let (Some(id), Some(detail)) = (id, detail) else {
+            return Err(ServiceError::NotFound);
+        };
+        Ok(self.store.list_sessions(&scope, id, detail, page).await?)
+    }
+
+    async fn customer_session(
+        &self,
+        p: &Principal,
+        group_id: Option<&str>,
+        path: SessionPath,
+    ) -> ServiceResult<SessionRef> {
+        let scope = self.customer_scope(p, group_id).await?;
+        match (path.authorization_id, path.detail_id, path.session_id) {
+            (Some(authorization_id), Some(detail_id), Some(session_id)) => Ok(SessionRef {
+                scope,
+                authorization_id,
+                detail_id,
+                session_id,
+            }),
+            _ => Err(ServiceError::NotFound),
+        }
+    }
+
+    pub async fn list_operations(
+        &self,
+        p: &Principal,
+        group_id: Option<&str>,
+        path: SessionPath,
+        order: Order,
+        page: Page,
+    ) -> ServiceResult<(u64, Vec<Operation>)> {
+        let target = self.customer_session(p, group_id, path).await?;
+        Ok(self.store.list_operations(target, order, page).await?)
+    }
+
+    pub async fn list_file_transfers(
+        &self,
+        p: &Principal,
+        group_id: Option<&str>,
+        path: SessionPath,
+        order: Order,
+        page: Page,
+    ) -> ServiceResult<(u64, Vec<FileTransfer>)> {
+        let target = self.customer_session(p, group_id, path).await?;
+        Ok(self.store.list_file_transfers(target, order, page).await?)
+    }
+}

@@ -1,0 +1,125 @@
+//! Use cases: what a caller may do, orchestrating the domain rules and the store.
+//! The HTTP layer and the CLI both call these; neither talks to the store directly.
+
+pub mod customer;
+pub mod identity;
+pub mod provider;
+pub mod sweeper;
+
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+
+use crate::clock::Clock;
+use crate::crypto::Cipher;
+use crate::domain::principal::Forbidden;
+use crate::domain::{Principal, Scope, TransitionError, ValidationError};
+use crate::store::{Store, StoreError};
+
+/// Limits that come from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub pending_ttl: SignedDuration,
+    pub max_window: SignedDuration,
+    pub token_ttl: SignedDuration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            pending_ttl: SignedDuration::from_hours(72),
+            max_window: SignedDuration::from_hours(24 * 30),
+            token_ttl: SignedDuration::from_hours(24),
+        }
+    }
+}
+
+/// The running service's shared state.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    /// The data key: seals host credentials and secret keys.
+    pub secrets: Cipher,
+    pub clock: Clock,
+    pub policy: Policy,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("invalid input: {0:?}")]
+    Invalid(ValidationError),
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(&'static str),
+    #[error("forbidden: {0:?}")]
+    Forbidden(Forbidden),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0:?}")]
+    Conflict(TransitionError),
+    #[error("conflict: {0}")]
+    SessionConflict(&'static str),
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<ValidationError> for ServiceError {
+    fn from(e: ValidationError) -> Self {
+        ServiceError::Invalid(e)
+    }
+}
+
+impl From<Forbidden> for ServiceError {
+    fn from(e: Forbidden) -> Self {
+        ServiceError::Forbidden(e)
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound,
+            StoreError::SessionClosed(why) => ServiceError::SessionConflict(why),
+            StoreError::Duplicate(what) => ServiceError::Duplicate(what),
+            StoreError::Unavailable(why) => ServiceError::Unavailable(why),
+            // Transition conflicts are mapped where the action is known.
+            StoreError::Conflict(status) => {
+                ServiceError::Internal(format!("unmapped conflict in status {status:?}"))
+            }
+            StoreError::Internal(why) => ServiceError::Internal(why),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// The actor recorded in audit events.
+fn actor(p: &Principal) -> (String, String) {
+    (p.user_id.clone(), p.user_name.clone())
+}
+
+/// A random 32-hex-character id, the shape of Huawei's domain and user ids.
+pub fn new_hex_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl App {
+    /// Customer visibility, resolving `group_id` against the caller's domain.
+    async fn customer_scope(&self, p: &Principal, group_id: Option<&str>) -> ServiceResult<Scope> {
+        let scope = match group_id {
+            None => p.customer_scope(None),
+            Some(group) => {
+                let view = self
+                    .store
+                    .group_view(&p.domain_id, group, &p.user_id)
+                    .await?;
+                p.customer_scope(Some(view.as_ref()))
+            }
+        };
+        Ok(scope?)
+    }
+}

@@ -1,0 +1,219 @@
+//! The engineer's operations (SPEC §5).
+
+use crate::domain::audit::AuditDraft;
+use crate::domain::authorization::RaiseInput;
+use crate::domain::session::{
+    FileTransferInput, OperationInput, Session, validate_file_transfers, validate_operations,
+};
+use crate::domain::{
+    Action, Authorization, AuthorizationId, DetailId, Principal, Rule, SessionId, TransitionError,
+    ValidationError,
+};
+use crate::store::{ListFilter, SessionRef, StoreError, TransitionRequest};
+
+use super::{App, ServiceError, ServiceResult, actor};
+
+/// How often a random id may collide before we give up (it never should).
+const ID_ATTEMPTS: usize = 3;
+
+impl App {
+    /// Raises a request for access on behalf of the engineer `p`.
+    pub async fn raise(
+        &self,
+        p: &Principal,
+        input: RaiseInput,
+        site: i32,
+    ) -> ServiceResult<Authorization> {
+        p.provider_scope()?;
+        let new = input.validate()?;
+        let unknown =
+            |field: &str| ServiceError::Invalid(ValidationError::new(field, Rule::UnknownId));
+        let customer = self.store.domain_by_id(&new.customer_id).await?;
+        if customer.is_none_or(|d| d.is_provider) {
+            return Err(unknown("customer_id"));
+        }
+        let submitter = self
+            .store
+            .user_by_id(&new.x_customer_id)
+            .await?
+            .filter(|u| u.domain_id == new.customer_id && !u.is_engineer)
+            .ok_or_else(|| unknown("x_customer_id"))?;
+        for _ in 0..ID_ATTEMPTS {
+            let id = AuthorizationId::from_random(rand::random());
+            let detail_ids: Vec<DetailId> = new
+                .details
+                .iter()
+                .map(|_| DetailId::from_random(rand::random()))
+                .collect();
+            let auth = new.clone().into_authorization(
+                id,
+                &detail_ids,
+                submitter.name.clone(),
+                actor(p),
+                site,
+                self.clock.now(),
+                self.policy.pending_ttl,
+            );
+            let event = AuditDraft::new(
+                &auth.customer_id,
+                Some(id),
+                (&p.user_id, &p.user_name),
+                "raise",
+            )
+            .note(format!(
+                "incident={} details={}",
+                auth.incident_id,
+                auth.details.len()
+            ));
+            match self.store.insert_authorization(auth.clone(), event).await {
+                Ok(()) => return Ok(auth),
+                Err(StoreError::Duplicate(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Internal(
+            "could not allocate a unique authorization id".into(),
+        ))
+    }
+
+    pub async fn provider_list(
+        &self,
+        p: &Principal,
+        filter: &ListFilter,
+    ) -> ServiceResult<(u64, Vec<Authorization>)> {
+        let scope = p.provider_scope()?;
+        Ok(self.store.list_authorizations(&scope, filter).await?)
+    }
+
+    pub async fn provider_show(
+        &self,
+        p: &Principal,
+        id: Option<AuthorizationId>,
+    ) -> ServiceResult<Authorization> {
+        let scope = p.provider_scope()?;
+        let id = id.ok_or(ServiceError::NotFound)?;
+        self.store
+            .get_authorization(&scope, id)
+            .await?
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// Withdraws a pending request.
+    pub async fn recall(
+        &self,
+        p: &Principal,
+        id: Option<AuthorizationId>,
+        reason: Option<String>,
+    ) -> ServiceResult<()> {
+        let scope = p.provider_scope()?;
+        let id = id.ok_or(ServiceError::NotFound)?;
+        let request = TransitionRequest {
+            id,
+            scope,
+            action: Action::Recall,
+            now: self.clock.now(),
+            actor: actor(p),
+            reason,
+            grant: None,
+        };
+        self.store.transition(request).await.map_err(|e| match e {
+            StoreError::Conflict(current) => ServiceError::Conflict(TransitionError {
+                action: Action::Recall,
+                current,
+            }),
+            other => other.into(),
+        })?;
+        Ok(())
+    }
+
+    /// Opens a session on a detail: only while authorized and inside the window.
+    pub async fn open_session(
+        &self,
+        p: &Principal,
+        id: Option<AuthorizationId>,
+        detail: Option<DetailId>,
+    ) -> ServiceResult<SessionId> {
+        let scope = p.provider_scope()?;
+        let (Some(authorization_id), Some(detail_id)) = (id, detail) else {
+            return Err(ServiceError::NotFound);
+        };
+        for _ in 0..ID_ATTEMPTS {
+            let session = Session {
+                id: SessionId::from_random(rand::random()),
+                authorization_id,
+                detail_id,
+                engineer_id: p.user_id.clone(),
+                started_at: self.clock.now(),
+                ended_at: None,
+            };
+            let session_id = session.id;
+            match self.store.open_session(&scope, session, actor(p)).await {
+                Ok(()) => return Ok(session_id),
+                Err(StoreError::Duplicate(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Internal(
+            "could not allocate a unique session id".into(),
+        ))
+    }
+
+    fn provider_session(
+        &self,
+        p: &Principal,
+        path: super::customer::SessionPath,
+    ) -> ServiceResult<SessionRef> {
+        let scope = p.provider_scope()?;
+        match (path.authorization_id, path.detail_id, path.session_id) {
+            (Some(authorization_id), Some(detail_id), Some(session_id)) => Ok(SessionRef {
+                scope,
+                authorization_id,
+                detail_id,
+                session_id,
+            }),
+            _ => Err(ServiceError::NotFound),
+        }
+    }
+
+    pub async fn append_operations(
+        &self,
+        p: &Principal,
+        path: super::customer::SessionPath,
+        input: &[OperationInput],
+    ) -> ServiceResult<usize> {
+        let target = self.provider_session(p, path)?;
+        let ops = validate_operations(input)?;
+        let count = ops.len();
+        self.store
+            .append_operations(target, ops, actor(p), self.clock.now())
+            .await?;
+        Ok(count)
+    }
+
+    pub async fn append_file_transfers(
+        &self,
+        p: &Principal,
+        path: super::customer::SessionPath,
+        input: &[FileTransferInput],
+    ) -> ServiceResult<usize> {
+        let target = self.provider_session(p, path)?;
+        let items = validate_file_transfers(input)?;
+        let count = items.len();
+        self.store
+            .append_file_transfers(target, items, actor(p), self.clock.now())
+            .await?;
+        Ok(count)
+    }
+
+    pub async fn close_session(
+        &self,
+        p: &Principal,
+        path: super::customer::SessionPath,
+    ) -> ServiceResult<()> {
+        let target = self.provider_session(p, path)?;
+        self.store
+            .close_session(target, self.clock.now(), actor(p))
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,216 @@
+//! Storage behind one trait, one implementation per database.
+//!
+//! Methods are named for what the service needs, not for SQL. Every read of customer
+//! data takes a [`Scope`] and every state change is a conditional update plus its
+//! audit event in one transaction.
+
+pub mod records;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::domain::audit::{AuditDraft, AuditEvent};
+use crate::domain::principal::GroupView;
+use crate::domain::session::{FileTransfer, Operation, Session};
+use crate::domain::{Action, Authorization, AuthorizationId, DetailId, Scope, SessionId, Status};
+
+pub use records::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A conditional update lost: the row is in another status.
+    #[error("conflict: the authorization is {0:?}")]
+    Conflict(Status),
+    /// A session that is closed, or whose authorization no longer allows access.
+    #[error("conflict: {0}")]
+    SessionClosed(&'static str),
+    #[error("already exists: {0}")]
+    Duplicate(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database failure: {0}")]
+    Internal(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything the service stores.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Identity.
+    async fn create_domain(&self, domain: DomainRecord) -> StoreResult<()>;
+    async fn domain_by_name(&self, name: &str) -> StoreResult<Option<DomainRecord>>;
+    async fn domain_by_id(&self, id: &str) -> StoreResult<Option<DomainRecord>>;
+    async fn count_domains(&self) -> StoreResult<u64>;
+    async fn create_user(&self, user: UserRecord) -> StoreResult<()>;
+    async fn user_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>>;
+    async fn create_group(&self, group: GroupRecord) -> StoreResult<()>;
+    async fn group_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<GroupRecord>>;
+    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()>;
+    /// The group `group_id` of `domain_id` as `caller_id` sees it; `None` if no such group.
+    async fn group_view(
+        &self,
+        domain_id: &str,
+        group_id: &str,
+        caller_id: &str,
+    ) -> StoreResult<Option<GroupView>>;
+    async fn insert_token(&self, token: TokenRecord) -> StoreResult<()>;
+    /// The enabled user holding an unexpired token with this hash.
+    async fn user_by_token(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> StoreResult<Option<(UserRecord, DomainRecord)>>;
+
+    /// The data key wrapped by the master key, creating it with `wrapped` if absent.
+    /// Returns the stored one (which may be another instance's, if it won a race).
+    async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>>;
+
+    // Authorizations.
+    async fn insert_authorization(&self, auth: Authorization, event: AuditDraft)
+    -> StoreResult<()>;
+    async fn list_authorizations(
+        &self,
+        scope: &Scope,
+        filter: &ListFilter,
+    ) -> StoreResult<(u64, Vec<Authorization>)>;
+    async fn get_authorization(
+        &self,
+        scope: &Scope,
+        id: AuthorizationId,
+    ) -> StoreResult<Option<Authorization>>;
+    /// Applies `request.action` if the row is visible in `request.scope` and in a status
+    /// the action allows; returns the status it left. Leaving `authorized` purges host
+    /// credentials and closes open sessions in the same transaction.
+    async fn transition(&self, request: TransitionRequest) -> StoreResult<Status>;
+    /// Expires up to `limit` due authorizations (pending past TTL, authorized past window).
+    async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32>;
+
+    // Sessions.
+    async fn open_session(
+        &self,
+        scope: &Scope,
+        session: Session,
+        actor: (String, String),
+    ) -> StoreResult<()>;
+    async fn append_operations(
+        &self,
+        target: SessionRef,
+        ops: Vec<Operation>,
+        actor: (String, String),
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    async fn append_file_transfers(
+        &self,
+        target: SessionRef,
+        transfers: Vec<FileTransfer>,
+        actor: (String, String),
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    async fn close_session(
+        &self,
+        target: SessionRef,
+        now: Timestamp,
+        actor: (String, String),
+    ) -> StoreResult<()>;
+    async fn list_sessions(
+        &self,
+        scope: &Scope,
+        id: AuthorizationId,
+        detail: DetailId,
+        page: Page,
+    ) -> StoreResult<(u64, Vec<Session>)>;
+    async fn list_operations(
+        &self,
+        target: SessionRef,
+        order: Order,
+        page: Page,
+    ) -> StoreResult<(u64, Vec<Operation>)>;
+    async fn list_file_transfers(
+        &self,
+        target: SessionRef,
+        order: Order,
+        page: Page,
+    ) -> StoreResult<(u64, Vec<FileTransfer>)>;
+
+    // Audit.
+    /// Every event of every chain, ordered by domain then sequence, plus each chain's head.
+    async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>>;
+}
+
+/// One domain's audit chain as stored.
+#[derive(Debug, Clone)]
+pub struct AuditChain {
+    pub domain_id: String,
+    pub events: Vec<AuditEvent>,
+    /// The head recorded separately: catches a truncated tail.
+    pub head: Option<(i64, [u8; 32])>,
+}
+
+/// A session addressed through the authorization and detail it belongs to.
+#[derive(Debug, Clone)]
+pub struct SessionRef {
+    pub scope: Scope,
+    pub authorization_id: AuthorizationId,
+    pub detail_id: DetailId,
+    pub session_id: SessionId,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub offset: u32,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    NewestFirst,
+    OldestFirst,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub sub_customer_name: Option<String>,
+    pub incident_id: Option<String>,
+    /// `None` = every status.
+    pub status: Option<i64>,
+    pub simple_description: Option<String>,
+    pub page: Page,
+}
+
+/// A state change, with everything it writes.
+#[derive(Debug, Clone)]
+pub struct TransitionRequest {
+    pub id: AuthorizationId,
+    pub scope: Scope,
+    pub action: Action,
+    pub now: Timestamp,
+    pub actor: (String, String),
+    /// The reject reason, or a cancel/recall remark, recorded with the event.
+    pub reason: Option<String>,
+    /// Only for confirm.
+    pub grant: Option<StoredGrant>,
+}
+
+/// A confirm's grant with the host passwords already encrypted.
+#[derive(Debug, Clone)]
+pub struct StoredGrant {
+    pub effective_at: Timestamp,
+    pub expire_at: Timestamp,
+    pub agency_id: Option<String>,
+    pub details: Vec<StoredDetailGrant>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredDetailGrant {
+    pub detail_id: DetailId,
+    pub port: Option<u16>,
+    pub account: Option<String>,
+    pub password_ciphertext: Option<Vec<u8>>,
+}

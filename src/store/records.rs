@@ -1,0 +1,79 @@
+//! Rows of the identity tables.
+
+use jiff::Timestamp;
+
+use crate::domain::principal::{CredentialKind, Principal, PrincipalKind};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainRecord {
+    pub id: String,
+    pub name: String,
+    /// The provider's own domain, where engineers live.
+    pub is_provider: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: String,
+    pub domain_id: String,
+    pub name: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub is_engineer: bool,
+    pub is_provider_admin: bool,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("domain_id", &self.domain_id)
+            .field("name", &self.name)
+            .field("is_admin", &self.is_admin)
+            .field("is_engineer", &self.is_engineer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserRecord {
+    pub fn principal(&self, domain: &DomainRecord, credential: CredentialKind) -> Principal {
+        Principal {
+            user_id: self.id.clone(),
+            user_name: self.name.clone(),
+            domain_id: domain.id.clone(),
+            domain_name: domain.name.clone(),
+            is_domain_admin: self.is_admin,
+            kind: if self.is_engineer {
+                PrincipalKind::Engineer {
+                    provider_admin: self.is_provider_admin,
+                }
+            } else {
+                PrincipalKind::Customer
+            },
+            credential,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRecord {
+    pub id: String,
+    pub domain_id: String,
+    pub name: String,
+    /// Holds the ticket-group-operator permission.
+    pub is_operator: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// SHA-256 of the token; the token itself is never stored.
+    pub hash: [u8; 32],
+    pub user_id: String,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+}

@@ -1,0 +1,30 @@
+//! Embedded, numbered migrations. Never edit an applied one: add the next.
+
+use rusqlite::{Connection, params};
+
+use crate::store::StoreResult;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+
+pub fn apply(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    for (version, sql) in MIGRATIONS {
+        let tx = conn.unchecked_transaction()?;
+        let applied: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)",
+            [version],
+            |r| r.get(0),
+        )?;
+        if !applied {
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                params![version, jiff::Timestamp::now().as_millisecond()],
+            )?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,357 @@
+//! The embedded default: SQLite through `rusqlite`, one writer thread with group
+//! commit and a pool of read-only connections.
+
+mod audit;
+mod authorizations;
+mod identity;
+mod migrations;
+mod readers;
+mod scope;
+mod sessions;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{Connection, ErrorCode};
+
+use crate::domain::audit::AuditDraft;
+use crate::domain::principal::GroupView;
+use crate::domain::session::{FileTransfer, Operation, Session};
+use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::store::*;
+use readers::Readers;
+use writer::Writer;
+
+/// How hard each commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// An acknowledged write survives power loss (the default).
+    #[default]
+    Full,
+    /// Survives a crash of the process, not of the machine.
+    Normal,
+}
+
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Readers,
+}
+
+fn from_ms(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn opt_from_ms(ms: Option<i64>) -> Option<Timestamp> {
+    ms.map(from_ms)
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::ConstraintViolation) => StoreError::Duplicate(e.to_string()),
+            Some(
+                ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::DiskFull
+                | ErrorCode::CannotOpen
+                | ErrorCode::ReadOnly,
+            ) => StoreError::Unavailable(e.to_string()),
+            _ => StoreError::Internal(e.to_string()),
+        }
+    }
+}
+
+/// `sqlite://./data/x.db`, `sqlite:///abs/x.db` or `sqlite:x.db` → the file path.
+pub fn path_from_url(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = rest.split('?').next().unwrap_or(rest);
+    (!rest.is_empty() && rest != ":memory:").then(|| PathBuf::from(rest))
+}
+
+fn open_connection(path: &Path, sync: Synchronous) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    let sync = match sync {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+         PRAGMA busy_timeout = 5000;"
+    ))?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: &Path, sync: Synchronous) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let conn = open_connection(path, sync)?;
+        migrations::apply(&conn)?;
+        let writer = Writer::spawn(conn).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let readers = Readers::new(path.to_path_buf(), move |p| {
+            let c = open_connection(p, sync)?;
+            c.execute_batch("PRAGMA query_only = ON")?;
+            Ok(c)
+        });
+        Ok(SqliteStore { writer, readers })
+    }
+
+    async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.writer.write(work).await
+    }
+
+    async fn read<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.readers.read(work).await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn create_domain(&self, domain: DomainRecord) -> StoreResult<()> {
+        self.write(move |c| identity::create_domain(c, &domain))
+            .await
+    }
+
+    async fn domain_by_name(&self, name: &str) -> StoreResult<Option<DomainRecord>> {
+        let name = name.to_owned();
+        self.read(move |c| identity::domain_where(c, "name", &name))
+            .await
+    }
+
+    async fn domain_by_id(&self, id: &str) -> StoreResult<Option<DomainRecord>> {
+        let id = id.to_owned();
+        self.read(move |c| identity::domain_where(c, "id", &id))
+            .await
+    }
+
+    async fn count_domains(&self) -> StoreResult<u64> {
+        self.read(identity::count_domains).await
+    }
+
+    async fn create_user(&self, user: UserRecord) -> StoreResult<()> {
+        self.write(move |c| identity::create_user(c, &user)).await
+    }
+
+    async fn user_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<UserRecord>> {
+        let (domain_id, name) = (domain_id.to_owned(), name.to_owned());
+        self.read(move |c| identity::user_by_name(c, &domain_id, &name))
+            .await
+    }
+
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        let id = id.to_owned();
+        self.read(move |c| identity::user_by_id(c, &id)).await
+    }
+
+    async fn create_group(&self, group: GroupRecord) -> StoreResult<()> {
+        self.write(move |c| identity::create_group(c, &group)).await
+    }
+
+    async fn group_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<GroupRecord>> {
+        let (domain_id, name) = (domain_id.to_owned(), name.to_owned());
+        self.read(move |c| identity::group_by_name(c, &domain_id, &name))
+            .await
+    }
+
+    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()> {
+        let (group_id, user_id) = (group_id.to_owned(), user_id.to_owned());
+        self.write(move |c| identity::add_group_member(c, &group_id, &user_id))
+            .await
+    }
+
+    async fn group_view(
+        &self,
+        domain_id: &str,
+        group_id: &str,
+        caller_id: &str,
+    ) -> StoreResult<Option<GroupView>> {
+        let args = (
+            domain_id.to_owned(),
+            group_id.to_owned(),
+            caller_id.to_owned(),
+        );
+        self.read(move |c| identity::group_view(c, &args.0, &args.1, &args.2))
+            .await
+    }
+
+    async fn insert_token(&self, token: TokenRecord) -> StoreResult<()> {
+        self.write(move |c| identity::insert_token(c, &token)).await
+    }
+
+    async fn user_by_token(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> StoreResult<Option<(UserRecord, DomainRecord)>> {
+        let hash = *token_hash;
+        self.read(move |c| identity::user_by_token(c, &hash, now))
+            .await
+    }
+
+    async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {
+        self.write(move |c| identity::wrapped_data_key(c, &wrapped, now))
+            .await
+    }
+
+    async fn insert_authorization(
+        &self,
+        auth: Authorization,
+        event: AuditDraft,
+    ) -> StoreResult<()> {
+        self.write(move |c| authorizations::insert(c, &auth, event))
+            .await
+    }
+
+    async fn list_authorizations(
+        &self,
+        scope: &Scope,
+        filter: &ListFilter,
+    ) -> StoreResult<(u64, Vec<Authorization>)> {
+        let (scope, filter) = (scope.clone(), filter.clone());
+        self.read(move |c| authorizations::list(c, &scope, &filter))
+            .await
+    }
+
+    async fn get_authorization(
+        &self,
+        scope: &Scope,
+        id: AuthorizationId,
+    ) -> StoreResult<Option<Authorization>> {
+        let scope = scope.clone();
+        self.read(move |c| authorizations::get(c, &scope, id)).await
+    }
+
+    async fn transition(&self, request: TransitionRequest) -> StoreResult<Status> {
+        self.write(move |c| authorizations::transition(c, &request))
+            .await
+    }
+
+    async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
+        self.write(move |c| authorizations::expire_due(c, now, limit))
+            .await
+    }
+
+    async fn open_session(
+        &self,
+        scope: &Scope,
+        session: Session,
+        actor: (String, String),
+    ) -> StoreResult<()> {
+        let scope = scope.clone();
+        self.write(move |c| sessions::open(c, &scope, &session, &actor))
+            .await
+    }
+
+    async fn append_operations(
+        &self,
+        target: SessionRef,
+        ops: Vec<Operation>,
+        actor: (String, String),
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(move |c| sessions::append_operations(c, &target, &ops, &actor, now))
+            .await
+    }
+
+    async fn append_file_transfers(
+        &self,
+        target: SessionRef,
+        transfers: Vec<FileTransfer>,
+        actor: (String, String),
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(move |c| sessions::append_file_transfers(c, &target, &transfers, &actor, now))
+            .await
+    }
+
+    async fn close_session(
+        &self,
+        target: SessionRef,
+        now: Timestamp,
+        actor: (String, String),
+    ) -> StoreResult<()> {
+        self.write(move |c| sessions::close(c, &target, now, &actor))
+            .await
+    }
+
+    async fn list_sessions(
+        &self,
+        scope: &Scope,
+        id: AuthorizationId,
+        detail: DetailId,
+        page: Page,
+    ) -> StoreResult<(u64, Vec<Session>)> {
+        let scope = scope.clone();
+        self.read(move |c| sessions::list(c, &scope, id, detail, page))
+            .await
+    }
+
+    async fn list_operations(
+        &self,
+        target: SessionRef,
+        order: Order,
+        page: Page,
+    ) -> StoreResult<(u64, Vec<Operation>)> {
+        self.read(move |c| sessions::list_operations(c, &target, order, page))
+            .await
+    }
+
+    async fn list_file_transfers(
+        &self,
+        target: SessionRef,
+        order: Order,
+        page: Page,
+    ) -> StoreResult<(u64, Vec<FileTransfer>)> {
+        self.read(move |c| sessions::list_file_transfers(c, &target, order, page))
+            .await
+    }
+
+    async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {
+        self.read(audit::chains).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_map_to_paths() {
+        assert_eq!(
+            path_from_url("sqlite://./data/x.db"),
+            Some(PathBuf::from("./data/x.db"))
+        );
+        assert_eq!(
+            path_from_url("sqlite:///tmp/x.db"),
+            Some(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(
+            path_from_url("sqlite:x.db?mode=rwc"),
+            Some(PathBuf::from("x.db"))
+        );
+        assert_eq!(path_from_url("postgres://h/db"), None);
+        assert_eq!(path_from_url("sqlite::memory:"), None);
+    }
+}

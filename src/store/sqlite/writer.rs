@@ -1,0 +1,131 @@
+//! The one writer connection, on its own thread, with group commit.
+//!
+//! Jobs that arrive while a transaction is being committed are run together in the
+//! next one: each inside its own savepoint (so one job's failure rolls back only its
+//! own writes), then one COMMIT — one fsync — for all. Each caller is answered only
+//! after that commit, so an acknowledged write is durable at `synchronous=FULL`.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use crate::store::{StoreError, StoreResult};
+
+/// The most jobs one transaction takes; bounds the latency of the first in line.
+const MAX_BATCH: usize = 256;
+
+trait Job: Send {
+    /// Runs inside the batch transaction; `true` if the job's writes should stay.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller once the batch's fate is known.
+    fn finish(self: Box<Self>, commit: Result<(), StoreError>);
+}
+
+struct TypedJob<T, F> {
+    work: Option<F>,
+    result: Option<StoreResult<T>>,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> Job for TypedJob<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> StoreResult<T> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let work = self.work.take().expect("a job runs once");
+        let result = catch_unwind(AssertUnwindSafe(|| work(conn)))
+            .unwrap_or_else(|_| Err(StoreError::Internal("a storage job panicked".into())));
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), StoreError>) {
+        // A job's own error wins: it was rolled back whatever the commit did.
+        let answer = match (self.result, commit) {
+            (Some(Err(e)), _) => Err(e),
+            (_, Err(e)) => Err(e),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (None, Ok(())) => Err(StoreError::Internal("the job did not run".into())),
+        };
+        let _ = self.reply.send(answer);
+    }
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl Writer {
+    pub fn spawn(conn: Connection) -> std::io::Result<Writer> {
+        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, queue))?;
+        Ok(Writer { jobs })
+    }
+
+    /// Runs `work` in the next transaction and answers after it commits.
+    pub async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = TypedJob {
+            work: Some(work),
+            result: None,
+            reply,
+        };
+        self.jobs
+            .send(Box::new(job))
+            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer thread has stopped".into()))?
+    }
+}
+
+fn run(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&conn, batch);
+    }
+}
+
+fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>) {
+    let outcome = (|| -> rusqlite::Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        for job in batch.iter_mut() {
+            conn.execute_batch("SAVEPOINT job")?;
+            if job.run(conn) {
+                conn.execute_batch("RELEASE job")?;
+            } else {
+                conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            }
+        }
+        conn.execute_batch("COMMIT")
+    })();
+    let commit = outcome.map_err(|e| {
+        // Leave no transaction open for the next batch.
+        let _ = conn.execute_batch("ROLLBACK");
+        tracing::error!(error = %e, "sqlite batch transaction failed");
+        StoreError::Unavailable(e.to_string())
+    });
+    for job in batch {
+        job.finish(match &commit {
+            Ok(()) => Ok(()),
+            Err(e) => Err(StoreError::Unavailable(e.to_string())),
+        });
+    }
+}
