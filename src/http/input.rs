@@ -148,20 +148,25 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." {
-            "body".to_string()
-        } else {
-            path
-        };
         let inner = e.into_inner();
-        let rule = if inner.is_data() {
-            Rule::WrongType {
-                expected: expected_type(&inner.to_string()),
-            }
+        // A syntax error is the body's fault wherever the parser stopped; a type error
+        // belongs to the member it was found in.
+        let error = if !inner.is_data() {
+            ValidationError::new("body", Rule::InvalidJson)
         } else {
-            Rule::InvalidJson
+            let field = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
+            ValidationError::new(
+                field,
+                Rule::WrongType {
+                    expected: expected_type(&inner.to_string()),
+                },
+            )
         };
-        ApiError::Validation(ValidationError::new(field, rule))
+        ApiError::Validation(error)
     })?;
     de.end()
         .map_err(|_| ApiError::Validation(ValidationError::new("body", Rule::InvalidJson)))?;

@@ -153,6 +153,21 @@ pub struct AuditChain {
     pub head: Option<(i64, [u8; 32])>,
 }
 
+impl AuditChain {
+    /// Recomputes the chain and checks that its recorded head is its last event.
+    pub fn verify(&self) -> Result<(), String> {
+        crate::domain::audit::verify_chain(&self.events)
+            .map_err(|b| format!("domain {}: event {}: {}", b.domain_id, b.seq, b.problem))?;
+        if self.head != self.events.last().map(|e| (e.seq, e.hash)) {
+            return Err(format!(
+                "domain {}: the recorded head is not the last event (events were removed or added)",
+                self.domain_id
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A session addressed through the authorization and detail it belongs to.
 #[derive(Debug, Clone)]
 pub struct SessionRef {

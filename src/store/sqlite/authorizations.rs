@@ -260,18 +260,20 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
         }
         Action::Recall | Action::Expire => {}
     }
-    let event = AuditDraft::new(
-        &domain_id,
-        Some(req.id),
-        (&req.actor.0, &req.actor.1),
-        req.action.name(),
-    )
-    .transition(from, to)
-    .reason(req.reason.clone());
+    // Leaving `authorized` ends access at once; the transition's one audit event
+    // records what was purged and closed.
+    let note = if from == Status::Authorized {
+        let (purged, closed) = leave_authorized(conn, req.id, req.now)?;
+        format!("credentials_purged={purged} sessions_closed={closed}")
+    } else {
+        String::new()
+    };
+    let actor = (req.actor.0.as_str(), req.actor.1.as_str());
+    let event = AuditDraft::new(&domain_id, Some(req.id), actor, req.action.name())
+        .transition(from, to)
+        .reason(req.reason.clone())
+        .note(note);
     audit::append(conn, event, req.now)?;
-    if from == Status::Authorized {
-        leave_authorized(conn, &domain_id, req.id, req.now)?;
-    }
     Ok(from)
 }
 
@@ -307,13 +309,12 @@ fn store_grant(
     Ok(())
 }
 
-/// Leaving `authorized`: close open sessions and purge host credentials, both audited.
+/// Closes open sessions and purges host credentials; returns (purged, closed).
 fn leave_authorized(
     conn: &Connection,
-    domain_id: &str,
     id: AuthorizationId,
     now: Timestamp,
-) -> StoreResult<()> {
+) -> StoreResult<(usize, usize)> {
     let closed = conn
         .prepare_cached(
             "UPDATE sessions SET ended_at = ? WHERE authorization_id = ? AND ended_at IS NULL",
@@ -325,15 +326,7 @@ fn leave_authorized(
              WHERE authorization_id = ? AND password_ciphertext IS NOT NULL",
         )?
         .execute([id.0])?;
-    let system = (SYSTEM_ACTOR, SYSTEM_ACTOR);
-    if closed > 0 {
-        let event = AuditDraft::new(domain_id, Some(id), system, "sessions_closed")
-            .note(format!("sessions={closed}"));
-        audit::append(conn, event, now)?;
-    }
-    let event = AuditDraft::new(domain_id, Some(id), system, "credentials_purged")
-        .note(format!("details={purged}"));
-    audit::append(conn, event, now)
+    Ok((purged, closed))
 }
 
 /// Expires due authorizations, oldest deadline first.

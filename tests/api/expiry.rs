@@ -1,0 +1,173 @@
+//! Expiry by the sweeper, driven by the test clock: pending past its TTL and
+//! authorized past its window become `expired`, and credentials are purged.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use serde_json::json;
+
+use crate::helpers::{TestServer, World};
+
+fn stored_credentials(w: &World, id: &str) -> i64 {
+    let conn = rusqlite::Connection::open(w.db_path()).unwrap();
+    conn.query_row(
+        "SELECT COUNT(*) FROM authorization_details WHERE authorization_id = ? AND password_ciphertext IS NOT NULL",
+        [id.parse::<i64>().unwrap()],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+fn audit_notes(w: &World, id: &str) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(w.db_path()).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT kind, note FROM audit_events WHERE authorization_id = ? ORDER BY seq")
+        .unwrap();
+    stmt.query_map([id.parse::<i64>().unwrap()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[tokio::test]
+async fn pending_requests_expire_after_their_ttl() {
+    let w = World::new().await;
+    let (id, _) = w.raise("bob").await;
+    w.app.clock.advance(SignedDuration::from_hours(71));
+    assert_eq!(w.app.sweep_once().await.unwrap(), 0);
+    assert_eq!(w.status(&id).await.code(), 0);
+    w.app.clock.advance(SignedDuration::from_hours(2));
+    assert_eq!(w.app.sweep_once().await.unwrap(), 1);
+    assert_eq!(w.status(&id).await.code(), 3);
+    assert_eq!(audit_notes(&w, &id).last().unwrap().0, "expire");
+    let r = w.act("bob", &id, "reject", json!({})).await;
+    assert_eq!(r.status, 409, "final status");
+}
+
+#[tokio::test]
+async fn authorized_windows_expire_and_purge_credentials() {
+    let w = World::new().await;
+    let (id, details) = w.raise("bob").await;
+    assert_eq!(w.confirm("bob", &id, &details).await.status, 200);
+    assert_eq!(
+        stored_credentials(&w, &id),
+        1,
+        "the host password is stored (encrypted)"
+    );
+    let raw: Vec<u8> = rusqlite::Connection::open(w.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT password_ciphertext FROM authorization_details WHERE id = ?",
+            [details[0]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        !raw.windows(b"host-pw-Qq93".len())
+            .any(|s| s == b"host-pw-Qq93"),
+        "never in plain text"
+    );
+
+    let sessions = format!(
+        "/provider/v1/authorizations/{id}/details/{}/sessions",
+        details[0]
+    );
+    let sid = w
+        .call("POST", &sessions, Some(w.token("eng")), None)
+        .await
+        .body["session_id"]
+        .as_i64()
+        .unwrap();
+
+    w.app.clock.advance(SignedDuration::from_hours(25));
+    assert_eq!(w.app.sweep_once().await.unwrap(), 1);
+    assert_eq!(w.status(&id).await.code(), 3);
+    assert_eq!(
+        stored_credentials(&w, &id),
+        0,
+        "credentials are gone from the database"
+    );
+    let (kind, note) = audit_notes(&w, &id).last().unwrap().clone();
+    assert_eq!(kind, "expire");
+    assert_eq!(
+        note, "credentials_purged=1 sessions_closed=1",
+        "the purge is recorded"
+    );
+
+    // The session was closed; nothing more can be recorded or opened.
+    let ops = json!({"operations": [{"oper": "ls", "operate_time": "2026-11-28T08:00:00Z"}]});
+    let r = w
+        .call(
+            "POST",
+            &format!("{sessions}/{sid}/operations"),
+            Some(w.token("eng")),
+            Some(ops),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (409, "OSM.01010102"));
+    assert_eq!(
+        w.call("POST", &sessions, Some(w.token("eng")), None)
+            .await
+            .status,
+        409
+    );
+    assert!(w.audit_verifies().await);
+}
+
+#[tokio::test]
+async fn sessions_open_only_inside_the_window() {
+    let w = World::new().await;
+    let (id, details) = w.raise("bob").await;
+    let sessions = format!(
+        "/provider/v1/authorizations/{id}/details/{}/sessions",
+        details[0]
+    );
+    assert_eq!(
+        w.call("POST", &sessions, Some(w.token("eng")), None)
+            .await
+            .status,
+        409,
+        "pending"
+    );
+    let later = (w.app.clock.now() + SignedDuration::from_hours(2)).as_millisecond();
+    let mut grant = World::grant(&details, "p");
+    grant["auth_effective_time"] = json!(later);
+    let r = w
+        .call(
+            "PUT",
+            &format!("/v2/servicerequest/authorizations/{id}"),
+            Some(w.token("bob")),
+            Some(grant),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.raw);
+    assert_eq!(
+        w.call("POST", &sessions, Some(w.token("eng")), None)
+            .await
+            .status,
+        409,
+        "not yet effective"
+    );
+    w.app.clock.advance(SignedDuration::from_hours(3));
+    assert_eq!(
+        w.call("POST", &sessions, Some(w.token("eng")), None)
+            .await
+            .status,
+        201
+    );
+}
+
+#[tokio::test]
+async fn the_background_sweeper_runs_on_its_own() {
+    let server = TestServer::start_with(|s| s.sweep_interval = Duration::from_millis(50)).await;
+    let w = World::on(server).await;
+    let (id, _) = w.raise("bob").await;
+    w.app.clock.advance(SignedDuration::from_hours(80));
+    for _ in 0..100 {
+        if w.status(&id).await.code() == 3 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the sweeper did not expire the request within 5 s");
+}

@@ -1,0 +1,393 @@
+//! The test harness: a real server on an ephemeral port with a fresh database, a
+//! client that speaks HTTP to it, and a populated world of identities.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use jiff::Timestamp;
+use reqwest::Method;
+use serde_json::{Value, json};
+use support_access::clock::Clock;
+use support_access::config::{FileSettings, Overrides, Settings};
+use support_access::domain::{AuthorizationId, Scope, Status};
+use support_access::service::App;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// Everything every server in this test binary logs, at TRACE level.
+pub fn captured_logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = buffer.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || LogWriter(sink.clone()))
+            .try_init();
+        buffer
+    })
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub app: Arc<App>,
+    pub dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub request_id: Option<String>,
+    pub raw: String,
+}
+
+impl Resp {
+    pub fn code(&self) -> &str {
+        self.body["error_code"].as_str().unwrap_or("")
+    }
+    pub fn msg(&self) -> &str {
+        self.body["error_msg"].as_str().unwrap_or("")
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestServer {
+        captured_logs();
+        let dir = tempfile::tempdir().unwrap();
+        let overrides = Overrides {
+            database_url: Some(format!("sqlite://{}/test.db", dir.path().display())),
+            sweep_interval: Some("1h".into()),
+            // Tests move the clock by days; tokens should outlive that.
+            token_ttl: Some("365d".into()),
+            ..Default::default()
+        };
+        let mut settings = Settings::resolve(overrides, FileSettings::default()).unwrap();
+        tweak(&mut settings);
+        let app = support_access::server::open_app(&settings, Clock::manual(Timestamp::now()))
+            .await
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let serving = app.clone();
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = stopped.await;
+            };
+            support_access::server::serve(listener, serving, &settings, stop)
+                .await
+                .unwrap();
+        });
+        TestServer {
+            base,
+            app,
+            dir,
+            client: reqwest::Client::new(),
+            shutdown: Some(shutdown),
+        }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join("test.db")
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self.client.request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{}{path}", self.base),
+        );
+        if let Some(t) = token {
+            req = req.header("X-Auth-Token", t);
+        }
+        if let Some(b) = body {
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
+        }
+        self.send(req).await
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let request_id = res
+            .headers()
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let raw = res.text().await.unwrap();
+        let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        Resp {
+            status,
+            body,
+            request_id,
+            raw,
+        }
+    }
+
+    pub async fn login(&self, domain: &str, user: &str, password: &str) -> String {
+        let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "password": password, "domain": {"name": domain}}}},
+            "scope": {"domain": {"name": domain}}}});
+        let res = self
+            .client
+            .post(format!("{}/v3/auth/tokens", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 201, "login {domain}/{user}");
+        res.headers()["x-subject-token"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The stored status, read past every visibility rule.
+    pub async fn status(&self, id: &str) -> Status {
+        let id = AuthorizationId(id.parse().unwrap());
+        let all = Scope::Provider { raised_by: None };
+        self.app
+            .store
+            .get_authorization(&all, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    }
+
+    pub async fn audit_events(&self) -> usize {
+        self.app
+            .store
+            .audit_chains()
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.events.len())
+            .sum()
+    }
+
+    pub async fn audit_verifies(&self) -> bool {
+        self.app
+            .store
+            .audit_chains()
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| c.verify().is_ok())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Passwords are long and unique so the secrets test can search for them.
+pub fn password_of(user: &str) -> String {
+    format!("pw-{user}-Zx81qLm")
+}
+
+/// Two customer domains, their users and groups, three engineers, all logged in.
+///
+/// acme: alice (admin), bob, carol, dave; group `ops` (operator) = bob, carol;
+/// group `plain` (not operator) = bob, dave. globex: gina (admin), gus.
+/// Engineers: eng, eng2, lead (provider admin).
+pub struct World {
+    pub server: TestServer,
+    pub tokens: HashMap<&'static str, String>,
+    pub ids: HashMap<&'static str, String>,
+}
+
+impl std::ops::Deref for World {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.server
+    }
+}
+
+impl World {
+    pub async fn new() -> World {
+        Self::on(TestServer::start().await).await
+    }
+
+    pub async fn on(server: TestServer) -> World {
+        let app = &server.app;
+        let mut ids = HashMap::new();
+        for (name, lead) in [("eng", false), ("eng2", false), ("lead", true)] {
+            ids.insert(
+                name,
+                app.create_engineer(name, &password_of(name), lead)
+                    .await
+                    .unwrap()
+                    .id,
+            );
+        }
+        for (domain, users) in [
+            (
+                "acme",
+                vec![
+                    ("alice", true),
+                    ("bob", false),
+                    ("carol", false),
+                    ("dave", false),
+                ],
+            ),
+            ("globex", vec![("gina", true), ("gus", false)]),
+        ] {
+            ids.insert(domain, app.create_domain(domain).await.unwrap().id);
+            for (user, admin) in users {
+                ids.insert(
+                    user,
+                    app.create_user(domain, user, &password_of(user), admin)
+                        .await
+                        .unwrap()
+                        .id,
+                );
+            }
+        }
+        ids.insert(
+            "ops",
+            app.create_group("acme", "ops", true).await.unwrap().id,
+        );
+        ids.insert(
+            "plain",
+            app.create_group("acme", "plain", false).await.unwrap().id,
+        );
+        ids.insert(
+            "globex-ops",
+            app.create_group("globex", "ops", true).await.unwrap().id,
+        );
+        for (group, user) in [
+            ("ops", "bob"),
+            ("ops", "carol"),
+            ("plain", "bob"),
+            ("plain", "dave"),
+        ] {
+            app.add_group_member("acme", group, user).await.unwrap();
+        }
+        app.add_group_member("globex", "ops", "gus").await.unwrap();
+        let mut tokens = HashMap::new();
+        for (domain, user) in [
+            ("provider", "eng"),
+            ("provider", "eng2"),
+            ("provider", "lead"),
+            ("acme", "alice"),
+            ("acme", "bob"),
+            ("acme", "carol"),
+            ("acme", "dave"),
+            ("globex", "gina"),
+            ("globex", "gus"),
+        ] {
+            tokens.insert(user, server.login(domain, user, &password_of(user)).await);
+        }
+        World {
+            server,
+            tokens,
+            ids,
+        }
+    }
+
+    pub fn token(&self, user: &str) -> &str {
+        &self.tokens[user]
+    }
+
+    /// `eng` raises a request for `submitter` with one host and one console detail.
+    /// Returns the id and the detail ids (host first).
+    pub async fn raise(&self, submitter: &str) -> (String, Vec<i64>) {
+        self.raise_as("eng", submitter).await
+    }
+
+    pub async fn raise_as(&self, engineer: &str, submitter: &str) -> (String, Vec<i64>) {
+        let domain = if ["gina", "gus"].contains(&submitter) {
+            "globex"
+        } else {
+            "acme"
+        };
+        let body = json!({
+            "customer_id": self.ids[domain], "x_customer_id": self.ids[submitter],
+            "incident_id": "CS-TEST-1", "simple_description": "disk full on db-1",
+            "auth_describe": "need to clean logs", "resource_type_id": "1", "visit_type_id": "1",
+            "content_type_id": "1", "content_of_auth_letter": "I promise.",
+            "details": [
+                {"type": 1, "instance_id": "ecs-1", "instance_name": "db-1", "region_id": "cn-south-1", "host": "10.1.2.3", "port": 2222},
+                {"type": 0, "instance_id": "console", "instance_name": "Console", "region_id": "cn-south-1"}
+            ]
+        });
+        let r = self
+            .call(
+                "POST",
+                "/provider/v1/authorizations",
+                Some(self.token(engineer)),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.raw);
+        let details = r.body["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_i64().unwrap())
+            .collect();
+        (r.body["id"].as_str().unwrap().to_owned(), details)
+    }
+
+    /// A confirm body granting the host detail with `host_password`.
+    pub fn grant(details: &[i64], host_password: &str) -> Value {
+        json!({"auth_detail_list": [{"auth_detail_id": details[0], "port": 22, "account": "root", "password": host_password}]})
+    }
+
+    pub async fn confirm(&self, user: &str, id: &str, details: &[i64]) -> Resp {
+        let path = format!("/v2/servicerequest/authorizations/{id}");
+        self.call(
+            "PUT",
+            &path,
+            Some(self.token(user)),
+            Some(Self::grant(details, "host-pw-Qq93")),
+        )
+        .await
+    }
+
+    pub async fn act(&self, user: &str, id: &str, action: &str, body: Value) -> Resp {
+        let path = format!("/v2/servicerequest/authorizations/{id}/action?action_id={action}");
+        self.call("PUT", &path, Some(self.token(user)), Some(body))
+            .await
+    }
+
+    pub async fn recall(&self, engineer: &str, id: &str) -> Resp {
+        let path = format!("/provider/v1/authorizations/{id}/recall");
+        self.call("POST", &path, Some(self.token(engineer)), Some(json!({})))
+            .await
+    }
+}
