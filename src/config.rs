@@ -147,6 +147,28 @@ impl Settings {
     }
 }
 
+/// The database URL fit to print: any password in it replaced by `***`.
+pub fn redacted_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let authority_end = url[scheme_end..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| scheme_end + i);
+    let authority = &url[scheme_end..authority_end];
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _password)) => format!(
+                "{}{user}:***@{host}{}",
+                &url[..scheme_end],
+                &url[authority_end..]
+            ),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// Beside the SQLite file, else `./data/master.key`.
 fn default_key_file(database_url: &str) -> PathBuf {
     sqlite::path_from_url(database_url)
@@ -185,6 +207,16 @@ mod tests {
         };
         let s = Settings::resolve(flags, FileSettings::default()).unwrap();
         assert_eq!(s.master_key_file, PathBuf::from("/var/lib/sa/master.key"));
+    }
+
+    #[test]
+    fn printed_urls_hide_passwords() {
+        assert_eq!(
+            redacted_url("postgres://sa:s3cret@db:5432/x?sslmode=disable"),
+            "postgres://sa:***@db:5432/x?sslmode=disable"
+        );
+        assert_eq!(redacted_url("postgres://sa@db/x"), "postgres://sa@db/x");
+        assert_eq!(redacted_url("sqlite://./data/a.db"), "sqlite://./data/a.db");
     }
 
     #[test]

@@ -13,12 +13,13 @@ use crate::crypto::master_key::{self, MasterKeyError};
 use crate::crypto::{Cipher, CryptoError};
 use crate::http::middleware::EnvelopeConfig;
 use crate::service::{App, Policy, sweeper};
+use crate::store::postgres::{self, PostgresStore};
 use crate::store::sqlite::{self, SqliteStore};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("unsupported database URL `{0}` (use sqlite://PATH)")]
+    #[error("unsupported database URL `{0}` (use sqlite://PATH or postgres://...)")]
     UnsupportedDatabase(String),
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
@@ -29,10 +30,13 @@ pub enum StartupError {
 }
 
 /// Opens the database named by the URL, applying migrations.
-pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupError> {
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupError> {
     let url = &settings.database_url;
-    let path =
-        sqlite::path_from_url(url).ok_or_else(|| StartupError::UnsupportedDatabase(url.clone()))?;
+    if postgres::is_postgres_url(url) {
+        return Ok(Arc::new(PostgresStore::open(url).await?));
+    }
+    let path = sqlite::path_from_url(url)
+        .ok_or_else(|| StartupError::UnsupportedDatabase(crate::config::redacted_url(url)))?;
     Ok(Arc::new(SqliteStore::open(
         &path,
         settings.sqlite_synchronous,
@@ -54,7 +58,7 @@ fn master_cipher(settings: &Settings) -> Result<Cipher, StartupError> {
 
 /// Everything the service needs to run, ready to serve.
 pub async fn open_app(settings: &Settings, clock: Clock) -> Result<Arc<App>, StartupError> {
-    let store = open_store(settings)?;
+    let store = open_store(settings).await?;
     let master = master_cipher(settings)?;
     let wrapped = store
         .wrapped_data_key(Cipher::new_data_key(&master), clock.now())

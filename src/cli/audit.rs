@@ -15,7 +15,7 @@ pub enum AuditCommand {
 pub async fn run(global: &GlobalArgs, command: AuditCommand) -> CliResult {
     let AuditCommand::Verify = command;
     let settings = global.settings(Overrides::default())?;
-    let store = crate::server::open_store(&settings)?;
+    let store = crate::server::open_store(&settings).await?;
     let chains = store.audit_chains().await?;
     let events: usize = chains.iter().map(|c| c.events.len()).sum();
     let problems: Vec<String> = chains.iter().filter_map(|c| c.verify().err()).collect();

@@ -29,7 +29,8 @@ struct Cli {
 
 #[derive(Args, Clone)]
 struct GlobalArgs {
-    /// Database URL (default sqlite://./data/support-access.db).
+    /// Database URL: sqlite://PATH (default sqlite://./data/support-access.db) or
+    /// postgres://USER@HOST:PORT/DB.
     #[arg(long, global = true, env = "SUPPORT_ACCESS_DATABASE_URL")]
     database_url: Option<String>,
     /// Output format of command results.
@@ -90,10 +91,11 @@ pub fn run() -> ExitCode {
             Command::Serve(args) => serve::run(&cli.global, args).await,
             Command::Migrate => {
                 let settings = cli.global.settings(Overrides::default())?;
-                crate::server::open_store(&settings)?;
-                cli.global
-                    .output
-                    .message(&format!("migrations applied to {}", settings.database_url));
+                crate::server::open_store(&settings).await?;
+                cli.global.output.message(&format!(
+                    "migrations applied to {}",
+                    crate::config::redacted_url(&settings.database_url)
+                ));
                 Ok(())
             }
             Command::Admin(cmd) => admin::run(&cli.global, cmd).await,

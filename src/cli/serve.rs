@@ -91,7 +91,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
     }
     println!(
         "support-access listening on http://{address} (database {})",
-        settings.database_url
+        crate::config::redacted_url(&settings.database_url)
     );
     tracing::info!(%address, "listening");
     crate::server::serve(listener, app, &settings, crate::server::shutdown_signal()).await?;

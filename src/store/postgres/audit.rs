@@ -1,0 +1,129 @@
+//! Appending to and reading the per-domain audit chains.
+
+use deadpool_postgres::{GenericClient, Transaction};
+use jiff::Timestamp;
+
+use super::from_ms;
+use crate::domain::audit::{AuditDraft, AuditEvent, GENESIS_HASH};
+use crate::domain::{AuthorizationId, Status};
+use crate::store::{AuditChain, StoreResult};
+
+fn hash_from(bytes: Vec<u8>) -> [u8; 32] {
+    bytes.try_into().unwrap_or([0xff; 32])
+}
+
+fn status_code(s: Option<Status>) -> Option<i64> {
+    s.map(|s| i64::from(s.code()))
+}
+
+/// Seals `draft` after its domain's current head. The head row is locked until the
+/// caller's transaction ends, so appends from every instance take turns per domain.
+pub async fn append(tx: &Transaction<'_>, draft: AuditDraft, at: Timestamp) -> StoreResult<()> {
+    // A chain's first append creates its head at "seq 0, genesis" so there is a row
+    // to lock; it is moved to the real first event below, in the same transaction.
+    let create = tx
+        .prepare_cached(
+            "INSERT INTO audit_heads (domain_id, seq, hash) VALUES ($1, 0, $2) \
+             ON CONFLICT (domain_id) DO NOTHING",
+        )
+        .await?;
+    tx.execute(&create, &[&draft.domain_id, &&GENESIS_HASH[..]])
+        .await?;
+    let lock = tx
+        .prepare_cached("SELECT seq, hash FROM audit_heads WHERE domain_id = $1 FOR UPDATE")
+        .await?;
+    let head = tx.query_one(&lock, &[&draft.domain_id]).await?;
+    let seq: i64 = head.try_get(0)?;
+    let prev = hash_from(head.try_get(1)?);
+    let e = draft.seal(seq + 1, at, prev);
+    let d = &e.draft;
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO audit_events (domain_id, seq, at, authorization_id, actor_id, actor_name, \
+             kind, from_status, to_status, reason, note, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[
+            &d.domain_id,
+            &e.seq,
+            &e.at.as_millisecond(),
+            &d.authorization_id.map(|a| a.0),
+            &d.actor_id,
+            &d.actor_name,
+            &d.kind,
+            &status_code(d.from_status),
+            &status_code(d.to_status),
+            &d.reason,
+            &d.note,
+            &&e.prev_hash[..],
+            &&e.hash[..],
+        ],
+    )
+    .await?;
+    let advance = tx
+        .prepare_cached("UPDATE audit_heads SET seq = $2, hash = $3 WHERE domain_id = $1")
+        .await?;
+    tx.execute(&advance, &[&d.domain_id, &e.seq, &&e.hash[..]])
+        .await?;
+    Ok(())
+}
+
+/// Run inside one snapshot so the heads match the events read.
+pub async fn chains(c: &impl GenericClient) -> StoreResult<Vec<AuditChain>> {
+    let rows = c
+        .query(
+            "SELECT domain_id, seq, at, authorization_id, actor_id, actor_name, kind, from_status, \
+             to_status, reason, note, prev_hash, hash FROM audit_events \
+             ORDER BY domain_id COLLATE \"C\", seq",
+            &[],
+        )
+        .await?;
+    let mut chains: Vec<AuditChain> = Vec::new();
+    for r in rows {
+        let status = |v: Option<i64>| v.and_then(Status::from_code);
+        let event = AuditEvent {
+            seq: r.try_get(1)?,
+            at: from_ms(r.try_get(2)?),
+            draft: AuditDraft {
+                domain_id: r.try_get(0)?,
+                authorization_id: r.try_get::<_, Option<i64>>(3)?.map(AuthorizationId),
+                actor_id: r.try_get(4)?,
+                actor_name: r.try_get(5)?,
+                kind: r.try_get(6)?,
+                from_status: status(r.try_get(7)?),
+                to_status: status(r.try_get(8)?),
+                reason: r.try_get(9)?,
+                note: r.try_get(10)?,
+            },
+            prev_hash: hash_from(r.try_get(11)?),
+            hash: hash_from(r.try_get(12)?),
+        };
+        match chains.last_mut() {
+            Some(c) if c.domain_id == event.draft.domain_id => c.events.push(event),
+            _ => chains.push(AuditChain {
+                domain_id: event.draft.domain_id.clone(),
+                events: vec![event],
+                head: None,
+            }),
+        }
+    }
+    for r in c
+        .query("SELECT domain_id, seq, hash FROM audit_heads", &[])
+        .await?
+    {
+        let domain_id: String = r.try_get(0)?;
+        let head = Some((r.try_get(1)?, hash_from(r.try_get(2)?)));
+        match chains.iter_mut().find(|c| c.domain_id == domain_id) {
+            Some(c) => c.head = head,
+            None => chains.push(AuditChain {
+                domain_id,
+                events: vec![],
+                head,
+            }),
+        }
+    }
+    Ok(chains)
+}

@@ -1,0 +1,423 @@
+//! Authorization rows: insert, scoped reads, conditional transitions, expiry.
+
+use deadpool_postgres::{GenericClient, Transaction};
+use jiff::Timestamp;
+use tokio_postgres::Row;
+
+use super::query::Query;
+use super::{PgResult, audit, from_ms, opt_from_ms};
+use crate::domain::audit::{AuditDraft, SYSTEM_ACTOR};
+use crate::domain::{
+    Action, Authorization, AuthorizationId, Detail, DetailId, DetailType, Scope, Status,
+};
+use crate::store::{ListFilter, StoreError, StoreResult, StoredGrant, TransitionRequest};
+
+const COLUMNS: &str = "a.id, a.customer_id, a.x_customer_id, a.xcustomer_name, a.incident_id, \
+    a.simple_description, a.auth_describe, a.resource_type_id, a.visit_type_id, a.content_type_id, \
+    a.content_of_auth_letter, a.status, a.site, a.created_at, a.pending_deadline, \
+    a.requested_effective_at, a.requested_expire_at, a.effective_at, a.expire_at, a.reject_reason, \
+    a.handler_name, a.agency_id, a.raised_by, a.raised_by_name, a.updated_at";
+
+pub(super) fn status_from(code: i64) -> StoreResult<Status> {
+    Status::from_code(code).ok_or_else(|| StoreError::Internal(format!("stored status {code}")))
+}
+
+fn code(s: Status) -> i64 {
+    i64::from(s.code())
+}
+
+fn ms(t: Option<Timestamp>) -> Option<i64> {
+    t.map(|t| t.as_millisecond())
+}
+
+fn port(v: Option<i64>) -> Option<u16> {
+    v.and_then(|p| u16::try_from(p).ok())
+}
+
+fn authorization_from_row(r: &Row) -> StoreResult<Authorization> {
+    Ok(Authorization {
+        id: AuthorizationId(r.try_get(0)?),
+        customer_id: r.try_get(1)?,
+        x_customer_id: r.try_get(2)?,
+        xcustomer_name: r.try_get(3)?,
+        incident_id: r.try_get(4)?,
+        simple_description: r.try_get(5)?,
+        auth_describe: r.try_get(6)?,
+        resource_type_id: r.try_get(7)?,
+        visit_type_id: r.try_get(8)?,
+        content_type_id: r.try_get(9)?,
+        content_of_auth_letter: r.try_get(10)?,
+        status: status_from(r.try_get(11)?)?,
+        site: r.try_get::<_, i64>(12)? as i32,
+        created_at: from_ms(r.try_get(13)?),
+        pending_deadline: from_ms(r.try_get(14)?),
+        requested_effective_at: opt_from_ms(r.try_get(15)?),
+        requested_expire_at: opt_from_ms(r.try_get(16)?),
+        effective_at: opt_from_ms(r.try_get(17)?),
+        expire_at: opt_from_ms(r.try_get(18)?),
+        reject_reason: r.try_get(19)?,
+        handler_name: r.try_get(20)?,
+        agency_id: r.try_get(21)?,
+        raised_by: r.try_get(22)?,
+        raised_by_name: r.try_get(23)?,
+        updated_at: from_ms(r.try_get(24)?),
+        details: Vec::new(),
+    })
+}
+
+fn detail_from_row(r: &Row) -> PgResult<Detail> {
+    Ok(Detail {
+        id: DetailId(r.try_get(0)?),
+        detail_type: DetailType::from_code(r.try_get(1)?).unwrap_or(DetailType::Console),
+        instance_id: r.try_get(2)?,
+        instance_name: r.try_get(3)?,
+        region_id: r.try_get(4)?,
+        host: r.try_get(5)?,
+        requested_port: port(r.try_get(6)?),
+        granted_port: port(r.try_get(7)?),
+        account: r.try_get(8)?,
+        has_credential: r.try_get(9)?,
+        host_key_fingerprint: r.try_get(10)?,
+    })
+}
+
+pub async fn insert(tx: &Transaction<'_>, a: &Authorization, event: AuditDraft) -> StoreResult<()> {
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO authorizations (id, customer_id, x_customer_id, xcustomer_name, incident_id, \
+             simple_description, auth_describe, resource_type_id, visit_type_id, content_type_id, \
+             content_of_auth_letter, status, site, created_at, pending_deadline, requested_effective_at, \
+             requested_expire_at, effective_at, expire_at, reject_reason, handler_name, agency_id, \
+             raised_by, raised_by_name, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[
+            &a.id.0,
+            &a.customer_id,
+            &a.x_customer_id,
+            &a.xcustomer_name,
+            &a.incident_id,
+            &a.simple_description,
+            &a.auth_describe,
+            &a.resource_type_id,
+            &a.visit_type_id,
+            &a.content_type_id,
+            &a.content_of_auth_letter,
+            &code(a.status),
+            &i64::from(a.site),
+            &a.created_at.as_millisecond(),
+            &a.pending_deadline.as_millisecond(),
+            &ms(a.requested_effective_at),
+            &ms(a.requested_expire_at),
+            &ms(a.effective_at),
+            &ms(a.expire_at),
+            &a.reject_reason,
+            &a.handler_name,
+            &a.agency_id,
+            &a.raised_by,
+            &a.raised_by_name,
+            &a.updated_at.as_millisecond(),
+        ],
+    )
+    .await?;
+    let insert_detail = tx
+        .prepare_cached(
+            "INSERT INTO authorization_details (id, authorization_id, position, type, instance_id, \
+             instance_name, region_id, host, requested_port) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .await?;
+    for (position, d) in a.details.iter().enumerate() {
+        tx.execute(
+            &insert_detail,
+            &[
+                &d.id.0,
+                &a.id.0,
+                &(position as i64),
+                &i64::from(d.detail_type.code()),
+                &d.instance_id,
+                &d.instance_name,
+                &d.region_id,
+                &d.host,
+                &d.requested_port.map(i64::from),
+            ],
+        )
+        .await?;
+    }
+    audit::append(tx, event, a.created_at).await
+}
+
+/// Run inside one snapshot so the count matches the page.
+pub async fn list(
+    c: &impl GenericClient,
+    scope: &Scope,
+    f: &ListFilter,
+) -> StoreResult<(u64, Vec<Authorization>)> {
+    let mut q = Query::default();
+    let mut sql = q.scope(scope);
+    if let Some(status) = f.status {
+        sql += &format!(" AND a.status = {}", q.bind(status));
+    }
+    if let Some(incident) = &f.incident_id {
+        sql += &format!(" AND a.incident_id = {}", q.bind(incident.clone()));
+    }
+    if let Some(name) = &f.sub_customer_name {
+        sql += &format!(" AND a.xcustomer_name = {}", q.bind(name.clone()));
+    }
+    if let Some(text) = &f.simple_description {
+        // ILIKE: SQLite's LIKE, which the other backend uses, ignores ASCII case too.
+        let pattern = format!("%{}%", escape_like(text));
+        sql += &format!(
+            " AND a.simple_description ILIKE {} ESCAPE '\\'",
+            q.bind(pattern)
+        );
+    }
+    let count_stmt = c
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM authorizations a WHERE {sql}"
+        ))
+        .await?;
+    let count: i64 = c.query_one(&count_stmt, &q.params()).await?.try_get(0)?;
+    let page = format!(
+        "SELECT {COLUMNS} FROM authorizations a WHERE {sql} \
+         ORDER BY a.created_at DESC, a.id DESC LIMIT {} OFFSET {}",
+        q.bind(i64::from(f.page.limit)),
+        q.bind(i64::from(f.page.offset))
+    );
+    let page_stmt = c.prepare_cached(&page).await?;
+    let rows = c
+        .query(&page_stmt, &q.params())
+        .await?
+        .iter()
+        .map(authorization_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok((count as u64, rows))
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+pub async fn get(
+    c: &impl GenericClient,
+    scope: &Scope,
+    id: AuthorizationId,
+) -> StoreResult<Option<Authorization>> {
+    let mut q = Query::default();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM authorizations a WHERE a.id = {} AND {}",
+        q.bind(id.0),
+        q.scope(scope)
+    );
+    let stmt = c.prepare_cached(&sql).await?;
+    let Some(row) = c.query_opt(&stmt, &q.params()).await? else {
+        return Ok(None);
+    };
+    let mut auth = authorization_from_row(&row)?;
+    let stmt = c
+        .prepare_cached(
+            "SELECT id, type, instance_id, instance_name, region_id, host, requested_port, \
+             granted_port, account, password_ciphertext IS NOT NULL, host_key_fingerprint \
+             FROM authorization_details WHERE authorization_id = $1 ORDER BY position",
+        )
+        .await?;
+    auth.details = c
+        .query(&stmt, &[&id.0])
+        .await?
+        .iter()
+        .map(detail_from_row)
+        .collect::<PgResult<Vec<_>>>()?;
+    Ok(Some(auth))
+}
+
+/// The current status and domain of a visible authorization.
+async fn visible_status(
+    tx: &Transaction<'_>,
+    scope: &Scope,
+    id: AuthorizationId,
+) -> StoreResult<Option<(Status, String)>> {
+    let mut q = Query::default();
+    let sql = format!(
+        "SELECT a.status, a.customer_id FROM authorizations a WHERE a.id = {} AND {}",
+        q.bind(id.0),
+        q.scope(scope)
+    );
+    let stmt = tx.prepare_cached(&sql).await?;
+    match tx.query_opt(&stmt, &q.params()).await? {
+        Some(r) => Ok(Some((status_from(r.try_get(0)?)?, r.try_get(1)?))),
+        None => Ok(None),
+    }
+}
+
+pub async fn transition(tx: &Transaction<'_>, req: &TransitionRequest) -> StoreResult<Status> {
+    let (from, domain_id) = visible_status(tx, &req.scope, req.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let to = req
+        .action
+        .apply(from)
+        .map_err(|e| StoreError::Conflict(e.current))?;
+    // Another instance may have moved the row since it was read: the status condition
+    // makes this update the arbiter, and zero rows means that one won.
+    let update = tx
+        .prepare_cached(
+            "UPDATE authorizations SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+        )
+        .await?;
+    let changed = tx
+        .execute(
+            &update,
+            &[&code(to), &req.now.as_millisecond(), &req.id.0, &code(from)],
+        )
+        .await?;
+    if changed == 0 {
+        let now_in = visible_status(tx, &req.scope, req.id).await?;
+        return Err(StoreError::Conflict(now_in.map_or(from, |(s, _)| s)));
+    }
+    match req.action {
+        Action::Reject => {
+            tx.execute(
+                "UPDATE authorizations SET reject_reason = $1, handler_name = $2 WHERE id = $3",
+                &[&req.reason, &req.actor.1, &req.id.0],
+            )
+            .await?;
+        }
+        Action::Cancel => {
+            tx.execute(
+                "UPDATE authorizations SET handler_name = $1 WHERE id = $2",
+                &[&req.actor.1, &req.id.0],
+            )
+            .await?;
+        }
+        Action::Confirm => {
+            let grant = req
+                .grant
+                .as_ref()
+                .ok_or_else(|| StoreError::Internal("confirm without a grant".into()))?;
+            store_grant(tx, req.id, &req.actor.1, grant).await?;
+        }
+        Action::Recall | Action::Expire => {}
+    }
+    // Leaving `authorized` ends access at once; the transition's one audit event
+    // records what was purged and closed.
+    let note = if from == Status::Authorized {
+        let (purged, closed) = leave_authorized(tx, req.id, req.now).await?;
+        format!("credentials_purged={purged} sessions_closed={closed}")
+    } else {
+        String::new()
+    };
+    let actor = (req.actor.0.as_str(), req.actor.1.as_str());
+    let event = AuditDraft::new(&domain_id, Some(req.id), actor, req.action.name())
+        .transition(from, to)
+        .reason(req.reason.clone())
+        .note(note);
+    audit::append(tx, event, req.now).await?;
+    Ok(from)
+}
+
+async fn store_grant(
+    tx: &Transaction<'_>,
+    id: AuthorizationId,
+    handler: &str,
+    grant: &StoredGrant,
+) -> StoreResult<()> {
+    tx.execute(
+        "UPDATE authorizations SET effective_at = $1, expire_at = $2, agency_id = $3, \
+         handler_name = $4 WHERE id = $5",
+        &[
+            &grant.effective_at.as_millisecond(),
+            &grant.expire_at.as_millisecond(),
+            &grant.agency_id,
+            &handler,
+            &id.0,
+        ],
+    )
+    .await?;
+    let update = tx
+        .prepare_cached(
+            "UPDATE authorization_details SET granted_port = $1, account = $2, \
+             password_ciphertext = $3 WHERE id = $4 AND authorization_id = $5",
+        )
+        .await?;
+    for d in &grant.details {
+        tx.execute(
+            &update,
+            &[
+                &d.port.map(i64::from),
+                &d.account,
+                &d.password_ciphertext,
+                &d.detail_id.0,
+                &id.0,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Closes open sessions and purges host credentials; returns (purged, closed).
+async fn leave_authorized(
+    tx: &Transaction<'_>,
+    id: AuthorizationId,
+    now: Timestamp,
+) -> StoreResult<(u64, u64)> {
+    let closed = tx
+        .execute(
+            "UPDATE sessions SET ended_at = $1 WHERE authorization_id = $2 AND ended_at IS NULL",
+            &[&now.as_millisecond(), &id.0],
+        )
+        .await?;
+    let purged = tx
+        .execute(
+            "UPDATE authorization_details SET password_ciphertext = NULL \
+             WHERE authorization_id = $1 AND password_ciphertext IS NOT NULL",
+            &[&id.0],
+        )
+        .await?;
+    Ok((purged, closed))
+}
+
+/// Expires due authorizations, oldest deadline first. Rows another instance is
+/// working on are locked: skip them rather than wait, so no row is expired twice and
+/// no sweeper blocks another.
+pub async fn expire_due(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> StoreResult<u32> {
+    let now_ms = now.as_millisecond();
+    let mut due = Vec::new();
+    for sql in [
+        "SELECT id, customer_id FROM authorizations WHERE status = 0 AND pending_deadline <= $1 \
+         ORDER BY pending_deadline LIMIT $2 FOR UPDATE SKIP LOCKED",
+        "SELECT id, customer_id FROM authorizations WHERE status = 1 AND expire_at <= $1 \
+         ORDER BY expire_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+    ] {
+        let room = i64::from(limit) - due.len() as i64;
+        if room <= 0 {
+            break;
+        }
+        let stmt = tx.prepare_cached(sql).await?;
+        for r in tx.query(&stmt, &[&now_ms, &room]).await? {
+            due.push((r.try_get::<_, String>(1)?, r.try_get::<_, i64>(0)?));
+        }
+    }
+    // Audit heads are locked in domain order, so two sweepers never wait on each other
+    // in a cycle.
+    due.sort();
+    let mut expired = 0;
+    for (_, id) in due {
+        let req = TransitionRequest {
+            id: AuthorizationId(id),
+            scope: Scope::Provider { raised_by: None },
+            action: Action::Expire,
+            now,
+            actor: (SYSTEM_ACTOR.into(), SYSTEM_ACTOR.into()),
+            reason: None,
+            grant: None,
+        };
+        transition(tx, &req).await?;
+        expired += 1;
+    }
+    Ok(expired)
+}

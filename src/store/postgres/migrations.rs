@@ -1,0 +1,39 @@
+//! Embedded, numbered migrations. Never edit an applied one: add the next.
+
+use deadpool_postgres::Client;
+
+use crate::store::StoreResult;
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+
+/// Any fixed number: instances starting together take turns on this advisory lock.
+const MIGRATION_LOCK: i64 = 0x5350_4143_4345_5353;
+
+pub async fn apply(client: &mut Client) -> StoreResult<()> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
+    for (version, sql) in MIGRATIONS {
+        let applied: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)",
+                &[version],
+            )
+            .await?
+            .try_get(0)?;
+        if !applied {
+            tx.batch_execute(sql).await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                &[version, &jiff::Timestamp::now().as_millisecond()],
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,357 @@
+//! PostgreSQL through `tokio-postgres` and a small `deadpool` pool, for several
+//! instances sharing one database.
+//!
+//! Every write is one `READ COMMITTED` transaction whose conditional update decides
+//! races; audit appends lock their domain's chain head; background sweeps skip rows
+//! another instance has locked. A lost connection is `Unavailable` (HTTP 503), and the
+//! pool replaces closed connections on the next checkout, so the service recovers by
+//! itself when the database comes back.
+
+mod audit;
+mod authorizations;
+mod identity;
+mod migrations;
+mod query;
+mod sessions;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, Transaction,
+};
+use jiff::Timestamp;
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+use crate::domain::audit::AuditDraft;
+use crate::domain::principal::GroupView;
+use crate::domain::session::{FileTransfer, Operation, Session};
+use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::store::*;
+
+/// Connections per instance: PostgreSQL's own group commit needs a few writers in
+/// flight, and several instances must stay well under its `max_connections`.
+const POOL_SIZE: usize = 16;
+/// How long a request waits for a connection, or to open one, before answering 503.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+type PgResult<T> = Result<T, tokio_postgres::Error>;
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+fn from_ms(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn opt_from_ms(ms: Option<i64>) -> Option<Timestamp> {
+    ms.map(from_ms)
+}
+
+/// `postgres://` or `postgresql://` URLs.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// The error and its causes, e.g. "error connecting to server: Connection refused".
+fn with_causes(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let next = c.to_string();
+        if !text.contains(&next) {
+            text = format!("{text}: {next}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let Some(db) = e.as_db_error() else {
+            // No answer from the server: the connection failed or was lost.
+            let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+            return if e.is_closed() || io {
+                StoreError::Unavailable(with_causes(&e))
+            } else {
+                StoreError::Internal(with_causes(&e))
+            };
+        };
+        let code = db.code();
+        match code.code().get(..2) {
+            Some("23") => StoreError::Duplicate(db.message().to_owned()),
+            // Connection exceptions, resources, operator intervention (shutdown, restart),
+            // and the transient transaction rollbacks.
+            Some("08" | "53" | "57" | "40") => StoreError::Unavailable(db.message().to_owned()),
+            _ if *code == SqlState::READ_ONLY_SQL_TRANSACTION => {
+                StoreError::Unavailable(db.message().to_owned())
+            }
+            _ => StoreError::Internal(format!("{}: {}", code.code(), db.message())),
+        }
+    }
+}
+
+impl From<PoolError> for StoreError {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::Backend(e) => e.into(),
+            PoolError::Timeout(_) | PoolError::Closed => StoreError::Unavailable(e.to_string()),
+            other => StoreError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Runs `$body` (which uses `$tx`) in one transaction on a pooled connection and
+/// commits; any error rolls the whole transaction back.
+macro_rules! in_transaction {
+    ($store:expr, |$tx:ident| $body:expr) => {{
+        let mut client = $store.client().await?;
+        let $tx = client.transaction().await?;
+        let value = $body;
+        $tx.commit().await?;
+        Ok(value)
+    }};
+}
+
+impl PostgresStore {
+    /// Connects and applies pending migrations.
+    pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Internal(format!("invalid PostgreSQL URL: {e}")))?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        let store = PostgresStore { pool };
+        migrations::apply(&mut store.client().await?).await?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> StoreResult<Object> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Several reads that must agree (a count and its page, events and heads).
+    async fn snapshot<'c>(client: &'c mut Object) -> StoreResult<Transaction<'c>> {
+        Ok(client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?)
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.client().await?.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+
+    async fn create_domain(&self, domain: DomainRecord) -> StoreResult<()> {
+        identity::create_domain(&self.client().await?, &domain).await
+    }
+
+    async fn domain_by_name(&self, name: &str) -> StoreResult<Option<DomainRecord>> {
+        identity::domain_where(&self.client().await?, "name", name).await
+    }
+
+    async fn domain_by_id(&self, id: &str) -> StoreResult<Option<DomainRecord>> {
+        identity::domain_where(&self.client().await?, "id", id).await
+    }
+
+    async fn count_domains(&self) -> StoreResult<u64> {
+        identity::count_domains(&self.client().await?).await
+    }
+
+    async fn create_user(&self, user: UserRecord) -> StoreResult<()> {
+        identity::create_user(&self.client().await?, &user).await
+    }
+
+    async fn user_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<UserRecord>> {
+        identity::user_by_name(&self.client().await?, domain_id, name).await
+    }
+
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>> {
+        identity::user_by_id(&self.client().await?, id).await
+    }
+
+    async fn create_group(&self, group: GroupRecord) -> StoreResult<()> {
+        identity::create_group(&self.client().await?, &group).await
+    }
+
+    async fn group_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<GroupRecord>> {
+        identity::group_by_name(&self.client().await?, domain_id, name).await
+    }
+
+    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()> {
+        identity::add_group_member(&self.client().await?, group_id, user_id).await
+    }
+
+    async fn group_view(
+        &self,
+        domain_id: &str,
+        group_id: &str,
+        caller_id: &str,
+    ) -> StoreResult<Option<GroupView>> {
+        let client = self.client().await?;
+        identity::group_view(&client, domain_id, group_id, caller_id).await
+    }
+
+    async fn insert_token(&self, token: TokenRecord) -> StoreResult<()> {
+        identity::insert_token(&self.client().await?, &token).await
+    }
+
+    async fn user_by_token(
+        &self,
+        token_hash: &[u8; 32],
+        now: Timestamp,
+    ) -> StoreResult<Option<(UserRecord, DomainRecord)>> {
+        identity::user_by_token(&self.client().await?, token_hash, now).await
+    }
+
+    async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {
+        in_transaction!(self, |tx| identity::wrapped_data_key(&tx, &wrapped, now)
+            .await?)
+    }
+
+    async fn insert_authorization(
+        &self,
+        auth: Authorization,
+        event: AuditDraft,
+    ) -> StoreResult<()> {
+        in_transaction!(self, |tx| authorizations::insert(&tx, &auth, event).await?)
+    }
+
+    async fn list_authorizations(
+        &self,
+        scope: &Scope,
+        filter: &ListFilter,
+    ) -> StoreResult<(u64, Vec<Authorization>)> {
+        let mut client = self.client().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        authorizations::list(&tx, scope, filter).await
+    }
+
+    async fn get_authorization(
+        &self,
+        scope: &Scope,
+        id: AuthorizationId,
+    ) -> StoreResult<Option<Authorization>> {
+        let mut client = self.client().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        authorizations::get(&tx, scope, id).await
+    }
+
+    async fn transition(&self, request: TransitionRequest) -> StoreResult<Status> {
+        in_transaction!(self, |tx| authorizations::transition(&tx, &request).await?)
+    }
+
+    async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
+        in_transaction!(self, |tx| authorizations::expire_due(&tx, now, limit)
+            .await?)
+    }
+
+    async fn open_session(
+        &self,
+        scope: &Scope,
+        session: Session,
+        actor: (String, String),
+    ) -> StoreResult<()> {
+        in_transaction!(self, |tx| sessions::open(&tx, scope, &session, &actor)
+            .await?)
+    }
+
+    async fn append_operations(
+        &self,
+        target: SessionRef,
+        ops: Vec<Operation>,
+        actor: (String, String),
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        in_transaction!(self, |tx| sessions::append_operations(
+            &tx, &target, &ops, &actor, now
+        )
+        .await?)
+    }
+
+    async fn append_file_transfers(
+        &self,
+        target: SessionRef,
+        transfers: Vec<FileTransfer>,
+        actor: (String, String),
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        in_transaction!(self, |tx| sessions::append_file_transfers(
+            &tx, &target, &transfers, &actor, now
+        )
+        .await?)
+    }
+
+    async fn close_session(
+        &self,
+        target: SessionRef,
+        now: Timestamp,
+        actor: (String, String),
+    ) -> StoreResult<()> {
+        in_transaction!(self, |tx| sessions::close(&tx, &target, now, &actor)
+            .await?)
+    }
+
+    async fn list_sessions(
+        &self,
+        scope: &Scope,
+        id: AuthorizationId,
+        detail: DetailId,
+        page: Page,
+    ) -> StoreResult<(u64, Vec<Session>)> {
+        let mut client = self.client().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        sessions::list(&tx, scope, id, detail, page).await
+    }
+
+    async fn list_operations(
+        &self,
+        target: SessionRef,
+        order: Order,
+        page: Page,
+    ) -> StoreResult<(u64, Vec<Operation>)> {
+        let mut client = self.client().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        sessions::list_operations(&tx, &target, order, page).await
+    }
+
+    async fn list_file_transfers(
+        &self,
+        target: SessionRef,
+        order: Order,
+        page: Page,
+    ) -> StoreResult<(u64, Vec<FileTransfer>)> {
+        let mut client = self.client().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        sessions::list_file_transfers(&tx, &target, order, page).await
+    }
+
+    async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {
+        let mut client = self.client().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        audit::chains(&tx).await
+    }
+}
