@@ -6,27 +6,36 @@ use std::time::Duration;
 use jiff::SignedDuration;
 use serde_json::json;
 
+use support_access::domain::{AuthorizationId, Scope};
+
 use crate::helpers::{TestServer, World};
 
-fn stored_credentials(w: &World, id: &str) -> i64 {
-    let conn = rusqlite::Connection::open(w.db_path()).unwrap();
-    conn.query_row(
-        "SELECT COUNT(*) FROM authorization_details WHERE authorization_id = ? AND password_ciphertext IS NOT NULL",
-        [id.parse::<i64>().unwrap()],
-        |r| r.get(0),
-    )
-    .unwrap()
+/// Host details of `id` that still hold an (encrypted) credential.
+async fn stored_credentials(w: &World, id: &str) -> usize {
+    let all = Scope::Provider { raised_by: None };
+    let auth = w
+        .app
+        .store
+        .get_authorization(&all, authorization_id(id))
+        .await;
+    let details = auth.unwrap().unwrap().details;
+    details.iter().filter(|d| d.has_credential).count()
 }
 
-fn audit_notes(w: &World, id: &str) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open(w.db_path()).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT kind, note FROM audit_events WHERE authorization_id = ? ORDER BY seq")
-        .unwrap();
-    stmt.query_map([id.parse::<i64>().unwrap()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
+/// (kind, note) of the audit events about `id`, in order.
+async fn audit_notes(w: &World, id: &str) -> Vec<(String, String)> {
+    let id = Some(authorization_id(id));
+    let chains = w.app.store.audit_chains().await.unwrap();
+    chains
+        .iter()
+        .flat_map(|c| &c.events)
+        .filter(|e| e.draft.authorization_id == id)
+        .map(|e| (e.draft.kind.clone(), e.draft.note.clone()))
         .collect()
+}
+
+fn authorization_id(id: &str) -> AuthorizationId {
+    AuthorizationId(id.parse().unwrap())
 }
 
 #[tokio::test]
@@ -39,7 +48,7 @@ async fn pending_requests_expire_after_their_ttl() {
     w.app.clock.advance(SignedDuration::from_hours(2));
     assert_eq!(w.app.sweep_once().await.unwrap(), 1);
     assert_eq!(w.status(&id).await.code(), 3);
-    assert_eq!(audit_notes(&w, &id).last().unwrap().0, "expire");
+    assert_eq!(audit_notes(&w, &id).await.last().unwrap().0, "expire");
     let r = w.act("bob", &id, "reject", json!({})).await;
     assert_eq!(r.status, 409, "final status");
 }
@@ -50,18 +59,16 @@ async fn authorized_windows_expire_and_purge_credentials() {
     let (id, details) = w.raise("bob").await;
     assert_eq!(w.confirm("bob", &id, &details).await.status, 200);
     assert_eq!(
-        stored_credentials(&w, &id),
+        stored_credentials(&w, &id).await,
         1,
         "the host password is stored (encrypted)"
     );
-    let raw: Vec<u8> = rusqlite::Connection::open(w.db_path())
-        .unwrap()
-        .query_row(
-            "SELECT password_ciphertext FROM authorization_details WHERE id = ?",
-            [details[0]],
-            |r| r.get(0),
+    let raw = w
+        .stored_bytes(
+            "SELECT password_ciphertext FROM authorization_details WHERE id = $1",
+            details[0],
         )
-        .unwrap();
+        .await;
     assert!(
         !raw.windows(b"host-pw-Qq93".len())
             .any(|s| s == b"host-pw-Qq93"),
@@ -83,11 +90,11 @@ async fn authorized_windows_expire_and_purge_credentials() {
     assert_eq!(w.app.sweep_once().await.unwrap(), 1);
     assert_eq!(w.status(&id).await.code(), 3);
     assert_eq!(
-        stored_credentials(&w, &id),
+        stored_credentials(&w, &id).await,
         0,
         "credentials are gone from the database"
     );
-    let (kind, note) = audit_notes(&w, &id).last().unwrap().clone();
+    let (kind, note) = audit_notes(&w, &id).await.last().unwrap().clone();
     assert_eq!(kind, "expire");
     assert_eq!(
         note, "credentials_purged=1 sessions_closed=1",

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use jiff::Timestamp;
@@ -46,9 +45,13 @@ impl Write for LogWriter {
 pub struct TestServer {
     pub base: String,
     pub app: Arc<App>,
-    pub dir: tempfile::TempDir,
+    /// Holds the master key, and the SQLite database when not on PostgreSQL.
+    _dir: tempfile::TempDir,
     pub client: reqwest::Client,
+    /// What the server was started with; twins start with the same.
+    pub settings: Settings,
     shutdown: Option<oneshot::Sender<()>>,
+    database: Option<PgDatabase>,
 }
 
 #[derive(Debug)]
@@ -73,11 +76,21 @@ impl TestServer {
         Self::start_with(|_| {}).await
     }
 
+    /// A server on a fresh database: PostgreSQL when `SUPPORT_ACCESS_TEST_POSTGRES` is
+    /// set, else SQLite in a temporary directory.
     pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestServer {
-        captured_logs();
         let dir = tempfile::tempdir().unwrap();
+        let database = match postgres_url() {
+            Some(admin_url) => Some(PgDatabase::create(&admin_url).await),
+            None => None,
+        };
+        let database_url = match &database {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}/test.db", dir.path().display()),
+        };
         let overrides = Overrides {
-            database_url: Some(format!("sqlite://{}/test.db", dir.path().display())),
+            database_url: Some(database_url),
+            master_key_file: Some(dir.path().join("master.key")),
             sweep_interval: Some("1h".into()),
             // Tests move the clock by days; tokens should outlive that.
             token_ttl: Some("365d".into()),
@@ -85,6 +98,15 @@ impl TestServer {
         };
         let mut settings = Settings::resolve(overrides, FileSettings::default()).unwrap();
         tweak(&mut settings);
+        Self::serve(settings, dir, database).await
+    }
+
+    async fn serve(
+        settings: Settings,
+        dir: tempfile::TempDir,
+        database: Option<PgDatabase>,
+    ) -> TestServer {
+        captured_logs();
         let app = support_access::server::open_app(&settings, Clock::manual(Timestamp::now()))
             .await
             .unwrap();
@@ -92,25 +114,36 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (shutdown, stopped) = oneshot::channel::<()>();
         let serving = app.clone();
+        let serve_settings = settings.clone();
         tokio::spawn(async move {
             let stop = async move {
                 let _ = stopped.await;
             };
-            support_access::server::serve(listener, serving, &settings, stop)
+            support_access::server::serve(listener, serving, &serve_settings, stop)
                 .await
                 .unwrap();
         });
         TestServer {
             base,
             app,
-            dir,
+            _dir: dir,
             client: reqwest::Client::new(),
+            settings,
             shutdown: Some(shutdown),
+            database,
         }
     }
 
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join("test.db")
+    /// The one BYTEA/BLOB value `sql` selects with `id` as `$1`, read straight from
+    /// the database, past the service.
+    pub async fn stored_bytes(&self, sql: &str, id: i64) -> Vec<u8> {
+        let url = &self.settings.database_url;
+        if let Some(path) = support_access::store::sqlite::path_from_url(url) {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            return conn.query_row(sql, [id], |r| r.get(0)).unwrap();
+        }
+        let client = pg_connect(url).await;
+        client.query_one(sql, &[&id]).await.unwrap().get(0)
     }
 
     /// Sends a request; `body` is sent as JSON when given.
@@ -211,6 +244,94 @@ impl Drop for TestServer {
         if let Some(s) = self.shutdown.take() {
             let _ = s.send(());
         }
+        // Only then the database: its drop ends the server's connections.
+        drop(self.database.take());
+    }
+}
+
+const POSTGRES_ENV: &str = "SUPPORT_ACCESS_TEST_POSTGRES";
+
+/// The PostgreSQL server the tests run on, if one is configured: the URL of a database
+/// the tests connect to in order to create and drop their own.
+pub fn postgres_url() -> Option<String> {
+    std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())
+}
+
+pub async fn pg_connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to PostgreSQL at {url}: {e}"));
+    tokio::spawn(connection);
+    client
+}
+
+/// A database created for one test and dropped when it ends, however it ends.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create(admin_url: &str) -> PgDatabase {
+        let mut suffix = [0u8; 8];
+        rand::fill(&mut suffix);
+        let name = format!("sa_test_{}", hex::encode(suffix));
+        pg_connect(admin_url)
+            .await
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        PgDatabase {
+            admin_url: admin_url.to_owned(),
+            url: with_database(admin_url, &name),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        // Drop may run inside a single-threaded test runtime: talk to the server from a
+        // thread with a runtime of its own. FORCE ends the servers' pooled connections.
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let (client, connection) =
+                    tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await?;
+                tokio::spawn(connection);
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "warning: could not drop test database {}: {dropped:?}",
+                self.name
+            );
+        }
+    }
+}
+
+/// `url` (`postgres://user@host:port/db?options`) with the database `name` instead.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[after_scheme..].find('/') {
+        Some(slash) => &base[..after_scheme + slash],
+        None => base,
+    };
+    if query.is_empty() {
+        format!("{server}/{name}")
+    } else {
+        format!("{server}/{name}?{query}")
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: a real server on an ephemeral port, a fresh database per test,
-//! spoken to over HTTP as a client would.
+//! spoken to over HTTP as a client would. With `SUPPORT_ACCESS_TEST_POSTGRES` set
+//! every test runs on PostgreSQL (a database of its own) instead of SQLite.
 
 mod concurrency;
 mod expiry;
