@@ -1,6 +1,7 @@
 //! Expiry by the sweeper, driven by the test clock: pending past its TTL and
 //! authorized past its window become `expired`, and credentials are purged.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::SignedDuration;
@@ -8,7 +9,7 @@ use serde_json::json;
 
 use support_access::domain::{AuthorizationId, Scope};
 
-use crate::helpers::{TestServer, World};
+use crate::helpers::{TestServer, World, on_postgres_or_skip};
 
 /// Host details of `id` that still hold an (encrypted) credential.
 async fn stored_credentials(w: &World, id: &str) -> usize {
@@ -177,4 +178,60 @@ async fn the_background_sweeper_runs_on_its_own() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the sweeper did not expire the request within 5 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_sweeping_expire_each_due_authorization_once() {
+    if !on_postgres_or_skip("two_instances_sweeping_expire_each_due_authorization_once") {
+        return;
+    }
+    let first = Arc::new(World::new().await);
+    let second = first.start_twin().await;
+    let mut raising = Vec::new();
+    for lane in 0..8 {
+        let w = first.clone();
+        raising.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for _ in 0..125 {
+                ids.push(w.raise(if lane % 2 == 0 { "bob" } else { "gus" }).await.0);
+            }
+            ids
+        }));
+    }
+    let mut ids = Vec::new();
+    for r in raising {
+        ids.extend(r.await.unwrap());
+    }
+    assert_eq!(ids.len(), 1000);
+    for app in [&first.app, &second.app] {
+        app.clock.advance(SignedDuration::from_hours(73));
+    }
+    // Two sweeps on each instance, all at once.
+    let (a, b, c, d) = tokio::join!(
+        first.app.sweep_once(),
+        second.app.sweep_once(),
+        first.app.sweep_once(),
+        second.app.sweep_once()
+    );
+    let swept: Vec<u64> = [a, b, c, d].into_iter().map(Result::unwrap).collect();
+    assert_eq!(
+        swept.iter().sum::<u64>(),
+        1000,
+        "each expired once: {swept:?}"
+    );
+
+    let chains = first.app.store.audit_chains().await.unwrap();
+    let mut expired: Vec<_> = chains
+        .iter()
+        .flat_map(|c| &c.events)
+        .filter(|e| e.draft.kind == "expire")
+        .map(|e| e.draft.authorization_id.unwrap().0.to_string())
+        .collect();
+    expired.sort();
+    ids.sort();
+    assert_eq!(expired, ids, "one expire event per authorization");
+    assert!(chains.iter().all(|c| c.verify().is_ok()));
+    for id in ids.iter().step_by(97) {
+        assert_eq!(first.status(id).await.code(), 3);
+    }
 }

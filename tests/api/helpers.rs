@@ -101,6 +101,11 @@ impl TestServer {
         Self::serve(settings, dir, database).await
     }
 
+    /// A second instance on this one's database, with its own connections and clock.
+    pub async fn start_twin(&self) -> TestServer {
+        Self::serve(self.settings.clone(), tempfile::tempdir().unwrap(), None).await
+    }
+
     async fn serve(
         settings: Settings,
         dir: tempfile::TempDir,
@@ -255,6 +260,19 @@ const POSTGRES_ENV: &str = "SUPPORT_ACCESS_TEST_POSTGRES";
 /// the tests connect to in order to create and drop their own.
 pub fn postgres_url() -> Option<String> {
     std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())
+}
+
+/// For tests that only make sense on PostgreSQL: `false`, after saying so on the
+/// terminal (past the test harness's capture), when none is configured.
+pub fn on_postgres_or_skip(test: &str) -> bool {
+    let configured = postgres_url().is_some();
+    if !configured {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: needs PostgreSQL; set {POSTGRES_ENV}=postgres://USER@HOST:PORT/DB"
+        );
+    }
+    configured
 }
 
 pub async fn pg_connect(url: &str) -> tokio_postgres::Client {
@@ -437,6 +455,15 @@ impl World {
             server,
             tokens,
             ids,
+        }
+    }
+
+    /// This world's identities and tokens, spoken to through `server` (a twin).
+    pub fn sharing(&self, server: TestServer) -> World {
+        World {
+            server,
+            tokens: self.tokens.clone(),
+            ids: self.ids.clone(),
         }
     }
 

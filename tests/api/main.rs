@@ -7,6 +7,7 @@ mod expiry;
 mod helpers;
 mod limits;
 mod malformed;
+
 mod secrets;
 mod transitions;
 mod visibility;
