@@ -7,7 +7,7 @@ mod expiry;
 mod helpers;
 mod limits;
 mod malformed;
-
+mod outage;
 mod secrets;
 mod transitions;
 mod visibility;
