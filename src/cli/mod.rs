@@ -1,7 +1,8 @@
-//! The command line: `serve`, `migrate`, `admin ...` and `audit verify`.
+//! The command line: `serve`, `migrate`, `admin ...`, `audit verify` and `db copy`.
 
 mod admin;
 mod audit;
+mod db;
 mod demo;
 mod output;
 mod serve;
@@ -53,6 +54,9 @@ enum Command {
     /// Audit log tools.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Database tools: copy an installation from SQLite to PostgreSQL.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 /// A command failure: printed to stderr, exit code 1.
@@ -100,6 +104,7 @@ pub fn run() -> ExitCode {
             }
             Command::Admin(cmd) => admin::run(&cli.global, cmd).await,
             Command::Audit(cmd) => audit::run(&cli.global, cmd).await,
+            Command::Db(cmd) => db::run(&cli.global, cmd).await,
         }
     });
     match result {

@@ -4,6 +4,7 @@
 //! data takes a [`Scope`] and every state change is a conditional update plus its
 //! audit event in one transaction.
 
+pub mod copy;
 pub mod postgres;
 pub mod records;
 pub mod sqlite;

@@ -79,11 +79,19 @@ impl TestServer {
     /// A server on a fresh database: PostgreSQL when `SUPPORT_ACCESS_TEST_POSTGRES` is
     /// set, else SQLite in a temporary directory.
     pub async fn start_with(tweak: impl FnOnce(&mut Settings)) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
         let database = match postgres_url() {
             Some(admin_url) => Some(PgDatabase::create(&admin_url).await),
             None => None,
         };
+        Self::start_on(database, tweak).await
+    }
+
+    /// A server on `database`, or on a fresh SQLite database if `None`.
+    pub async fn start_on(
+        database: Option<PgDatabase>,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
         let database_url = match &database {
             Some(db) => db.url.clone(),
             None => format!("sqlite://{}/test.db", dir.path().display()),

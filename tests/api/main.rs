@@ -3,6 +3,7 @@
 //! every test runs on PostgreSQL (a database of its own) instead of SQLite.
 
 mod concurrency;
+mod copy;
 mod expiry;
 mod helpers;
 mod limits;

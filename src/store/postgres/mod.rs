@@ -10,6 +10,7 @@
 mod audit;
 mod authorizations;
 mod identity;
+mod import;
 mod migrations;
 mod query;
 mod sessions;

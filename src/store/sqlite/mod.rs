@@ -3,6 +3,7 @@
 
 mod audit;
 mod authorizations;
+pub mod export;
 mod identity;
 mod migrations;
 mod readers;
