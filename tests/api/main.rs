@@ -9,6 +9,7 @@ mod helpers;
 mod limits;
 mod malformed;
 mod outage;
+mod restart;
 mod secrets;
 mod transitions;
 mod visibility;
