@@ -58,7 +58,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .get::<Principal>()
             .cloned()
             .map(Caller)
-            .ok_or(ApiError::Unauthenticated("no credentials were presented"))
+            .ok_or(ApiError::Unauthenticated("no credentials were presented".into()))
     }
 }
 

@@ -1,6 +1,7 @@
 //! Use cases: what a caller may do, orchestrating the domain rules and the store.
 //! The HTTP layer and the CLI both call these; neither talks to the store directly.
 
+pub mod access_keys;
 pub mod customer;
 pub mod identity;
 pub mod provider;
@@ -41,6 +42,8 @@ pub struct App {
     pub secrets: Cipher,
     pub clock: Clock,
     pub policy: Policy,
+    /// Consecutive AK/SK signature failures, for the lockout.
+    pub failures: access_keys::SignatureFailures,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,10 +51,10 @@ pub enum ServiceError {
     #[error("invalid input: {0:?}")]
     Invalid(ValidationError),
     #[error("unauthenticated: {0}")]
-    Unauthenticated(&'static str),
+    Unauthenticated(std::borrow::Cow<'static, str>),
     #[error("forbidden: {0:?}")]
     Forbidden(Forbidden),
-    #[error("not found")]
+    #[error("not found (no such domain, user, group, key or authorization)")]
     NotFound,
     #[error("conflict: {0:?}")]
     Conflict(TransitionError),
@@ -108,6 +111,10 @@ pub fn new_hex_id() -> String {
 }
 
 impl App {
+    pub fn new(store: Arc<dyn Store>, secrets: Cipher, clock: Clock, policy: Policy) -> App {
+        App { store, secrets, clock, policy, failures: Default::default() }
+    }
+
     /// Customer visibility, resolving `group_id` against the caller's domain.
     async fn customer_scope(&self, p: &Principal, group_id: Option<&str>) -> ServiceResult<Scope> {
         let scope = match group_id {

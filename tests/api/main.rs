@@ -7,6 +7,7 @@ mod helpers;
 mod limits;
 mod malformed;
 mod secrets;
+mod signing;
 mod transitions;
 mod visibility;
 mod workflow;
