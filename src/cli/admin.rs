@@ -180,17 +180,33 @@ pub async fn run(global: &GlobalArgs, command: AdminCommand) -> CliResult {
     Ok(())
 }
 
-async fn access_key(app: &crate::service::App, out: super::Output, command: AccessKeyCommand) -> CliResult {
+async fn access_key(
+    app: &crate::service::App,
+    out: super::Output,
+    command: AccessKeyCommand,
+) -> CliResult {
     match command {
         AccessKeyCommand::Create { domain, user } => {
             let key = app.create_access_key(&domain, &user).await?;
-            out.record(&json!({ "access_key": key.access_key, "secret_key": key.secret_key.expose() }));
+            out.record(
+                &json!({ "access_key": key.access_key, "secret_key": key.secret_key.expose() }),
+            );
         }
-        AccessKeyCommand::CreateTemporary { domain, user, duration } => {
+        AccessKeyCommand::CreateTemporary {
+            domain,
+            user,
+            duration,
+        } => {
             let lifetime = crate::domain::time::parse_config_duration(&duration)
                 .and_then(|d| jiff::SignedDuration::try_from(d).ok())
-                .ok_or_else(|| super::CliError(format!("--duration: `{duration}` is not a duration such as 15m or 1h")))?;
-            let key = app.create_temporary_access_key(&domain, &user, lifetime).await?;
+                .ok_or_else(|| {
+                    super::CliError(format!(
+                        "--duration: `{duration}` is not a duration such as 15m or 1h"
+                    ))
+                })?;
+            let key = app
+                .create_temporary_access_key(&domain, &user, lifetime)
+                .await?;
             out.record(&json!({
                 "access_key": key.access_key,
                 "secret_key": key.secret_key.expose(),
@@ -216,7 +232,12 @@ async fn access_key(app: &crate::service::App, out: super::Output, command: Acce
                 super::Output::Table => {
                     for r in rows {
                         let expires = r["expires_at"].as_str().unwrap_or("never");
-                        println!("{}  {:8}  created {}  expires {expires}", r["access_key"].as_str().unwrap_or(""), r["status"].as_str().unwrap_or(""), r["created_at"].as_str().unwrap_or(""));
+                        println!(
+                            "{}  {:8}  created {}  expires {expires}",
+                            r["access_key"].as_str().unwrap_or(""),
+                            r["status"].as_str().unwrap_or(""),
+                            r["created_at"].as_str().unwrap_or("")
+                        );
                     }
                 }
             }

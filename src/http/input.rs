@@ -58,7 +58,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .get::<Principal>()
             .cloned()
             .map(Caller)
-            .ok_or(ApiError::Unauthenticated("no credentials were presented".into()))
+            .ok_or(ApiError::Unauthenticated(
+                "no credentials were presented".into(),
+            ))
     }
 }
 

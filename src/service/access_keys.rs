@@ -39,7 +39,9 @@ pub struct SignatureFailures {
 impl SignatureFailures {
     fn locked_until(&self, key: &str, now: Timestamp) -> Option<Timestamp> {
         let map = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key).and_then(|(_, until)| *until).filter(|until| *until > now)
+        map.get(key)
+            .and_then(|(_, until)| *until)
+            .filter(|until| *until > now)
     }
 
     fn failed(&self, key: &str, now: Timestamp) {
@@ -52,13 +54,18 @@ impl SignatureFailures {
     }
 
     fn succeeded(&self, key: &str) {
-        self.by_key.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.by_key
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 }
 
 fn random_string(len: usize, alphabet: &[u8]) -> String {
     let mut rng = rand::rng();
-    (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
+    (0..len)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+        .collect()
 }
 
 const UPPER_DIGITS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -75,17 +82,27 @@ fn refused(why: impl Into<String>) -> ServiceError {
 impl App {
     async fn user_named(&self, domain: &str, user: &str) -> ServiceResult<UserRecord> {
         let domain = self.domain_named(domain).await?;
-        self.store.user_by_name(&domain.id, user).await?.ok_or(ServiceError::NotFound)
+        self.store
+            .user_by_name(&domain.id, user)
+            .await?
+            .ok_or(ServiceError::NotFound)
     }
 
-    async fn issue_key(&self, user: &UserRecord, lifetime: Option<SignedDuration>) -> ServiceResult<IssuedKey> {
+    async fn issue_key(
+        &self,
+        user: &UserRecord,
+        lifetime: Option<SignedDuration>,
+    ) -> ServiceResult<IssuedKey> {
         let now = self.clock.now();
         let access_key = random_string(20, UPPER_DIGITS);
         let secret_key = Secret::new(random_string(40, ALPHANUMERIC));
         let security_token = lifetime.map(|_| Secret::new(random_string(96, ALPHANUMERIC)));
         let expires_at = lifetime.map(|d| now + d);
         let record = AccessKeyRecord {
-            secret_ciphertext: self.secrets.seal(secret_key.expose().as_bytes(), &sealing_context(&access_key)),
+            secret_ciphertext: self.secrets.seal(
+                secret_key.expose().as_bytes(),
+                &sealing_context(&access_key),
+            ),
             access_key: access_key.clone(),
             user_id: user.id.clone(),
             enabled: true,
@@ -94,7 +111,12 @@ impl App {
             security_token_hash: security_token.as_ref().map(|t| token::hash(t.expose())),
         };
         self.store.insert_access_key(record).await?;
-        Ok(IssuedKey { access_key, secret_key, security_token, expires_at })
+        Ok(IssuedKey {
+            access_key,
+            secret_key,
+            security_token,
+            expires_at,
+        })
     }
 
     pub async fn create_access_key(&self, domain: &str, user: &str) -> ServiceResult<IssuedKey> {
@@ -109,14 +131,21 @@ impl App {
         lifetime: SignedDuration,
     ) -> ServiceResult<IssuedKey> {
         if lifetime < TEMPORARY_MIN || lifetime > TEMPORARY_MAX {
-            let rule = crate::domain::Rule::Range { min: TEMPORARY_MIN.as_secs(), max: TEMPORARY_MAX.as_secs() };
+            let rule = crate::domain::Rule::Range {
+                min: TEMPORARY_MIN.as_secs(),
+                max: TEMPORARY_MAX.as_secs(),
+            };
             return Err(crate::domain::ValidationError::new("duration (seconds)", rule).into());
         }
         let user = self.user_named(domain, user).await?;
         self.issue_key(&user, Some(lifetime)).await
     }
 
-    pub async fn list_access_keys(&self, domain: &str, user: &str) -> ServiceResult<Vec<AccessKeyRecord>> {
+    pub async fn list_access_keys(
+        &self,
+        domain: &str,
+        user: &str,
+    ) -> ServiceResult<Vec<AccessKeyRecord>> {
         let user = self.user_named(domain, user).await?;
         Ok(self.store.list_access_keys(&user.id).await?)
     }
@@ -131,15 +160,26 @@ impl App {
 
     /// Verifies an `SDK-HMAC-SHA256` signed request and resolves its caller. Every
     /// refusal says what was wrong, never what the signature should have been.
-    pub async fn authenticate_signed(&self, req: &RawRequest<'_>, authorization: &str) -> ServiceResult<Principal> {
-        let header = sdk_signature::parse_authorization(authorization).map_err(|e| refused(e.to_string()))?;
+    pub async fn authenticate_signed(
+        &self,
+        req: &RawRequest<'_>,
+        authorization: &str,
+    ) -> ServiceResult<Principal> {
+        let header = sdk_signature::parse_authorization(authorization)
+            .map_err(|e| refused(e.to_string()))?;
         let now = self.clock.now();
         let ak = header.access_key.as_str();
         if let Some(until) = self.failures.locked_until(ak, now) {
             let wait = until.duration_since(now).as_secs().max(1);
-            return Err(refused(format!("the access key is locked after repeated failures; retry in {wait} s")));
+            return Err(refused(format!(
+                "the access key is locked after repeated failures; retry in {wait} s"
+            )));
         }
-        let (key, user, domain) = self.store.access_key_owner(ak).await?.ok_or_else(|| refused("unknown access key"))?;
+        let (key, user, domain) = self
+            .store
+            .access_key_owner(ak)
+            .await?
+            .ok_or_else(|| refused("unknown access key"))?;
         let result = self.check_signed(req, &header, &key, now);
         match &result {
             Ok(()) => self.failures.succeeded(ak),
@@ -154,10 +194,16 @@ impl App {
         }
         if let Some(claimed) = header_value(req, "x-domain-id") {
             if claimed != domain.id {
-                return Err(refused("X-Domain-Id does not match the access key's domain"));
+                return Err(refused(
+                    "X-Domain-Id does not match the access key's domain",
+                ));
             }
         }
-        let kind = if key.expires_at.is_some() { CredentialKind::Assumed } else { CredentialKind::Password };
+        let kind = if key.expires_at.is_some() {
+            CredentialKind::Assumed
+        } else {
+            CredentialKind::Password
+        };
         Ok(user.principal(&domain, kind))
     }
 
@@ -177,18 +223,24 @@ impl App {
         let presented = header_value(req, "x-security-token");
         match (key.expires_at, key.security_token_hash, presented) {
             (None, _, None) => Ok(()),
-            (None, _, Some(_)) => Err(refused("X-Security-Token is only for temporary credentials")),
+            (None, _, Some(_)) => Err(refused(
+                "X-Security-Token is only for temporary credentials",
+            )),
             (Some(_), _, None) => Err(refused("temporary credentials need X-Security-Token")),
             (Some(expires_at), Some(hash), Some(token)) => {
                 if token::hash(token) != hash {
-                    Err(refused("the security token does not belong to this access key"))
+                    Err(refused(
+                        "the security token does not belong to this access key",
+                    ))
                 } else if expires_at <= now {
                     Err(refused("the temporary credentials have expired"))
                 } else {
                     Ok(())
                 }
             }
-            (Some(_), None, Some(_)) => Err(ServiceError::Internal("temporary key without a token".into())),
+            (Some(_), None, Some(_)) => Err(ServiceError::Internal(
+                "temporary key without a token".into(),
+            )),
         }
     }
 }
@@ -200,4 +252,3 @@ fn header_value<'a>(req: &RawRequest<'a>, name: &str) -> Option<&'a str> {
         .and_then(|(_, v)| std::str::from_utf8(v).ok())
         .map(str::trim)
 }
-

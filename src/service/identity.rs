@@ -261,7 +261,9 @@ impl App {
             .store
             .user_by_token(&hash, self.clock.now())
             .await?
-            .ok_or(ServiceError::Unauthenticated("The token is invalid or has expired.".into()))?;
+            .ok_or(ServiceError::Unauthenticated(
+                "The token is invalid or has expired.".into(),
+            ))?;
         Ok(user.principal(&domain, CredentialKind::Password))
     }
 }

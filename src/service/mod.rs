@@ -112,7 +112,13 @@ pub fn new_hex_id() -> String {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, secrets: Cipher, clock: Clock, policy: Policy) -> App {
-        App { store, secrets, clock, policy, failures: Default::default() }
+        App {
+            store,
+            secrets,
+            clock,
+            policy,
+            failures: Default::default(),
+        }
     }
 
     /// Customer visibility, resolving `group_id` against the caller's domain.

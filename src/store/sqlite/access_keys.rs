@@ -51,13 +51,18 @@ pub fn owner(
     Ok(conn
         .prepare_cached(&sql)?
         .query_row([access_key], |r| {
-            Ok((key_from_row(r)?, user_from_row(r, 7)?, domain_from_row(r, 16)?))
+            Ok((
+                key_from_row(r)?,
+                user_from_row(r, 7)?,
+                domain_from_row(r, 16)?,
+            ))
         })
         .optional()?)
 }
 
 pub fn list(conn: &Connection, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {
-    let sql = format!("SELECT {COLUMNS} FROM access_keys k WHERE k.user_id = ? ORDER BY k.created_at");
+    let sql =
+        format!("SELECT {COLUMNS} FROM access_keys k WHERE k.user_id = ? ORDER BY k.created_at");
     Ok(conn
         .prepare_cached(&sql)?
         .query_map([user_id], key_from_row)?
@@ -68,10 +73,20 @@ pub fn set_enabled(conn: &Connection, access_key: &str, enabled: bool) -> StoreR
     let n = conn
         .prepare_cached("UPDATE access_keys SET enabled = ? WHERE access_key = ?")?
         .execute(params![enabled, access_key])?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 pub fn delete(conn: &Connection, access_key: &str) -> StoreResult<()> {
-    let n = conn.prepare_cached("DELETE FROM access_keys WHERE access_key = ?")?.execute([access_key])?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    let n = conn
+        .prepare_cached("DELETE FROM access_keys WHERE access_key = ?")?
+        .execute([access_key])?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }

@@ -230,12 +230,14 @@ impl Store for SqliteStore {
 
     async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()> {
         let access_key = access_key.to_owned();
-        self.write(move |c| access_keys::set_enabled(c, &access_key, enabled)).await
+        self.write(move |c| access_keys::set_enabled(c, &access_key, enabled))
+            .await
     }
 
     async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
         let access_key = access_key.to_owned();
-        self.write(move |c| access_keys::delete(c, &access_key)).await
+        self.write(move |c| access_keys::delete(c, &access_key))
+            .await
     }
 
     async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {
