@@ -126,7 +126,7 @@ def test_check_hosts_is_reachable_through_the_sdk(world, bob_key):
 def test_errors_surface_as_client_request_exceptions(world, bob_key):
     osm = client(world, bob_key)
     with pytest.raises(ClientRequestException) as e:
-        osm.show_authorization_detail(ShowAuthorizationDetailRequest(authorization_id="Auth 1/2+3~é"))
+        osm.show_authorization_detail(ShowAuthorizationDetailRequest(authorization_id="Auth 1/2+3&a=b~é"))
     assert (e.value.status_code, e.value.error_code) == (404, "OSM.01010101")
     assert e.value.request_id and e.value.error_msg
     with pytest.raises(ClientRequestException) as e:
