@@ -15,7 +15,7 @@ use crate::domain::secret::Secret;
 use crate::domain::session::{FileTransferInput, OperationInput};
 use crate::domain::{Action, Authorization, Principal};
 use crate::service::App;
-use crate::service::customer::SessionPath;
+use crate::service::SessionPath;
 use crate::store::UserRecord;
 
 /// Demo credentials are fixed so the README walkthrough can use them.

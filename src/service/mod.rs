@@ -14,8 +14,10 @@ use jiff::SignedDuration;
 use crate::clock::Clock;
 use crate::crypto::Cipher;
 use crate::domain::principal::Forbidden;
-use crate::domain::{Principal, Scope, TransitionError, ValidationError};
-use crate::store::{Store, StoreError};
+use crate::domain::{
+    AuthorizationId, DetailId, Principal, Scope, SessionId, TransitionError, ValidationError,
+};
+use crate::store::{SessionRef, Store, StoreError};
 
 /// Limits that come from configuration.
 #[derive(Debug, Clone, Copy)]
@@ -97,6 +99,29 @@ impl From<StoreError> for ServiceError {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// A session as the API paths address it; `None` for an id that cannot exist.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPath {
+    pub authorization_id: Option<AuthorizationId>,
+    pub detail_id: Option<DetailId>,
+    pub session_id: Option<SessionId>,
+}
+
+impl SessionPath {
+    /// The session seen through `scope`; an impossible id is simply not found.
+    fn within(self, scope: Scope) -> ServiceResult<SessionRef> {
+        match (self.authorization_id, self.detail_id, self.session_id) {
+            (Some(authorization_id), Some(detail_id), Some(session_id)) => Ok(SessionRef {
+                scope,
+                authorization_id,
+                detail_id,
+                session_id,
+            }),
+            _ => Err(ServiceError::NotFound),
+        }
+    }
+}
 
 /// The actor recorded in audit events.
 fn actor(p: &Principal) -> (String, String) {
