@@ -69,12 +69,7 @@ pub async fn open_app(settings: &Settings, clock: Clock) -> Result<Arc<App>, Sta
         max_window: signed(settings.max_window),
         token_ttl: signed(settings.token_ttl),
     };
-    Ok(Arc::new(App {
-        store,
-        secrets,
-        clock,
-        policy,
-    }))
+    Ok(Arc::new(App::new(store, secrets, clock, policy)))
 }
 
 /// Serves on `listener` until `shutdown` completes, then finishes in-flight requests.

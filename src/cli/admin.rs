@@ -21,6 +21,46 @@ pub enum AdminCommand {
     /// Support engineers (users of the `provider` domain).
     #[command(subcommand)]
     Engineer(EngineerCommand),
+    /// AK/SK pairs for SDK-HMAC-SHA256 signed requests (engineers: `--domain provider`).
+    #[command(subcommand)]
+    AccessKey(AccessKeyCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AccessKeyCommand {
+    /// Create a permanent key; the secret key is shown this once.
+    Create {
+        #[arg(long)]
+        domain: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Create a temporary key with a security token (15m..36h).
+    CreateTemporary {
+        #[arg(long)]
+        domain: String,
+        #[arg(long)]
+        user: String,
+        /// e.g. 15m, 1h, 36h.
+        #[arg(long, default_value = "1h")]
+        duration: String,
+    },
+    /// List a user's keys (never their secrets).
+    List {
+        #[arg(long)]
+        domain: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// Refuse a key from now on.
+    Disable {
+        #[arg(long)]
+        access_key: String,
+    },
+    Delete {
+        #[arg(long)]
+        access_key: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -134,6 +174,81 @@ pub async fn run(global: &GlobalArgs, command: AdminCommand) -> CliResult {
                 .await?;
             let domain = crate::service::identity::PROVIDER_DOMAIN;
             out.record(&json!({ "id": u.id, "name": u.name, "domain": domain, "provider_admin": u.is_provider_admin }));
+        }
+        AdminCommand::AccessKey(cmd) => access_key(&app, out, cmd).await?,
+    }
+    Ok(())
+}
+
+async fn access_key(
+    app: &crate::service::App,
+    out: super::Output,
+    command: AccessKeyCommand,
+) -> CliResult {
+    match command {
+        AccessKeyCommand::Create { domain, user } => {
+            let key = app.create_access_key(&domain, &user).await?;
+            out.record(
+                &json!({ "access_key": key.access_key, "secret_key": key.secret_key.expose() }),
+            );
+        }
+        AccessKeyCommand::CreateTemporary {
+            domain,
+            user,
+            duration,
+        } => {
+            let lifetime = crate::domain::time::parse_config_duration(&duration)
+                .and_then(|d| jiff::SignedDuration::try_from(d).ok())
+                .ok_or_else(|| {
+                    super::CliError(format!(
+                        "--duration: `{duration}` is not a duration such as 15m or 1h"
+                    ))
+                })?;
+            let key = app
+                .create_temporary_access_key(&domain, &user, lifetime)
+                .await?;
+            out.record(&json!({
+                "access_key": key.access_key,
+                "secret_key": key.secret_key.expose(),
+                "security_token": key.security_token.as_ref().map(|t| t.expose()),
+                "expires_at": key.expires_at.map(crate::domain::time::format_utc),
+            }));
+        }
+        AccessKeyCommand::List { domain, user } => {
+            let keys = app.list_access_keys(&domain, &user).await?;
+            let rows: Vec<_> = keys
+                .iter()
+                .map(|k| {
+                    json!({
+                        "access_key": k.access_key,
+                        "status": if k.enabled { "active" } else { "disabled" },
+                        "created_at": crate::domain::time::format_utc(k.created_at),
+                        "expires_at": k.expires_at.map(crate::domain::time::format_utc),
+                    })
+                })
+                .collect();
+            match out {
+                super::Output::Json => println!("{}", serde_json::Value::Array(rows)),
+                super::Output::Table => {
+                    for r in rows {
+                        let expires = r["expires_at"].as_str().unwrap_or("never");
+                        println!(
+                            "{}  {:8}  created {}  expires {expires}",
+                            r["access_key"].as_str().unwrap_or(""),
+                            r["status"].as_str().unwrap_or(""),
+                            r["created_at"].as_str().unwrap_or("")
+                        );
+                    }
+                }
+            }
+        }
+        AccessKeyCommand::Disable { access_key } => {
+            app.disable_access_key(&access_key).await?;
+            out.message(&format!("access key {access_key} disabled"));
+        }
+        AccessKeyCommand::Delete { access_key } => {
+            app.delete_access_key(&access_key).await?;
+            out.message(&format!("access key {access_key} deleted"));
         }
     }
     Ok(())

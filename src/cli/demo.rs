@@ -15,7 +15,7 @@ use crate::domain::secret::Secret;
 use crate::domain::session::{FileTransferInput, OperationInput};
 use crate::domain::{Action, Authorization, Principal};
 use crate::service::App;
-use crate::service::customer::SessionPath;
+use crate::service::SessionPath;
 use crate::store::UserRecord;
 
 /// Demo credentials are fixed so the README walkthrough can use them.
@@ -182,12 +182,12 @@ async fn seed(app: &Arc<App>) -> Result<Seeded, CliError> {
     .await?;
 
     // Raised four days ago by a clock in the past; the sweep expires it.
-    let past = App {
-        store: app.store.clone(),
-        secrets: app.secrets.clone(),
-        clock: Clock::manual(app.clock.now() - SignedDuration::from_hours(96)),
-        policy: app.policy,
-    };
+    let past = App::new(
+        app.store.clone(),
+        app.secrets.clone(),
+        Clock::manual(app.clock.now() - SignedDuration::from_hours(96)),
+        app.policy,
+    );
     past.raise(
         &eng,
         request(carol, "CS2026112406", "Old request nobody answered", None),

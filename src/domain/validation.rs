@@ -28,6 +28,8 @@ pub enum Rule {
         max: usize,
     },
     InvalidJson,
+    /// Not decodable at all (e.g. a broken query string).
+    Malformed,
     UnknownTimeZone,
     InvalidTime,
     /// An `auth_detail_id` that is not a detail of this authorization.
@@ -81,6 +83,7 @@ fn rule_en(rule: &Rule) -> String {
         Rule::OneOf(options) => format!("must be one of: {}", options.join(", ")),
         Rule::Items { min, max } => format!("must have {min} to {max} items"),
         Rule::InvalidJson => "is not valid JSON".into(),
+        Rule::Malformed => "is malformed".into(),
         Rule::UnknownTimeZone => {
             "is not a known time zone (use e.g. GMT+8, UTC-05:30 or Asia/Shanghai)".into()
         }
@@ -114,6 +117,7 @@ fn rule_zh(rule: &Rule) -> String {
         Rule::OneOf(options) => format!("必须是以下之一：{}", options.join(", ")),
         Rule::Items { min, max } => format!("必须包含 {min} 到 {max} 项"),
         Rule::InvalidJson => "不是合法的 JSON".into(),
+        Rule::Malformed => "格式错误".into(),
         Rule::UnknownTimeZone => {
             "不是可识别的时区（例如 GMT+8、UTC-05:30 或 Asia/Shanghai）".into()
         }

@@ -6,27 +6,25 @@ use axum::Json;
 use axum::extract::{Path, State};
 
 use super::error::ApiError;
-use super::input::{Caller, JsonBody, QueryParams, RequestContext};
+use super::input::{self, Caller, JsonBody, QueryParams, RequestContext};
 use super::wire::*;
-use crate::domain::ids::parse_long_id;
 use crate::domain::validation::{Rule, ValidationError, optional_text};
-use crate::domain::{Action, AuthorizationId, DetailId, SessionId};
+use crate::domain::{Action, AuthorizationId, DetailId};
 use crate::service::App;
-use crate::service::customer::SessionPath;
+use crate::service::SessionPath;
 use crate::store::ListFilter;
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
+/// Huawei's name for the detail id in paths.
+const DETAIL: &str = "authorization_detail_id";
+
 fn detail_id(raw: &str) -> Result<Option<DetailId>, ApiError> {
-    Ok(parse_long_id("authorization_detail_id", raw)?.map(DetailId))
+    input::detail_id(DETAIL, raw)
 }
 
 fn session_path(auth: &str, detail: &str, session: &str) -> Result<SessionPath, ApiError> {
-    Ok(SessionPath {
-        authorization_id: AuthorizationId::parse(auth)?,
-        detail_id: detail_id(detail)?,
-        session_id: parse_long_id("session_id", session)?.map(SessionId),
-    })
+    input::session_path(auth, (DETAIL, detail), session)
 }
 
 /// `group_id` as a query parameter: 0..64, empty meaning none.

@@ -12,7 +12,7 @@ use crate::service::ServiceError;
 pub enum ApiError {
     Validation(ValidationError),
     /// 401; the reason is English and fixed (never echoes credentials).
-    Unauthenticated(&'static str),
+    Unauthenticated(std::borrow::Cow<'static, str>),
     Forbidden(Forbidden),
     NotFound,
     Conflict(TransitionError),

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::input::JsonBody;
+use super::input::{Caller, JsonBody};
 use super::wire::*;
 use crate::domain::secret::Secret;
 use crate::domain::validation::{Rule, ValidationError};
@@ -93,4 +93,9 @@ fn role_names(user: &crate::store::UserRecord) -> Vec<NameOrId> {
         (false, _, true) => vec![role("te_admin")],
         (false, _, false) => vec![role("te_user")],
     }
+}
+
+/// `GET /v3/auth/domains`: the caller's own domain, for the SDKs' domain-id discovery.
+pub async fn caller_domains(Caller(p): Caller) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "domains": [{ "id": p.domain_id, "name": p.domain_name }] }))
 }

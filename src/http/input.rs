@@ -9,9 +9,11 @@ use jiff::tz::TimeZone;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use crate::domain::ids::parse_long_id;
 use crate::domain::time::parse_time_zone;
 use crate::domain::validation::{Rule, ValidationError, parse_int, text};
-use crate::domain::{Language, Principal};
+use crate::domain::{AuthorizationId, DetailId, Language, Principal, SessionId};
+use crate::service::SessionPath;
 use crate::store::{Order, Page};
 
 /// The optional headers every customer operation takes (SPEC §1).
@@ -58,7 +60,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .get::<Principal>()
             .cloned()
             .map(Caller)
-            .ok_or(ApiError::Unauthenticated("no credentials were presented"))
+            .ok_or(ApiError::Unauthenticated(
+                "no credentials were presented".into(),
+            ))
     }
 }
 
@@ -71,7 +75,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ValidationError::new("query string", Rule::InvalidJson))?;
+            .map_err(|_| ValidationError::new("query string", Rule::Malformed))?;
         Ok(QueryParams(pairs))
     }
 }
@@ -118,6 +122,24 @@ impl QueryParams {
             _ => Order::NewestFirst,
         })
     }
+}
+
+/// A detail id from the path: non-numeric is a validation error naming `field`.
+pub fn detail_id(field: &str, raw: &str) -> Result<Option<DetailId>, ApiError> {
+    Ok(parse_long_id(field, raw)?.map(DetailId))
+}
+
+/// The three ids that address a session; `detail` is (field name, raw value).
+pub fn session_path(
+    auth: &str,
+    detail: (&str, &str),
+    session: &str,
+) -> Result<SessionPath, ApiError> {
+    Ok(SessionPath {
+        authorization_id: AuthorizationId::parse(auth)?,
+        detail_id: detail_id(detail.0, detail.1)?,
+        session_id: parse_long_id("session_id", session)?.map(SessionId),
+    })
 }
 
 /// A JSON body. An empty body reads as `{}`; syntax errors, wrong member types and

@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, OriginalUri, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
+use crate::auth::sdk_signature::RawRequest;
 use crate::domain::Language;
 use crate::service::App;
 
@@ -105,25 +106,78 @@ pub async fn tag_route(req: Request, next: Next) -> Response {
     response
 }
 
-/// Resolves the caller from `X-Auth-Token` and puts the `Principal` in the request.
+/// What authentication needs: the service, and how much body a signed request may carry.
+#[derive(Clone)]
+pub struct AuthState {
+    pub app: Arc<App>,
+    pub body_limit: usize,
+}
+
+/// Resolves the caller from `X-Auth-Token` or an `SDK-HMAC-SHA256` signature and puts
+/// the `Principal` in the request.
 pub async fn authenticate(
-    State(app): State<Arc<App>>,
-    mut req: Request,
+    State(auth): State<AuthState>,
+    req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    // Copied out: a borrow of the request may not be held across an await (Body is not Sync).
     let token = req
         .headers()
         .get("x-auth-token")
-        .map(|v| v.to_str().map(str::to_owned));
-    let principal = match token {
+        .map(|t| t.to_str().map(str::to_owned));
+    let (principal, req) = match token {
         Some(Ok(token)) if !token.is_empty() && token.len() <= 5000 => {
-            app.authenticate_token(&token).await?
+            (auth.app.authenticate_token(&token).await?, req)
         }
-        Some(_) => return Err(ApiError::Unauthenticated("X-Auth-Token is malformed")),
-        None => return Err(ApiError::Unauthenticated("X-Auth-Token is missing")),
+        Some(_) => {
+            return Err(ApiError::Unauthenticated(
+                "X-Auth-Token is malformed".into(),
+            ));
+        }
+        None if req.headers().contains_key(header::AUTHORIZATION) => {
+            authenticate_signed(&auth, req).await?
+        }
+        None => {
+            let why = "neither X-Auth-Token nor an SDK-HMAC-SHA256 signature was sent";
+            return Err(ApiError::Unauthenticated(why.into()));
+        }
     };
+    let mut req = req;
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)
+}
+
+/// The signature covers the raw body, so it is read here and put back for the handler.
+async fn authenticate_signed(
+    auth: &AuthState,
+    req: Request,
+) -> Result<(crate::domain::Principal, Request), ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, auth.body_limit)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge(auth.body_limit))?;
+    // Nested routers see a shortened path; the signature covers the one the client sent.
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |o| &o.0);
+    let authorization = parts.headers[header::AUTHORIZATION]
+        .to_str()
+        .map_err(|_| ApiError::Unauthenticated("the Authorization header is not ASCII".into()))?;
+    let headers: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    let raw = RawRequest {
+        method: parts.method.as_str(),
+        raw_path: uri.path(),
+        raw_query: uri.query(),
+        headers: &headers,
+        body: &bytes,
+    };
+    let principal = auth.app.authenticate_signed(&raw, authorization).await?;
+    Ok((principal, Request::from_parts(parts, Body::from(bytes))))
 }
 
 /// Unknown paths.

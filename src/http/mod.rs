@@ -21,8 +21,12 @@ use middleware::EnvelopeConfig;
 
 /// The whole API. `config` sets the body limit and the request timeout.
 pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
+    let auth = middleware::AuthState {
+        app: app.clone(),
+        body_limit: config.body_limit,
+    };
     let authenticated =
-        || axum::middleware::from_fn_with_state(app.clone(), middleware::authenticate);
+        || axum::middleware::from_fn_with_state(auth.clone(), middleware::authenticate);
 
     let customer = Router::new()
         .route("/authorizations", get(customer::list_authorizations))
@@ -77,6 +81,10 @@ pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
         .nest("/v2/servicerequest", customer)
         .nest("/provider/v1", provider)
         .route("/v3/auth/tokens", post(identity::issue_token))
+        .route(
+            "/v3/auth/domains",
+            get(identity::caller_domains).route_layer(authenticated()),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route_layer(axum::middleware::from_fn(middleware::tag_route))

@@ -7,25 +7,20 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::error::ApiError;
-use super::input::{Caller, JsonBody, QueryParams, RequestContext};
+use super::input::{self, Caller, JsonBody, QueryParams, RequestContext};
 use super::wire::*;
-use crate::domain::ids::parse_long_id;
 use crate::domain::validation::{Rule, ValidationError, optional_text};
-use crate::domain::{AuthorizationId, DetailId, SessionId};
+use crate::domain::{AuthorizationId, DetailId};
 use crate::service::App;
-use crate::service::customer::SessionPath;
+use crate::service::SessionPath;
 use crate::store::ListFilter;
 
 fn detail_id(raw: &str) -> Result<Option<DetailId>, ApiError> {
-    Ok(parse_long_id("detail_id", raw)?.map(DetailId))
+    input::detail_id("detail_id", raw)
 }
 
 fn session_path(id: &str, detail: &str, session: &str) -> Result<SessionPath, ApiError> {
-    Ok(SessionPath {
-        authorization_id: AuthorizationId::parse(id)?,
-        detail_id: detail_id(detail)?,
-        session_id: parse_long_id("session_id", session)?.map(SessionId),
-    })
+    input::session_path(id, ("detail_id", detail), session)
 }
 
 fn required<T>(field: &str, value: Option<T>) -> Result<T, ApiError> {

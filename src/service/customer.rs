@@ -3,22 +3,13 @@
 use crate::domain::confirm::{ConfirmInput, ConfirmPolicy};
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{
-    Action, Authorization, AuthorizationId, DetailId, Principal, SessionId, Status, TransitionError,
+    Action, Authorization, AuthorizationId, DetailId, Principal, Status, TransitionError,
 };
 use crate::store::{
-    ListFilter, Order, Page, SessionRef, StoreError, StoredDetailGrant, StoredGrant,
-    TransitionRequest,
+    ListFilter, Order, Page, StoreError, StoredDetailGrant, StoredGrant, TransitionRequest,
 };
 
-use super::{App, ServiceError, ServiceResult, actor};
-
-/// Addresses a session as the customer API's paths do.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionPath {
-    pub authorization_id: Option<AuthorizationId>,
-    pub detail_id: Option<DetailId>,
-    pub session_id: Option<SessionId>,
-}
+use super::{App, ServiceError, ServiceResult, SessionPath, actor};
 
 fn conflict(action: Action) -> impl Fn(StoreError) -> ServiceError {
     move |e| match e {
@@ -162,24 +153,6 @@ impl App {
         Ok(self.store.list_sessions(&scope, id, detail, page).await?)
     }
 
-    async fn customer_session(
-        &self,
-        p: &Principal,
-        group_id: Option<&str>,
-        path: SessionPath,
-    ) -> ServiceResult<SessionRef> {
-        let scope = self.customer_scope(p, group_id).await?;
-        match (path.authorization_id, path.detail_id, path.session_id) {
-            (Some(authorization_id), Some(detail_id), Some(session_id)) => Ok(SessionRef {
-                scope,
-                authorization_id,
-                detail_id,
-                session_id,
-            }),
-            _ => Err(ServiceError::NotFound),
-        }
-    }
-
     pub async fn list_operations(
         &self,
         p: &Principal,
@@ -188,7 +161,7 @@ impl App {
         order: Order,
         page: Page,
     ) -> ServiceResult<(u64, Vec<Operation>)> {
-        let target = self.customer_session(p, group_id, path).await?;
+        let target = path.within(self.customer_scope(p, group_id).await?)?;
         Ok(self.store.list_operations(target, order, page).await?)
     }
 
@@ -200,7 +173,7 @@ impl App {
         order: Order,
         page: Page,
     ) -> ServiceResult<(u64, Vec<FileTransfer>)> {
-        let target = self.customer_session(p, group_id, path).await?;
+        let target = path.within(self.customer_scope(p, group_id).await?)?;
         Ok(self.store.list_file_transfers(target, order, page).await?)
     }
 }

@@ -223,14 +223,14 @@ impl App {
             tokio::task::spawn_blocking(move || password::decoy_verify(pw.expose()))
                 .await
                 .ok();
-            return Err(ServiceError::Unauthenticated(REFUSED));
+            return Err(ServiceError::Unauthenticated(REFUSED.into()));
         };
         let phc = user.password_hash.clone();
         let ok = tokio::task::spawn_blocking(move || password::verify(pw.expose(), &phc))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         if !ok {
-            return Err(ServiceError::Unauthenticated(REFUSED));
+            return Err(ServiceError::Unauthenticated(REFUSED.into()));
         }
         let (token, hash) = token::generate();
         let issued_at = self.clock.now();
@@ -262,7 +262,7 @@ impl App {
             .user_by_token(&hash, self.clock.now())
             .await?
             .ok_or(ServiceError::Unauthenticated(
-                "The token is invalid or has expired.",
+                "The token is invalid or has expired.".into(),
             ))?;
         Ok(user.principal(&domain, CredentialKind::Password))
     }

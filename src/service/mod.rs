@@ -1,6 +1,7 @@
 //! Use cases: what a caller may do, orchestrating the domain rules and the store.
 //! The HTTP layer and the CLI both call these; neither talks to the store directly.
 
+pub mod access_keys;
 pub mod customer;
 pub mod identity;
 pub mod provider;
@@ -13,8 +14,10 @@ use jiff::SignedDuration;
 use crate::clock::Clock;
 use crate::crypto::Cipher;
 use crate::domain::principal::Forbidden;
-use crate::domain::{Principal, Scope, TransitionError, ValidationError};
-use crate::store::{Store, StoreError};
+use crate::domain::{
+    AuthorizationId, DetailId, Principal, Scope, SessionId, TransitionError, ValidationError,
+};
+use crate::store::{SessionRef, Store, StoreError};
 
 /// Limits that come from configuration.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +44,8 @@ pub struct App {
     pub secrets: Cipher,
     pub clock: Clock,
     pub policy: Policy,
+    /// Consecutive AK/SK signature failures, for the lockout.
+    pub failures: access_keys::SignatureFailures,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,10 +53,10 @@ pub enum ServiceError {
     #[error("invalid input: {0:?}")]
     Invalid(ValidationError),
     #[error("unauthenticated: {0}")]
-    Unauthenticated(&'static str),
+    Unauthenticated(std::borrow::Cow<'static, str>),
     #[error("forbidden: {0:?}")]
     Forbidden(Forbidden),
-    #[error("not found")]
+    #[error("not found (no such domain, user, group, key or authorization)")]
     NotFound,
     #[error("conflict: {0:?}")]
     Conflict(TransitionError),
@@ -95,6 +100,29 @@ impl From<StoreError> for ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+/// A session as the API paths address it; `None` for an id that cannot exist.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPath {
+    pub authorization_id: Option<AuthorizationId>,
+    pub detail_id: Option<DetailId>,
+    pub session_id: Option<SessionId>,
+}
+
+impl SessionPath {
+    /// The session seen through `scope`; an impossible id is simply not found.
+    fn within(self, scope: Scope) -> ServiceResult<SessionRef> {
+        match (self.authorization_id, self.detail_id, self.session_id) {
+            (Some(authorization_id), Some(detail_id), Some(session_id)) => Ok(SessionRef {
+                scope,
+                authorization_id,
+                detail_id,
+                session_id,
+            }),
+            _ => Err(ServiceError::NotFound),
+        }
+    }
+}
+
 /// The actor recorded in audit events.
 fn actor(p: &Principal) -> (String, String) {
     (p.user_id.clone(), p.user_name.clone())
@@ -108,6 +136,16 @@ pub fn new_hex_id() -> String {
 }
 
 impl App {
+    pub fn new(store: Arc<dyn Store>, secrets: Cipher, clock: Clock, policy: Policy) -> App {
+        App {
+            store,
+            secrets,
+            clock,
+            policy,
+            failures: Default::default(),
+        }
+    }
+
     /// Customer visibility, resolving `group_id` against the caller's domain.
     async fn customer_scope(&self, p: &Principal, group_id: Option<&str>) -> ServiceResult<Scope> {
         let scope = match group_id {

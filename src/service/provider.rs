@@ -9,9 +9,9 @@ use crate::domain::{
     Action, Authorization, AuthorizationId, DetailId, Principal, Rule, SessionId, TransitionError,
     ValidationError,
 };
-use crate::store::{ListFilter, SessionRef, StoreError, TransitionRequest};
+use crate::store::{ListFilter, StoreError, TransitionRequest};
 
-use super::{App, ServiceError, ServiceResult, actor};
+use super::{App, ServiceError, ServiceResult, SessionPath, actor};
 
 /// How often a random id may collide before we give up (it never should).
 const ID_ATTEMPTS: usize = 3;
@@ -158,30 +158,13 @@ impl App {
         ))
     }
 
-    fn provider_session(
-        &self,
-        p: &Principal,
-        path: super::customer::SessionPath,
-    ) -> ServiceResult<SessionRef> {
-        let scope = p.provider_scope()?;
-        match (path.authorization_id, path.detail_id, path.session_id) {
-            (Some(authorization_id), Some(detail_id), Some(session_id)) => Ok(SessionRef {
-                scope,
-                authorization_id,
-                detail_id,
-                session_id,
-            }),
-            _ => Err(ServiceError::NotFound),
-        }
-    }
-
     pub async fn append_operations(
         &self,
         p: &Principal,
-        path: super::customer::SessionPath,
+        path: SessionPath,
         input: &[OperationInput],
     ) -> ServiceResult<usize> {
-        let target = self.provider_session(p, path)?;
+        let target = path.within(p.provider_scope()?)?;
         let ops = validate_operations(input)?;
         let count = ops.len();
         self.store
@@ -193,10 +176,10 @@ impl App {
     pub async fn append_file_transfers(
         &self,
         p: &Principal,
-        path: super::customer::SessionPath,
+        path: SessionPath,
         input: &[FileTransferInput],
     ) -> ServiceResult<usize> {
-        let target = self.provider_session(p, path)?;
+        let target = path.within(p.provider_scope()?)?;
         let items = validate_file_transfers(input)?;
         let count = items.len();
         self.store
@@ -205,12 +188,8 @@ impl App {
         Ok(count)
     }
 
-    pub async fn close_session(
-        &self,
-        p: &Principal,
-        path: super::customer::SessionPath,
-    ) -> ServiceResult<()> {
-        let target = self.provider_session(p, path)?;
+    pub async fn close_session(&self, p: &Principal, path: SessionPath) -> ServiceResult<()> {
+        let target = path.within(p.provider_scope()?)?;
         self.store
             .close_session(target, self.clock.now(), actor(p))
             .await?;

@@ -9,9 +9,10 @@ use super::sqlite::export::Snapshot;
 use super::{Store, StoreError, StoreResult};
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 14] = [
     "domains",
     "users",
+    "access_keys",
     "user_groups",
     "group_members",
     "tokens",

@@ -70,6 +70,18 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Option<(UserRecord, DomainRecord)>>;
 
+    async fn insert_access_key(&self, key: AccessKeyRecord) -> StoreResult<()>;
+    /// An access key with its owner, whatever its state (the caller checks it).
+    async fn access_key_owner(
+        &self,
+        access_key: &str,
+    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>>;
+    async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>>;
+    /// `NotFound` if there is no such key.
+    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()>;
+    /// `NotFound` if there is no such key.
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()>;
+
     /// The data key wrapped by the master key, creating it with `wrapped` if absent.
     /// Returns the stored one (which may be another instance's, if it won a race).
     async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>>;

@@ -77,3 +77,28 @@ pub struct TokenRecord {
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,
 }
+
+/// A permanent or temporary access key. Only the sealed secret key is stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    pub access_key: String,
+    pub user_id: String,
+    pub secret_ciphertext: Vec<u8>,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    /// Set for temporary credentials.
+    pub expires_at: Option<Timestamp>,
+    /// SHA-256 of the security token a temporary credential must present.
+    pub security_token_hash: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for AccessKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeyRecord")
+            .field("access_key", &self.access_key)
+            .field("user_id", &self.user_id)
+            .field("enabled", &self.enabled)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}

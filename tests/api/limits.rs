@@ -229,3 +229,104 @@ async fn id_limits() {
         assert_eq!((r.status, r.code()), (404, "OSM.01010101"), "{id}");
     }
 }
+
+#[tokio::test]
+async fn history_and_provider_limits() {
+    let w = World::new().await;
+    let (id, details) = w.raise("bob").await;
+    assert_eq!(w.confirm("bob", &id, &details).await.status, 200);
+    let sessions = format!(
+        "/provider/v1/authorizations/{id}/details/{}/sessions",
+        details[0]
+    );
+    let sid = w
+        .call("POST", &sessions, Some(w.token("eng")), None)
+        .await
+        .body["session_id"]
+        .as_i64()
+        .unwrap();
+    let op = json!({"oper": "ls", "operate_time": "2026-11-28T08:00:00Z"});
+    let append = |n: usize| json!({"operations": vec![op.clone(); n]});
+    for (n, ok) in [(0, false), (1, true), (1000, true), (1001, false)] {
+        let r = w
+            .call(
+                "POST",
+                &format!("{sessions}/{sid}/operations"),
+                Some(w.token("eng")),
+                Some(append(n)),
+            )
+            .await;
+        if ok {
+            assert_eq!(r.status, 200, "{n}: {}", r.raw);
+        } else {
+            refused(&r, "operations");
+        }
+    }
+    let long =
+        json!({"operations": [{"oper": "x".repeat(4097), "operate_time": "2026-11-28T08:00:00Z"}]});
+    refused(
+        &w.call(
+            "POST",
+            &format!("{sessions}/{sid}/operations"),
+            Some(w.token("eng")),
+            Some(long),
+        )
+        .await,
+        "operations[0].oper",
+    );
+
+    let hist = format!(
+        "/v2/servicerequest/authorizations/{id}/authorization-details/{}",
+        details[0]
+    );
+    for (query, field) in [
+        ("sort=0", None),
+        ("sort=1", None),
+        ("sort=2", Some("sort")),
+        ("limit=100", None),
+        ("limit=101", Some("limit")),
+        ("offset=65536", Some("offset")),
+    ] {
+        for route in [
+            format!("{hist}/sessions/{sid}/operation-logs"),
+            format!("{hist}/sessions/{sid}/operation-file-logs"),
+        ] {
+            let r = w
+                .call(
+                    "GET",
+                    &format!("{route}?{query}"),
+                    Some(w.token("bob")),
+                    None,
+                )
+                .await;
+            match field {
+                None => assert_eq!(r.status, 200, "{route}?{query}: {}", r.raw),
+                Some(f) => refused(&r, f),
+            }
+        }
+    }
+    let r = w
+        .call(
+            "GET",
+            &format!("{hist}/history-sessions?limit=0"),
+            Some(w.token("bob")),
+            None,
+        )
+        .await;
+    refused(&r, "limit");
+    let r = w
+        .call(
+            "GET",
+            &format!("{hist}/sessions/{sid}/operation-logs?limit=100"),
+            Some(w.token("bob")),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            r.body["total_count"].as_i64(),
+            r.body["ops_list"].as_array().unwrap().len()
+        ),
+        (Some(1001), 100)
+    );
+}

@@ -11,6 +11,7 @@ mod malformed;
 mod outage;
 mod restart;
 mod secrets;
+mod signing;
 mod transitions;
 mod visibility;
 mod workflow;

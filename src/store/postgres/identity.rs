@@ -8,24 +8,25 @@ use super::{PgResult, from_ms};
 use crate::domain::principal::GroupView;
 use crate::store::{DomainRecord, GroupRecord, StoreResult, TokenRecord, UserRecord};
 
-const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
+pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
     u.is_provider_admin, u.enabled, u.created_at";
 
-fn user_from_row(r: &Row) -> PgResult<UserRecord> {
+/// A user from the row's columns starting at `at` (in `USER_COLUMNS` order).
+pub(super) fn user_from_row(r: &Row, at: usize) -> PgResult<UserRecord> {
     Ok(UserRecord {
-        id: r.try_get(0)?,
-        domain_id: r.try_get(1)?,
-        name: r.try_get(2)?,
-        password_hash: r.try_get(3)?,
-        is_admin: r.try_get(4)?,
-        is_engineer: r.try_get(5)?,
-        is_provider_admin: r.try_get(6)?,
-        enabled: r.try_get(7)?,
-        created_at: from_ms(r.try_get(8)?),
+        id: r.try_get(at)?,
+        domain_id: r.try_get(at + 1)?,
+        name: r.try_get(at + 2)?,
+        password_hash: r.try_get(at + 3)?,
+        is_admin: r.try_get(at + 4)?,
+        is_engineer: r.try_get(at + 5)?,
+        is_provider_admin: r.try_get(at + 6)?,
+        enabled: r.try_get(at + 7)?,
+        created_at: from_ms(r.try_get(at + 8)?),
     })
 }
 
-fn domain_from_row(r: &Row, at: usize) -> PgResult<DomainRecord> {
+pub(super) fn domain_from_row(r: &Row, at: usize) -> PgResult<DomainRecord> {
     Ok(DomainRecord {
         id: r.try_get(at)?,
         name: r.try_get(at + 1)?,
@@ -106,14 +107,14 @@ pub async fn user_by_name(
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.domain_id = $1 AND u.name = $2");
     let stmt = c.prepare_cached(&sql).await?;
     let row = c.query_opt(&stmt, &[&domain_id, &name]).await?;
-    Ok(row.map(|r| user_from_row(&r)).transpose()?)
+    Ok(row.map(|r| user_from_row(&r, 0)).transpose()?)
 }
 
 pub async fn user_by_id(c: &impl GenericClient, id: &str) -> StoreResult<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
     let stmt = c.prepare_cached(&sql).await?;
     let row = c.query_opt(&stmt, &[&id]).await?;
-    Ok(row.map(|r| user_from_row(&r)).transpose()?)
+    Ok(row.map(|r| user_from_row(&r, 0)).transpose()?)
 }
 
 pub async fn create_group(c: &impl GenericClient, g: &GroupRecord) -> StoreResult<()> {
@@ -242,7 +243,7 @@ pub async fn user_by_token(
     else {
         return Ok(None);
     };
-    Ok(Some((user_from_row(&r)?, domain_from_row(&r, 9)?)))
+    Ok(Some((user_from_row(&r, 0)?, domain_from_row(&r, 9)?)))
 }
 
 pub async fn wrapped_data_key(

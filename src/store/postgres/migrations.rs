@@ -4,7 +4,10 @@ use deadpool_postgres::Client;
 
 use crate::store::StoreResult;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_access_keys.sql")),
+];
 
 /// Any fixed number: instances starting together take turns on this advisory lock.
 const MIGRATION_LOCK: i64 = 0x5350_4143_4345_5353;

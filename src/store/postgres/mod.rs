@@ -7,6 +7,7 @@
 //! pool replaces closed connections on the next checkout, so the service recovers by
 //! itself when the database comes back.
 
+mod access_keys;
 mod audit;
 mod authorizations;
 mod identity;
@@ -226,6 +227,29 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> StoreResult<Option<(UserRecord, DomainRecord)>> {
         identity::user_by_token(&self.client().await?, token_hash, now).await
+    }
+
+    async fn insert_access_key(&self, key: AccessKeyRecord) -> StoreResult<()> {
+        access_keys::insert(&self.client().await?, &key).await
+    }
+
+    async fn access_key_owner(
+        &self,
+        access_key: &str,
+    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+        access_keys::owner(&self.client().await?, access_key).await
+    }
+
+    async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {
+        access_keys::list(&self.client().await?, user_id).await
+    }
+
+    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()> {
+        access_keys::set_enabled(&self.client().await?, access_key, enabled).await
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
+        access_keys::delete(&self.client().await?, access_key).await
     }
 
     async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {

@@ -7,24 +7,25 @@ use super::from_ms;
 use crate::domain::principal::GroupView;
 use crate::store::{DomainRecord, GroupRecord, StoreResult, TokenRecord, UserRecord};
 
-const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
+pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
     u.is_provider_admin, u.enabled, u.created_at";
 
-fn user_from_row(r: &Row) -> rusqlite::Result<UserRecord> {
+/// A user from the row's columns starting at `at` (in `USER_COLUMNS` order).
+pub(super) fn user_from_row(r: &Row, at: usize) -> rusqlite::Result<UserRecord> {
     Ok(UserRecord {
-        id: r.get(0)?,
-        domain_id: r.get(1)?,
-        name: r.get(2)?,
-        password_hash: r.get(3)?,
-        is_admin: r.get(4)?,
-        is_engineer: r.get(5)?,
-        is_provider_admin: r.get(6)?,
-        enabled: r.get(7)?,
-        created_at: from_ms(r.get(8)?),
+        id: r.get(at)?,
+        domain_id: r.get(at + 1)?,
+        name: r.get(at + 2)?,
+        password_hash: r.get(at + 3)?,
+        is_admin: r.get(at + 4)?,
+        is_engineer: r.get(at + 5)?,
+        is_provider_admin: r.get(at + 6)?,
+        enabled: r.get(at + 7)?,
+        created_at: from_ms(r.get(at + 8)?),
     })
 }
 
-fn domain_from_row(r: &Row, at: usize) -> rusqlite::Result<DomainRecord> {
+pub(super) fn domain_from_row(r: &Row, at: usize) -> rusqlite::Result<DomainRecord> {
     Ok(DomainRecord {
         id: r.get(at)?,
         name: r.get(at + 1)?,
@@ -89,7 +90,7 @@ pub fn user_by_name(
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.domain_id = ? AND u.name = ?");
     Ok(conn
         .prepare_cached(&sql)?
-        .query_row([domain_id, name], user_from_row)
+        .query_row([domain_id, name], |r| user_from_row(r, 0))
         .optional()?)
 }
 
@@ -97,7 +98,7 @@ pub fn user_by_id(conn: &Connection, id: &str) -> StoreResult<Option<UserRecord>
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?");
     Ok(conn
         .prepare_cached(&sql)?
-        .query_row([id], user_from_row)
+        .query_row([id], |r| user_from_row(r, 0))
         .optional()?)
 }
 
@@ -191,7 +192,7 @@ pub fn user_by_token(
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params![&hash[..], now.as_millisecond()], |r| {
-            Ok((user_from_row(r)?, domain_from_row(r, 9)?))
+            Ok((user_from_row(r, 0)?, domain_from_row(r, 9)?))
         })
         .optional()?)
 }

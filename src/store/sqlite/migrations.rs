@@ -4,7 +4,10 @@ use rusqlite::{Connection, params};
 
 use crate::store::StoreResult;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_access_keys.sql")),
+];
 
 pub fn apply(conn: &Connection) -> StoreResult<()> {
     conn.execute_batch(

@@ -1,6 +1,7 @@
 //! The embedded default: SQLite through `rusqlite`, one writer thread with group
 //! commit and a pool of read-only connections.
 
+mod access_keys;
 mod audit;
 mod authorizations;
 pub mod export;
@@ -208,6 +209,35 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<(UserRecord, DomainRecord)>> {
         let hash = *token_hash;
         self.read(move |c| identity::user_by_token(c, &hash, now))
+            .await
+    }
+
+    async fn insert_access_key(&self, key: AccessKeyRecord) -> StoreResult<()> {
+        self.write(move |c| access_keys::insert(c, &key)).await
+    }
+
+    async fn access_key_owner(
+        &self,
+        access_key: &str,
+    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+        let access_key = access_key.to_owned();
+        self.read(move |c| access_keys::owner(c, &access_key)).await
+    }
+
+    async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {
+        let user_id = user_id.to_owned();
+        self.read(move |c| access_keys::list(c, &user_id)).await
+    }
+
+    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()> {
+        let access_key = access_key.to_owned();
+        self.write(move |c| access_keys::set_enabled(c, &access_key, enabled))
+            .await
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
+        let access_key = access_key.to_owned();
+        self.write(move |c| access_keys::delete(c, &access_key))
             .await
     }
 

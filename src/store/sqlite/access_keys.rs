@@ -1,0 +1,92 @@
+//! Access keys.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::identity::{USER_COLUMNS, domain_from_row, user_from_row};
+use super::{from_ms, opt_from_ms};
+use crate::store::{AccessKeyRecord, DomainRecord, StoreError, StoreResult, UserRecord};
+
+const COLUMNS: &str = "k.access_key, k.user_id, k.secret_ciphertext, k.enabled, k.created_at, \
+    k.expires_at, k.security_token_hash";
+
+fn key_from_row(r: &Row) -> rusqlite::Result<AccessKeyRecord> {
+    let token_hash: Option<Vec<u8>> = r.get(6)?;
+    Ok(AccessKeyRecord {
+        access_key: r.get(0)?,
+        user_id: r.get(1)?,
+        secret_ciphertext: r.get(2)?,
+        enabled: r.get(3)?,
+        created_at: from_ms(r.get(4)?),
+        expires_at: opt_from_ms(r.get(5)?),
+        security_token_hash: token_hash.and_then(|h| h.try_into().ok()),
+    })
+}
+
+pub fn insert(conn: &Connection, k: &AccessKeyRecord) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO access_keys (access_key, user_id, secret_ciphertext, enabled, created_at, \
+         expires_at, security_token_hash) VALUES (?,?,?,?,?,?,?)",
+    )?
+    .execute(params![
+        k.access_key,
+        k.user_id,
+        k.secret_ciphertext,
+        k.enabled,
+        k.created_at.as_millisecond(),
+        k.expires_at.map(|t| t.as_millisecond()),
+        k.security_token_hash.as_ref().map(|h| &h[..]),
+    ])?;
+    Ok(())
+}
+
+pub fn owner(
+    conn: &Connection,
+    access_key: &str,
+) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+    let sql = format!(
+        "SELECT {COLUMNS}, {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at \
+         FROM access_keys k JOIN users u ON u.id = k.user_id JOIN domains d ON d.id = u.domain_id \
+         WHERE k.access_key = ?"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([access_key], |r| {
+            Ok((
+                key_from_row(r)?,
+                user_from_row(r, 7)?,
+                domain_from_row(r, 16)?,
+            ))
+        })
+        .optional()?)
+}
+
+pub fn list(conn: &Connection, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM access_keys k WHERE k.user_id = ? ORDER BY k.created_at");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map([user_id], key_from_row)?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn set_enabled(conn: &Connection, access_key: &str, enabled: bool) -> StoreResult<()> {
+    let n = conn
+        .prepare_cached("UPDATE access_keys SET enabled = ? WHERE access_key = ?")?
+        .execute(params![enabled, access_key])?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub fn delete(conn: &Connection, access_key: &str) -> StoreResult<()> {
+    let n = conn
+        .prepare_cached("DELETE FROM access_keys WHERE access_key = ?")?
+        .execute([access_key])?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
