@@ -1,6 +1,6 @@
 //! `support-access db copy`: a populated SQLite installation copied into PostgreSQL
-//! answers the same requests with the same responses, logins included, and goes on
-//! working from there.
+//! answers the same requests with the same responses, logins and access keys included,
+//! and goes on working from there.
 
 use std::process::Command;
 
@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::helpers::{
     PgDatabase, TestServer, World, on_postgres_or_skip, password_of, postgres_url,
 };
+use crate::signing::Signer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_support-access");
 
@@ -108,6 +109,12 @@ async fn a_copied_installation_answers_the_same() {
     let before = World::on(TestServer::start_on(None, |_| {}).await).await;
     let history = populate(&before).await;
     let expected = answers(&before, &history.requests).await;
+    let bob_key = before.app.create_access_key("acme", "bob").await.unwrap();
+    let signed = "/v2/servicerequest/authorizations?status=1";
+    let signed_before = Signer::new(&before, &bob_key)
+        .send("GET", signed, None)
+        .await;
+    assert_eq!(signed_before.status, 200, "{}", signed_before.raw);
 
     let target = PgDatabase::create(&postgres_url().unwrap()).await;
     let copy = Command::new(BIN)
@@ -140,6 +147,14 @@ async fn a_copied_installation_answers_the_same() {
     for (domain, user) in [("acme", "alice"), ("globex", "gus"), ("provider", "lead")] {
         after.login(domain, user, &password_of(user)).await;
     }
+    let signed_after = Signer::new(&after, &bob_key)
+        .send("GET", signed, None)
+        .await;
+    assert_eq!(
+        (signed_after.status, signed_after.body),
+        (200, signed_before.body),
+        "the access key and its sealed secret key work on the copy"
+    );
     let sealed = "SELECT password_ciphertext FROM authorization_details \
                   WHERE authorization_id = $1 AND password_ciphertext IS NOT NULL";
     let granted: i64 = history.granted.parse().unwrap();

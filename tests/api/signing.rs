@@ -7,16 +7,17 @@ use support_access::service::access_keys::IssuedKey;
 
 use crate::helpers::{Resp, World};
 
-struct Signer<'a> {
+/// Signs requests as the official SDKs do; `copy` uses it too.
+pub(crate) struct Signer<'a> {
     w: &'a World,
     key: &'a IssuedKey,
-    domain_id: Option<String>,
+    pub(crate) domain_id: Option<String>,
     date_offset: SignedDuration,
     secret_override: Option<&'a str>,
 }
 
 impl<'a> Signer<'a> {
-    fn new(w: &'a World, key: &'a IssuedKey) -> Self {
+    pub(crate) fn new(w: &'a World, key: &'a IssuedKey) -> Self {
         Signer {
             w,
             key,
@@ -26,7 +27,12 @@ impl<'a> Signer<'a> {
         }
     }
 
-    async fn send(&self, method: &str, path_and_query: &str, body: Option<Value>) -> Resp {
+    pub(crate) async fn send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<Value>,
+    ) -> Resp {
         let host = self.w.base.trim_start_matches("http://").to_owned();
         let date = (self.w.app.clock.now() + self.date_offset)
             .strftime("%Y%m%dT%H%M%SZ")
