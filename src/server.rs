@@ -12,6 +12,9 @@ use crate::config::Settings;
 use crate::crypto::master_key::{self, MasterKeyError};
 use crate::crypto::{Cipher, CryptoError};
 use crate::http::middleware::EnvelopeConfig;
+use crate::service::host_check::HostChecks;
+use crate::service::in_flight::Limits;
+use crate::service::ssh::RusshLogin;
 use crate::service::{App, Policy, sweeper};
 use crate::store::sqlite::{self, SqliteStore};
 use crate::store::{Store, StoreError};
@@ -70,7 +73,17 @@ pub async fn open_app(settings: &Settings, clock: Clock) -> Result<Arc<App>, Sta
         secrets,
         clock,
         policy,
+        host_checks: Arc::new(host_checks(settings)),
     }))
+}
+
+fn host_checks(settings: &Settings) -> HostChecks {
+    let timeout = settings.check_timeout;
+    let limits = Limits {
+        overall: settings.check_max_in_flight,
+        per_domain: settings.check_max_in_flight_per_domain,
+    };
+    HostChecks::new(Arc::new(RusshLogin::new(timeout)), timeout, limits)
 }
 
 /// Serves on `listener` until `shutdown` completes, then finishes in-flight requests.

@@ -187,6 +187,7 @@ async fn seed(app: &Arc<App>) -> Result<Seeded, CliError> {
         secrets: app.secrets.clone(),
         clock: Clock::manual(app.clock.now() - SignedDuration::from_hours(96)),
         policy: app.policy,
+        host_checks: app.host_checks.clone(),
     };
     past.raise(
         &eng,

@@ -2,8 +2,11 @@
 //! The HTTP layer and the CLI both call these; neither talks to the store directly.
 
 pub mod customer;
+pub mod host_check;
 pub mod identity;
+pub mod in_flight;
 pub mod provider;
+pub mod ssh;
 pub mod sweeper;
 
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use crate::crypto::Cipher;
 use crate::domain::principal::Forbidden;
 use crate::domain::{Principal, Scope, TransitionError, ValidationError};
 use crate::store::{Store, StoreError};
+use host_check::HostChecks;
 
 /// Limits that come from configuration.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +45,7 @@ pub struct App {
     pub secrets: Cipher,
     pub clock: Clock,
     pub policy: Policy,
+    pub host_checks: Arc<HostChecks>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +64,9 @@ pub enum ServiceError {
     SessionConflict(&'static str),
     #[error("already exists: {0}")]
     Duplicate(String),
+    /// Too much of this is running already; worth retrying after the given time.
+    #[error("busy: retry after {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
