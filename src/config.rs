@@ -27,6 +27,9 @@ pub struct FileSettings {
     pub body_limit_bytes: Option<usize>,
     pub sqlite_synchronous: Option<String>,
     pub log_format: Option<String>,
+    pub check_timeout: Option<String>,
+    pub check_max_in_flight: Option<usize>,
+    pub check_max_in_flight_per_domain: Option<usize>,
 }
 
 impl FileSettings {
@@ -61,6 +64,11 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     pub sqlite_synchronous: Synchronous,
     pub log_format: LogFormat,
+    /// CheckHosts: connect plus SSH authentication.
+    pub check_timeout: Duration,
+    /// CheckHosts running at once, overall and per customer domain.
+    pub check_max_in_flight: usize,
+    pub check_max_in_flight_per_domain: usize,
 }
 
 /// Values given as flags or environment variables (clap has already merged those two).
@@ -77,6 +85,9 @@ pub struct Overrides {
     pub body_limit_bytes: Option<usize>,
     pub sqlite_synchronous: Option<String>,
     pub log_format: Option<String>,
+    pub check_timeout: Option<String>,
+    pub check_max_in_flight: Option<usize>,
+    pub check_max_in_flight_per_domain: Option<usize>,
 }
 
 fn duration(name: &str, value: Option<String>, default: &str) -> Result<Duration, String> {
@@ -86,6 +97,13 @@ fn duration(name: &str, value: Option<String>, default: &str) -> Result<Duration
         _ => Err(format!(
             "{name}: `{text}` is not a duration such as 30s, 15m, 72h or 30d"
         )),
+    }
+}
+
+fn positive(name: &str, value: Option<usize>, default: usize) -> Result<usize, String> {
+    match value.unwrap_or(default) {
+        0 => Err(format!("{name}: must be at least 1")),
+        n => Ok(n),
     }
 }
 
@@ -117,6 +135,20 @@ impl Settings {
             Some("json") => LogFormat::Json,
             Some(other) => return Err(format!("log_format: `{other}` is not `text` or `json`")),
         };
+        let request_timeout = duration(
+            "request_timeout",
+            flags.request_timeout.or(file.request_timeout),
+            "30s",
+        )?;
+        let check_timeout = duration(
+            "check_timeout",
+            flags.check_timeout.or(file.check_timeout),
+            "5s",
+        )?;
+        if check_timeout >= request_timeout {
+            // The request would be cut off before the check could answer.
+            return Err("check_timeout: must be shorter than request_timeout".into());
+        }
         Ok(Settings {
             listen: flags
                 .listen
@@ -132,17 +164,26 @@ impl Settings {
                 flags.sweep_interval.or(file.sweep_interval),
                 "30s",
             )?,
-            request_timeout: duration(
-                "request_timeout",
-                flags.request_timeout.or(file.request_timeout),
-                "30s",
-            )?,
+            request_timeout,
             body_limit_bytes: flags
                 .body_limit_bytes
                 .or(file.body_limit_bytes)
                 .unwrap_or(1024 * 1024),
             sqlite_synchronous,
             log_format,
+            check_timeout,
+            check_max_in_flight: positive(
+                "check_max_in_flight",
+                flags.check_max_in_flight.or(file.check_max_in_flight),
+                16,
+            )?,
+            check_max_in_flight_per_domain: positive(
+                "check_max_in_flight_per_domain",
+                flags
+                    .check_max_in_flight_per_domain
+                    .or(file.check_max_in_flight_per_domain),
+                4,
+            )?,
         })
     }
 }
@@ -197,6 +238,11 @@ mod tests {
         assert_eq!(s.pending_ttl, Duration::from_secs(3600));
         assert_eq!(s.max_window, Duration::from_secs(30 * 86_400));
         assert_eq!(s.master_key_file, PathBuf::from("./data/master.key"));
+        assert_eq!(s.check_timeout, Duration::from_secs(5));
+        assert_eq!(
+            (s.check_max_in_flight, s.check_max_in_flight_per_domain),
+            (16, 4)
+        );
     }
 
     #[test]
@@ -229,6 +275,24 @@ mod tests {
             Settings::resolve(flags, FileSettings::default())
                 .unwrap_err()
                 .contains("token_ttl")
+        );
+        let flags = Overrides {
+            check_timeout: Some("1m".into()),
+            ..Default::default()
+        };
+        assert!(
+            Settings::resolve(flags, FileSettings::default())
+                .unwrap_err()
+                .contains("check_timeout")
+        );
+        let flags = Overrides {
+            check_max_in_flight: Some(0),
+            ..Default::default()
+        };
+        assert!(
+            Settings::resolve(flags, FileSettings::default())
+                .unwrap_err()
+                .contains("check_max_in_flight")
         );
         assert!(toml::from_str::<FileSettings>("nonsense = 1").is_err());
     }

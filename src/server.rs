@@ -12,6 +12,9 @@ use crate::config::Settings;
 use crate::crypto::master_key::{self, MasterKeyError};
 use crate::crypto::{Cipher, CryptoError};
 use crate::http::middleware::EnvelopeConfig;
+use crate::service::host_check::HostChecks;
+use crate::service::in_flight::Limits;
+use crate::service::ssh::RusshLogin;
 use crate::service::{App, Policy, sweeper};
 use crate::store::postgres::{self, PostgresStore};
 use crate::store::sqlite::{self, SqliteStore};
@@ -69,7 +72,22 @@ pub async fn open_app(settings: &Settings, clock: Clock) -> Result<Arc<App>, Sta
         max_window: signed(settings.max_window),
         token_ttl: signed(settings.token_ttl),
     };
-    Ok(Arc::new(App::new(store, secrets, clock, policy)))
+    Ok(Arc::new(App::new(
+        store,
+        secrets,
+        clock,
+        policy,
+        Arc::new(host_checks(settings)),
+    )))
+}
+
+fn host_checks(settings: &Settings) -> HostChecks {
+    let timeout = settings.check_timeout;
+    let limits = Limits {
+        overall: settings.check_max_in_flight,
+        per_domain: settings.check_max_in_flight_per_domain,
+    };
+    HostChecks::new(Arc::new(RusshLogin::new(timeout)), timeout, limits)
 }
 
 /// Serves on `listener` until `shutdown` completes, then finishes in-flight requests.

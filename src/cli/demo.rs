@@ -187,6 +187,7 @@ async fn seed(app: &Arc<App>) -> Result<Seeded, CliError> {
         app.secrets.clone(),
         Clock::manual(app.clock.now() - SignedDuration::from_hours(96)),
         app.policy,
+        app.host_checks.clone(),
     );
     past.raise(
         &eng,

@@ -42,6 +42,8 @@ struct GlobalArgs {
     config: Option<PathBuf>,
 }
 
+// Parsed once at start-up, so the size of the `serve` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP service.

@@ -46,6 +46,15 @@ pub struct ServeArgs {
     /// Log format: `text` (default) or `json`. Levels via SUPPORT_ACCESS_LOG.
     #[arg(long, env = "SUPPORT_ACCESS_LOG_FORMAT")]
     log_format: Option<String>,
+    /// CheckHosts: how long connecting and SSH authentication may take (e.g. 5s).
+    #[arg(long, env = "SUPPORT_ACCESS_CHECK_TIMEOUT")]
+    check_timeout: Option<String>,
+    /// CheckHosts running at once over all domains (default 16).
+    #[arg(long, env = "SUPPORT_ACCESS_CHECK_MAX_IN_FLIGHT")]
+    check_max_in_flight: Option<usize>,
+    /// CheckHosts running at once for one customer domain (default 4).
+    #[arg(long, env = "SUPPORT_ACCESS_CHECK_MAX_IN_FLIGHT_PER_DOMAIN")]
+    check_max_in_flight_per_domain: Option<usize>,
 }
 
 impl ServeArgs {
@@ -62,6 +71,9 @@ impl ServeArgs {
             body_limit_bytes: self.body_limit_bytes,
             sqlite_synchronous: self.sqlite_synchronous.clone(),
             log_format: self.log_format.clone(),
+            check_timeout: self.check_timeout.clone(),
+            check_max_in_flight: self.check_max_in_flight,
+            check_max_in_flight_per_domain: self.check_max_in_flight_per_domain,
         }
     }
 }

@@ -196,13 +196,13 @@ impl RaiseInput {
             .as_deref()
             .map(|v| parse_rfc3339("requested_expire_time", v))
             .transpose()?;
-        if let (Some(from), Some(to)) = (requested_effective_at, requested_expire_at) {
-            if to <= from {
-                return Err(ValidationError::new(
-                    "requested_expire_time",
-                    Rule::ExpireNotAfterEffective,
-                ));
-            }
+        if let (Some(from), Some(to)) = (requested_effective_at, requested_expire_at)
+            && to <= from
+        {
+            return Err(ValidationError::new(
+                "requested_expire_time",
+                Rule::ExpireNotAfterEffective,
+            ));
         }
         optional_text(
             "content_of_auth_letter",

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authorization;
 pub mod catalog;
 pub mod confirm;
+pub mod host_check;
 pub mod ids;
 pub mod locale;
 pub mod principal;

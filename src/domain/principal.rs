@@ -103,6 +103,19 @@ impl Principal {
         })
     }
 
+    /// Provider administrators only: actions that override a customer-facing safeguard.
+    pub fn require_provider_admin(&self) -> Result<(), Forbidden> {
+        match self.kind {
+            PrincipalKind::Customer => Err(Forbidden::NotAnEngineer),
+            PrincipalKind::Engineer {
+                provider_admin: true,
+            } => Ok(()),
+            PrincipalKind::Engineer {
+                provider_admin: false,
+            } => Err(Forbidden::NotAProviderAdmin),
+        }
+    }
+
     /// What this caller sees on the provider API: engineers only.
     pub fn provider_scope(&self) -> Result<Scope, Forbidden> {
         match self.kind {
@@ -215,9 +228,18 @@ mod tests {
                 raised_by: Some("e1".into())
             })
         );
+        assert_eq!(
+            e.require_provider_admin(),
+            Err(Forbidden::NotAProviderAdmin)
+        );
         e.kind = PrincipalKind::Engineer {
             provider_admin: true,
         };
         assert_eq!(e.provider_scope(), Ok(Scope::Provider { raised_by: None }));
+        assert_eq!(e.require_provider_admin(), Ok(()));
+        assert_eq!(
+            user("u1", true).require_provider_admin(),
+            Err(Forbidden::NotAnEngineer)
+        );
     }
 }

@@ -46,6 +46,8 @@ pub enum Rule {
     },
     HostRequired,
     InvalidHost,
+    /// CheckHosts on a console detail (type 0).
+    NotAHost,
     UnknownId,
 }
 
@@ -103,6 +105,7 @@ fn rule_en(rule: &Rule) -> String {
         }
         Rule::HostRequired => "is required for a host detail (type 1)".into(),
         Rule::InvalidHost => "must be an IP address or a DNS host name".into(),
+        Rule::NotAHost => "must name a host detail (type 1), not a console".into(),
         Rule::UnknownId => "is not a known id".into(),
     }
 }
@@ -131,6 +134,7 @@ fn rule_zh(rule: &Rule) -> String {
         Rule::WindowTooLong { max_hours } => format!("使授权时长超过上限 {max_hours} 小时"),
         Rule::HostRequired => "在主机类详情（type 1）中为必填项".into(),
         Rule::InvalidHost => "必须是 IP 地址或 DNS 主机名".into(),
+        Rule::NotAHost => "必须是主机类详情（type 1），而不是控制台".into(),
         Rule::UnknownId => "不是已知的 id".into(),
     }
 }

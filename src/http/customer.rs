@@ -116,14 +116,21 @@ pub async fn update(
     Ok(Json(Empty {}))
 }
 
-/// CheckHosts needs an SSH client; until then the route exists and says so.
+/// CheckHosts: a real SSH login; its outcome is a 200 body, not an HTTP error.
 pub async fn check_hosts(
-    _ctx: RequestContext,
-    Caller(_p): Caller,
+    State(app): State<Arc<App>>,
+    ctx: RequestContext,
+    Caller(p): Caller,
     Path(detail): Path<String>,
-) -> Result<Json<Empty>, ApiError> {
-    detail_id(&detail)?;
-    Err(ApiError::NotImplemented("host verification (CheckHosts)"))
+    JsonBody(body): JsonBody<VerifyHostBody>,
+) -> ApiResult<CheckHostsResponse> {
+    let detail = detail_id(&detail)?;
+    optional_text("group_id", body.group_id.as_deref(), 0, 64)?;
+    let group = body.group_id.clone().filter(|g| !g.is_empty());
+    let outcome = app
+        .check_host(&p, group.as_deref(), detail, body.into_input())
+        .await?;
+    Ok(Json(CheckHostsResponse::new(outcome, ctx.lang)))
 }
 
 pub async fn list_sessions(

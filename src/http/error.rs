@@ -19,9 +19,10 @@ pub enum ApiError {
     SessionConflict(&'static str),
     Duplicate(String),
     PayloadTooLarge(usize),
+    /// 429 with `Retry-After` in seconds.
+    TooManyRequests(u64),
     RouteNotFound,
     MethodNotAllowed,
-    NotImplemented(&'static str),
     Timeout,
     /// 503; the cause goes to the log only.
     Unavailable(String),
@@ -40,8 +41,8 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Timeout | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -57,12 +58,10 @@ impl ApiError {
                 "OSM.01010102"
             }
             ApiError::PayloadTooLarge(_) => "OSM.01010103",
+            ApiError::TooManyRequests(_) => "OSM.01010104",
             ApiError::RouteNotFound => "APIGW.0101",
             ApiError::MethodNotAllowed => "APIGW.0102",
-            ApiError::NotImplemented(_)
-            | ApiError::Timeout
-            | ApiError::Unavailable(_)
-            | ApiError::Internal(_) => "OSM.01010014",
+            ApiError::Timeout | ApiError::Unavailable(_) | ApiError::Internal(_) => "OSM.01010014",
         }
     }
 
@@ -112,14 +111,18 @@ impl ApiError {
                     )
                 )
             }
+            ApiError::TooManyRequests(secs) => format!(
+                "{} {secs} s.",
+                lang.pick(
+                    "Too many requests are in progress; retry after",
+                    "进行中的请求过多，请稍后重试，等待"
+                )
+            ),
             ApiError::RouteNotFound => pick("The API does not exist.", "API 不存在。"),
             ApiError::MethodNotAllowed => pick(
                 "The API does not support this HTTP method.",
                 "API 不支持该 HTTP 方法。",
             ),
-            ApiError::NotImplemented(what) => {
-                format!("{} {what}", lang.pick("Not implemented yet:", "暂未实现："))
-            }
             ApiError::Timeout => pick(
                 "Operation failed: the request timed out.",
                 "操作失败：请求超时。",
@@ -149,6 +152,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(t) => ApiError::Conflict(t),
             ServiceError::SessionConflict(why) => ApiError::SessionConflict(why),
             ServiceError::Duplicate(what) => ApiError::Duplicate(what),
+            ServiceError::Busy { retry_after_secs } => ApiError::TooManyRequests(retry_after_secs),
             ServiceError::Unavailable(why) => ApiError::Unavailable(why),
             ServiceError::Internal(why) => ApiError::Internal(why),
         }

@@ -92,6 +92,11 @@ fn render(error: &ApiError, lang: Language, config: EnvelopeConfig, request_id: 
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    if let ApiError::TooManyRequests(secs) = error {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     response
 }
 

@@ -67,6 +67,10 @@ pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
             post(provider::open_session),
         )
         .route(
+            "/authorizations/{authorization_id}/details/{detail_id}/host-key/reset",
+            post(provider::reset_host_key),
+        )
+        .route(
             &format!("{session}/operations"),
             post(provider::append_operations),
         )

@@ -141,3 +141,14 @@ pub async fn close_session(
         .await?;
     Ok(Json(Empty {}))
 }
+
+/// Unpins a detail's host key after the host's key really changed (provider admins).
+pub async fn reset_host_key(
+    State(app): State<Arc<App>>,
+    Caller(p): Caller,
+    Path((id, detail)): Path<(String, String)>,
+) -> Result<Json<Empty>, ApiError> {
+    app.reset_host_key(&p, AuthorizationId::parse(&id)?, detail_id(&detail)?)
+        .await?;
+    Ok(Json(Empty {}))
+}

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::authorization::{DetailInput, RaiseInput};
 use crate::domain::catalog::{self, CONTENT_TYPES, RESOURCE_TYPES, VISIT_TYPES};
 use crate::domain::confirm::{ConfirmInput, GrantInput};
+use crate::domain::host_check::{HostCheckInput, HostCheckOutcome};
 use crate::domain::secret::Secret;
 use crate::domain::session::{
     FileTransfer, FileTransferInput, Operation, OperationInput, Session, human_size,
@@ -283,6 +284,43 @@ impl ConfirmBody {
             auth_effective_time: self.auth_effective_time,
             auth_expire_time: self.auth_expire_time,
             agency_id: self.agency_id,
+        }
+    }
+}
+
+/// VerifyHostV2Req.
+#[derive(Deserialize)]
+pub struct VerifyHostBody {
+    port: Option<i64>,
+    account: Option<String>,
+    password: Option<String>,
+    pub group_id: Option<String>,
+}
+
+impl VerifyHostBody {
+    pub fn into_input(self) -> HostCheckInput {
+        HostCheckInput {
+            port: self.port,
+            account: self.account,
+            password: self.password.map(Secret::new),
+        }
+    }
+}
+
+/// CheckHostsResponse: `{}` when the login succeeded, else why not.
+#[derive(Serialize)]
+pub struct CheckHostsResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_msg: Option<&'static str>,
+}
+
+impl CheckHostsResponse {
+    pub fn new(outcome: HostCheckOutcome, lang: Language) -> Self {
+        CheckHostsResponse {
+            error_code: outcome.error_code(),
+            error_msg: outcome.message(lang),
         }
     }
 }

@@ -3,8 +3,11 @@
 
 pub mod access_keys;
 pub mod customer;
+pub mod host_check;
 pub mod identity;
+pub mod in_flight;
 pub mod provider;
+pub mod ssh;
 pub mod sweeper;
 
 use std::sync::Arc;
@@ -18,6 +21,7 @@ use crate::domain::{
     AuthorizationId, DetailId, Principal, Scope, SessionId, TransitionError, ValidationError,
 };
 use crate::store::{SessionRef, Store, StoreError};
+use host_check::HostChecks;
 
 /// Limits that come from configuration.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +50,8 @@ pub struct App {
     pub policy: Policy,
     /// Consecutive AK/SK signature failures, for the lockout.
     pub failures: access_keys::SignatureFailures,
+    /// Bounds on concurrent SSH host checks.
+    pub host_checks: Arc<HostChecks>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +70,9 @@ pub enum ServiceError {
     SessionConflict(&'static str),
     #[error("already exists: {0}")]
     Duplicate(String),
+    /// Too much of this is running already; worth retrying after the given time.
+    #[error("busy: retry after {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -136,13 +145,20 @@ pub fn new_hex_id() -> String {
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, secrets: Cipher, clock: Clock, policy: Policy) -> App {
+    pub fn new(
+        store: Arc<dyn Store>,
+        secrets: Cipher,
+        clock: Clock,
+        policy: Policy,
+        host_checks: Arc<HostChecks>,
+    ) -> App {
         App {
             store,
             secrets,
             clock,
             policy,
             failures: Default::default(),
+            host_checks,
         }
     }
 

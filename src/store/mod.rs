@@ -153,6 +153,27 @@ pub trait Store: Send + Sync + 'static {
         page: Page,
     ) -> StoreResult<(u64, Vec<FileTransfer>)>;
 
+    // Host checks.
+    /// The authorization that owns detail `detail`, with its details, if visible in `scope`.
+    async fn authorization_by_detail(
+        &self,
+        scope: &Scope,
+        detail: DetailId,
+    ) -> StoreResult<Option<Authorization>>;
+    /// Appends a host check's audit event and pins `record.pin`, if given, unless a key
+    /// is pinned already.
+    async fn record_host_check(&self, record: HostCheckRecord) -> StoreResult<()>;
+    /// Unpins the host key of a detail visible in `scope`, with an audit event naming the
+    /// key that was pinned.
+    async fn reset_host_key(
+        &self,
+        scope: &Scope,
+        id: AuthorizationId,
+        detail: DetailId,
+        actor: (String, String),
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
     // Audit.
     /// Every event of every chain, ordered by domain then sequence, plus each chain's head.
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>>;
@@ -180,6 +201,15 @@ impl AuditChain {
         }
         Ok(())
     }
+}
+
+/// What one host check writes: its audit event and perhaps the first pinned key.
+#[derive(Debug, Clone)]
+pub struct HostCheckRecord {
+    pub detail_id: DetailId,
+    pub pin: Option<String>,
+    pub event: AuditDraft,
+    pub now: Timestamp,
 }
 
 /// A session addressed through the authorization and detail it belongs to.

@@ -486,6 +486,17 @@ impl World {
     }
 
     pub async fn raise_as(&self, engineer: &str, submitter: &str) -> (String, Vec<i64>) {
+        // Never connected to: only CheckHosts connects, and its tests use `raise_on`.
+        self.raise_on(engineer, submitter, "10.1.2.3").await
+    }
+
+    /// As `raise_as`, with the host detail at `host`.
+    pub async fn raise_on(
+        &self,
+        engineer: &str,
+        submitter: &str,
+        host: &str,
+    ) -> (String, Vec<i64>) {
         let domain = if ["gina", "gus"].contains(&submitter) {
             "globex"
         } else {
@@ -497,7 +508,7 @@ impl World {
             "auth_describe": "need to clean logs", "resource_type_id": "1", "visit_type_id": "1",
             "content_type_id": "1", "content_of_auth_letter": "I promise.",
             "details": [
-                {"type": 1, "instance_id": "ecs-1", "instance_name": "db-1", "region_id": "cn-south-1", "host": "10.1.2.3", "port": 2222},
+                {"type": 1, "instance_id": "ecs-1", "instance_name": "db-1", "region_id": "cn-south-1", "host": host, "port": 2222},
                 {"type": 0, "instance_id": "console", "instance_name": "Console", "region_id": "cn-south-1"}
             ]
         });

@@ -2,6 +2,7 @@
 //! spoken to over HTTP as a client would. With `SUPPORT_ACCESS_TEST_POSTGRES` set
 //! every test runs on PostgreSQL (a database of its own) instead of SQLite.
 
+mod check_hosts;
 mod concurrency;
 mod copy;
 mod expiry;
@@ -12,6 +13,7 @@ mod outage;
 mod restart;
 mod secrets;
 mod signing;
+mod ssh_host;
 mod transitions;
 mod visibility;
 mod workflow;

@@ -96,18 +96,3 @@ async fn malformed_requests_change_nothing() {
     // The server still answers.
     assert_eq!(w.call("GET", "/healthz", None, None).await.status, 200);
 }
-
-#[tokio::test]
-async fn check_hosts_answers_not_implemented_in_the_error_format() {
-    let w = World::new().await;
-    let (_, details) = w.raise("bob").await;
-    let path = format!(
-        "/v2/servicerequest/authorizations/authorization-details/{}/verify-host",
-        details[0]
-    );
-    let body = serde_json::json!({"port": 22, "account": "root", "password": "p"});
-    let r = w
-        .call("POST", &path, Some(w.token("bob")), Some(body))
-        .await;
-    assert_eq!((r.status, r.code()), (501, "OSM.01010014"), "{}", r.raw);
-}

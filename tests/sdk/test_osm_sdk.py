@@ -1,10 +1,11 @@
 """The official Huawei Cloud Python SDK, unmodified, against support-access."""
 
 import datetime
+import socket
 
 import pytest
 from huaweicloudsdkcore.auth.credentials import GlobalCredentials
-from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException, ServerResponseException
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkcore.region.region import Region
 from huaweicloudsdkcore.signer import signer as sdk_signer
 from huaweicloudsdkosm.v2 import OsmClient
@@ -26,13 +27,13 @@ def client(world, key, domain_id=True, token=None):
     return OsmClient.new_builder().with_credentials(creds).with_endpoints([world.endpoint]).build()
 
 
-def raise_request(world, incident_id=ODD, description="disk full & slow / needs care"):
+def raise_request(world, incident_id=ODD, description="disk full & slow / needs care", host="10.0.0.7"):
     body = {
         "customer_id": world.acme_id, "x_customer_id": world.user_ids["bob"], "incident_id": incident_id,
         "simple_description": description, "auth_describe": "clean up logs", "resource_type_id": "1",
         "visit_type_id": "1", "content_type_id": "1",
         "details": [{"type": 1, "instance_id": "ecs-1", "instance_name": "db-1", "region_id": "cn-south-1",
-                     "host": "10.0.0.7", "port": 22}],
+                     "host": host, "port": 22}],
     }
     _, auth = world.http("POST", "/provider/v1/authorizations", body, world.eng_token)
     return auth["id"], auth["details"][0]["id"]
@@ -114,13 +115,16 @@ def test_reject_and_login_type(world, bob_key):
     assert osm.show_login_type(ShowLoginTypeRequest()).login_type == ""
 
 
-def test_check_hosts_is_reachable_through_the_sdk(world, bob_key):
+def test_check_hosts_reports_the_outcome_in_the_body(world, bob_key):
     osm = client(world, bob_key)
-    _, detail_id = raise_request(world, incident_id="CS-CHECK")
-    body = VerifyHostV2Req(port=22, account="root", password="p")
-    with pytest.raises(ServerResponseException) as e:
-        osm.check_hosts(CheckHostsRequest(authorization_detail_id=detail_id, body=body))
-    assert (e.value.status_code, e.value.error_code) == (501, "OSM.01010014")
+    _, detail_id = raise_request(world, incident_id="CS-CHECK", host="127.0.0.1")
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    body = VerifyHostV2Req(port=closed_port, account="root", password="p")
+    checked = osm.check_hosts(CheckHostsRequest(authorization_detail_id=detail_id, body=body, x_language="en-us"))
+    assert checked.status_code == 200
+    assert checked.error_code == "OSM.01010010" and checked.error_msg
 
 
 def test_errors_surface_as_client_request_exceptions(world, bob_key):

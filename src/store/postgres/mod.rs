@@ -10,6 +10,7 @@
 mod access_keys;
 mod audit;
 mod authorizations;
+mod host_keys;
 mod identity;
 mod import;
 mod migrations;
@@ -283,6 +284,34 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = Self::snapshot(&mut client).await?;
         authorizations::get(&tx, scope, id).await
+    }
+
+    async fn authorization_by_detail(
+        &self,
+        scope: &Scope,
+        detail: DetailId,
+    ) -> StoreResult<Option<Authorization>> {
+        let mut client = self.client().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        host_keys::authorization_by_detail(&tx, scope, detail).await
+    }
+
+    async fn record_host_check(&self, record: HostCheckRecord) -> StoreResult<()> {
+        in_transaction!(self, |tx| host_keys::record_check(&tx, record).await?)
+    }
+
+    async fn reset_host_key(
+        &self,
+        scope: &Scope,
+        id: AuthorizationId,
+        detail: DetailId,
+        actor: (String, String),
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        in_transaction!(self, |tx| host_keys::reset(
+            &tx, scope, id, detail, &actor, now
+        )
+        .await?)
     }
 
     async fn transition(&self, request: TransitionRequest) -> StoreResult<Status> {

@@ -5,6 +5,7 @@ mod access_keys;
 mod audit;
 mod authorizations;
 pub mod export;
+mod host_keys;
 mod identity;
 mod migrations;
 mod readers;
@@ -356,6 +357,34 @@ impl Store for SqliteStore {
         page: Page,
     ) -> StoreResult<(u64, Vec<FileTransfer>)> {
         self.read(move |c| sessions::list_file_transfers(c, &target, order, page))
+            .await
+    }
+
+    async fn authorization_by_detail(
+        &self,
+        scope: &Scope,
+        detail: DetailId,
+    ) -> StoreResult<Option<Authorization>> {
+        let scope = scope.clone();
+        self.read(move |c| host_keys::authorization_by_detail(c, &scope, detail))
+            .await
+    }
+
+    async fn record_host_check(&self, record: HostCheckRecord) -> StoreResult<()> {
+        self.write(move |c| host_keys::record_check(c, record))
+            .await
+    }
+
+    async fn reset_host_key(
+        &self,
+        scope: &Scope,
+        id: AuthorizationId,
+        detail: DetailId,
+        actor: (String, String),
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let scope = scope.clone();
+        self.write(move |c| host_keys::reset(c, &scope, id, detail, &actor, now))
             .await
     }
 
