@@ -1,0 +1,234 @@
+//! `support-access-bench`: seeds a database, starts the release server and an
+//! in-memory ceiling, drives both with the same workloads at several concurrencies and
+//! reports each figure as a ratio to the ceiling. See docs/PERFORMANCE.md.
+
+mod ceiling;
+mod load;
+mod process;
+mod report;
+mod rng;
+mod seed;
+mod workloads;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use load::Measured;
+use process::Server;
+use report::{Report, Row};
+use workloads::{Bound, Data, Kind};
+
+#[derive(Parser)]
+#[command(name = "support-access-bench", about = "Load benchmark with a same-run ceiling")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Internal>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Internal {
+    /// The in-memory ceiling server (started by the benchmark itself).
+    #[command(hide = true)]
+    Ceiling {
+        #[arg(long)]
+        database: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Clone)]
+struct RunArgs {
+    /// Authorizations to seed.
+    #[arg(long, default_value_t = 1_000_000)]
+    authorizations: u64,
+    /// Customer domains (tenant sizes fall off as 1/rank).
+    #[arg(long, default_value_t = 1000)]
+    domains: usize,
+    /// Users per domain, the first an admin.
+    #[arg(long, default_value_t = 10)]
+    users_per_domain: usize,
+    /// Measured seconds per workload and concurrency.
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Unmeasured seconds before each measurement.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Concurrencies, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 16, 64])]
+    concurrency: Vec<usize>,
+    /// A ~1–2 minute run: 100,000 authorizations, 2 s per measurement.
+    #[arg(long)]
+    quick: bool,
+    /// Templates and run databases go here (default: <target>/bench).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Also write the JSON report here (it always goes to <work-dir>/last-run.json).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Keep the service's log in this file (default: discarded, but still written).
+    #[arg(long)]
+    server_log: Option<PathBuf>,
+    /// Threads of the load generator.
+    #[arg(long, default_value_t = 2)]
+    client_threads: usize,
+}
+
+impl RunArgs {
+    fn resolved(mut self) -> RunArgs {
+        if self.quick {
+            self.authorizations = 100_000;
+            self.duration = 2.0;
+            self.warmup = 0.5;
+        }
+        self
+    }
+
+    fn work_dir(&self) -> Result<PathBuf, String> {
+        if let Some(dir) = &self.work_dir {
+            return Ok(dir.clone());
+        }
+        // <target>/release/support-access-bench → <target>/bench
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let target = exe.parent().and_then(|p| p.parent()).ok_or("no target dir")?;
+        Ok(target.join("bench"))
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Internal::Ceiling { database }) => runtime(None)
+            .block_on(ceiling::serve(&database))
+            .map(|_| ()),
+        None => {
+            let args = cli.run.resolved();
+            runtime(Some(args.client_threads)).block_on(run(args))
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `None`: tokio's default, as the service uses (one worker per CPU).
+fn runtime(threads: Option<usize>) -> tokio::runtime::Runtime {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = threads {
+        builder.worker_threads(n);
+    }
+    builder.enable_all().build().expect("a tokio runtime")
+}
+
+async fn run(args: RunArgs) -> Result<(), String> {
+    let binary = process::service_binary()?;
+    let work = args.work_dir()?;
+    let shape = seed::Shape {
+        authorizations: args.authorizations,
+        domains: args.domains,
+        users_per_domain: args.users_per_domain,
+    };
+    let template = seed::template(&work.join("templates"), shape).await?;
+    let run_dir = work.join("run");
+    seed::copy_template(&template, &run_dir)?;
+    let data = Data::new(seed::population(&run_dir, template.users.clone())?, 42);
+
+    let log = args.server_log.as_deref();
+    let server = process::start_service(&binary, &run_dir, log).await?;
+    let first_startup = server.startup;
+    eprintln!("bench: service ready in {:.0} ms", ms(first_startup));
+    let ceiling = process::start_ceiling(&seed::db_path(&run_dir))?;
+    report::check_same_shapes(&data, server.addr, ceiling.addr).await?;
+
+    let mut rows = Vec::new();
+    for kind in Kind::ALL {
+        for &c in &args.concurrency {
+            rows.push(measure(&args, &data, kind, c, &server, &ceiling, &rows).await);
+        }
+    }
+    drop(ceiling);
+    server.stop();
+    // Start-up again, now on a database that has taken writes.
+    let restarted = process::start_service(&binary, &run_dir, log).await?;
+    let second_startup = restarted.startup;
+    restarted.stop();
+
+    let report = Report::new(&args_summary(&args), rows, [first_startup, second_startup]);
+    print!("{}", report.table());
+    let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(work.join("last-run.json"), &json).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.json {
+        std::fs::write(path, &json).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn args_summary(args: &RunArgs) -> report::Setup {
+    report::Setup {
+        authorizations: args.authorizations,
+        domains: args.domains,
+        users_per_domain: args.users_per_domain,
+        duration_s: args.duration,
+        warmup_s: args.warmup,
+        client_threads: args.client_threads,
+        cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// One (workload, concurrency): the ceiling first (unless an earlier row measured the
+/// same ceiling), then the service, back to back so drift hits both alike.
+async fn measure(
+    args: &RunArgs,
+    data: &Arc<Data>,
+    kind: Kind,
+    concurrency: usize,
+    server: &Server,
+    ceiling: &Server,
+    done: &[Row],
+) -> Row {
+    let (warmup, duration) = (
+        Duration::from_secs_f64(args.warmup),
+        Duration::from_secs_f64(args.duration),
+    );
+    let kind_no = Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+    let seed = concurrency as u64 * 1000 + kind_no as u64;
+    let shared_ceiling = done
+        .iter()
+        .find(|r| r.ceiling_kind == kind.ceiling() && r.concurrency == concurrency)
+        .map(|r| r.ceiling.clone());
+    let ceiling_measured: Measured = match shared_ceiling {
+        Some(m) => m,
+        None => {
+            let workload = Arc::new(Bound {
+                kind: kind.ceiling(),
+                data: data.clone(),
+                for_ceiling: true,
+            });
+            load::drive(ceiling.addr, concurrency, warmup, duration, workload, seed).await
+        }
+    };
+    server.reset_peak_rss();
+    let workload = Arc::new(Bound {
+        kind,
+        data: data.clone(),
+        for_ceiling: false,
+    });
+    let service = load::drive(server.addr, concurrency, warmup, duration, workload, seed).await;
+    let row = Row::new(kind, concurrency, service, ceiling_measured, server.peak_rss_mib());
+    eprintln!("{}", row.line());
+    if kind == Kind::Reject || kind == Kind::Mixed {
+        eprintln!("bench: {} pending authorizations left", data.pending_left());
+    }
+    row
+}

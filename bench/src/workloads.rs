@@ -1,0 +1,209 @@
+//! The requests each workload sends, drawn from the seeded population.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use support_access::auth::sdk_signature::{self, RawRequest};
+
+use crate::load::{Workload, http_request};
+use crate::rng::Rng;
+use crate::seed::Population;
+
+const BASE: &str = "/v2/servicerequest/authorizations";
+/// The deep page of the list workload, and the rows such a page needs behind it.
+pub const DEEP_OFFSET: usize = 1000;
+const PAGE: usize = 10;
+const PENDING: u8 = 0;
+
+/// What every workload draws from.
+pub struct Data {
+    pop: Population,
+    /// Rows whose (domain, status) has enough rows for a page at `DEEP_OFFSET`.
+    deep_rows: Vec<u32>,
+    /// Pending rows in random order: each reject takes the next one.
+    pending: Vec<u32>,
+    next_pending: AtomicUsize,
+}
+
+impl Data {
+    pub fn new(pop: Population, seed: u64) -> Arc<Data> {
+        let mut counts = std::collections::HashMap::<(usize, u8), usize>::new();
+        for &(_, user, status) in &pop.rows {
+            *counts.entry((pop.users[user as usize].domain_index, status)).or_default() += 1;
+        }
+        let deep_rows = (0..pop.rows.len() as u32)
+            .filter(|&i| {
+                let (_, user, status) = pop.rows[i as usize];
+                counts[&(pop.users[user as usize].domain_index, status)] >= DEEP_OFFSET + PAGE
+            })
+            .collect();
+        let mut pending: Vec<u32> = (0..pop.rows.len() as u32)
+            .filter(|&i| pop.rows[i as usize].2 == PENDING)
+            .collect();
+        let mut rng = Rng::new(seed);
+        for i in (1..pending.len()).rev() {
+            pending.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        Arc::new(Data {
+            pop,
+            deep_rows,
+            pending,
+            next_pending: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn pending_left(&self) -> usize {
+        self.pending
+            .len()
+            .saturating_sub(self.next_pending.load(Ordering::Relaxed))
+    }
+
+    fn row(&self, rng: &mut Rng) -> (i64, u32, u8) {
+        self.pop.rows[rng.below(self.pop.rows.len() as u64) as usize]
+    }
+
+    fn token(&self, user: u32) -> &str {
+        &self.pop.users[user as usize].token
+    }
+
+    fn admin_of(&self, user: u32) -> u32 {
+        self.pop.admins[self.pop.users[user as usize].domain_index]
+    }
+}
+
+/// The workloads, each also runnable against the ceiling (which ignores credentials).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    ShowToken,
+    ShowSigned,
+    List { deep: bool },
+    Reject,
+    Mixed,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::ShowToken,
+        Kind::ShowSigned,
+        Kind::List { deep: false },
+        Kind::List { deep: true },
+        Kind::Reject,
+        Kind::Mixed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::ShowToken => "show (token)",
+            Kind::ShowSigned => "show (AK/SK)",
+            Kind::List { deep: false } => "list offset 0",
+            Kind::List { deep: true } => "list offset 1000",
+            Kind::Reject => "reject",
+            Kind::Mixed => "mixed 90/10",
+        }
+    }
+
+    /// The ceiling workload this one is compared with (AK/SK show shares show's).
+    pub fn ceiling(self) -> Kind {
+        match self {
+            Kind::ShowSigned => Kind::ShowToken,
+            other => other,
+        }
+    }
+}
+
+/// A workload bound to the data. Against the ceiling, rejects reuse ids instead of
+/// consuming the pending pool.
+pub struct Bound {
+    pub kind: Kind,
+    pub data: Arc<Data>,
+    pub for_ceiling: bool,
+}
+
+impl Workload for Bound {
+    fn request(&self, rng: &mut Rng, host: &str) -> Option<Vec<u8>> {
+        let d = &self.data;
+        match self.kind {
+            Kind::ShowToken => Some(show(d, rng, host)),
+            Kind::ShowSigned => Some(show_signed(d, rng, host)),
+            Kind::List { deep } => Some(list(d, rng, host, deep)),
+            Kind::Reject => reject(d, rng, host, self.for_ceiling),
+            Kind::Mixed => match rng.below(100) {
+                0..60 => Some(show(d, rng, host)),
+                60..90 => Some(list(d, rng, host, false)),
+                _ => reject(d, rng, host, self.for_ceiling),
+            },
+        }
+    }
+}
+
+fn show(d: &Data, rng: &mut Rng, host: &str) -> Vec<u8> {
+    let (id, user, _) = d.row(rng);
+    let path = format!("{BASE}/{id}");
+    http_request("GET", &path, host, &[("X-Auth-Token", d.token(user))], b"")
+}
+
+/// Signed as the official SDK signs: `host` and `x-sdk-date`, empty body.
+fn show_signed(d: &Data, rng: &mut Rng, host: &str) -> Vec<u8> {
+    let (id, user, _) = d.row(rng);
+    let u = &d.pop.users[user as usize];
+    let path = format!("{BASE}/{id}");
+    let date = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let headers: [(&str, &[u8]); 2] = [("host", host.as_bytes()), ("x-sdk-date", date.as_bytes())];
+    let raw = RawRequest {
+        method: "GET",
+        raw_path: &path,
+        raw_query: None,
+        headers: &headers,
+        body: b"",
+    };
+    let signed = ["host".to_owned(), "x-sdk-date".to_owned()];
+    let canonical = sdk_signature::canonical_request(&raw, &signed).expect("a plain path");
+    let signature = sdk_signature::sign(
+        u.secret_key.as_bytes(),
+        &sdk_signature::string_to_sign(&date, &canonical),
+    );
+    let authorization = format!(
+        "{} Access={}, SignedHeaders=host;x-sdk-date, Signature={}",
+        sdk_signature::ALGORITHM,
+        u.access_key,
+        hex::encode(signature)
+    );
+    http_request(
+        "GET",
+        &path,
+        host,
+        &[("X-Sdk-Date", &date), ("Authorization", &authorization)],
+        b"",
+    )
+}
+
+/// A domain admin's list of one status; the row drawn picks the domain and status.
+fn list(d: &Data, rng: &mut Rng, host: &str, deep: bool) -> Vec<u8> {
+    let (_, user, status) = if deep && !d.deep_rows.is_empty() {
+        d.pop.rows[d.deep_rows[rng.below(d.deep_rows.len() as u64) as usize] as usize]
+    } else {
+        d.row(rng)
+    };
+    let offset = if deep { DEEP_OFFSET } else { 0 };
+    let path = format!("{BASE}?status={status}&offset={offset}&limit={PAGE}");
+    let token = d.token(d.admin_of(user));
+    http_request("GET", &path, host, &[("X-Auth-Token", token)], b"")
+}
+
+/// The submitter rejects a pending request no other request has touched.
+fn reject(d: &Data, rng: &mut Rng, host: &str, reuse: bool) -> Option<Vec<u8>> {
+    let index = if reuse {
+        rng.below(d.pending.len().max(1) as u64) as usize
+    } else {
+        d.next_pending.fetch_add(1, Ordering::Relaxed)
+    };
+    let (id, user, _) = d.pop.rows[*d.pending.get(index)? as usize];
+    let path = format!("{BASE}/{id}/action?action_id=reject");
+    Some(http_request(
+        "PUT",
+        &path,
+        host,
+        &[("X-Auth-Token", d.token(user))],
+        br#"{"reject_reason": "Not needed any more"}"#,
+    ))
+}
