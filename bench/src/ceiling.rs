@@ -15,8 +15,7 @@ use support_access::domain::{Authorization, AuthorizationId, Language, Scope};
 use support_access::http::error::ApiError;
 use support_access::http::input::parse_json;
 use support_access::http::wire::{
-    ActionBody, AuthorizationDetailResponse, Empty, IncidentOrderAuthV2,
-    ListAuthorizationsResponse,
+    ActionBody, AuthorizationDetailResponse, Empty, IncidentOrderAuthV2, ListAuthorizationsResponse,
 };
 use support_access::store::Store;
 use support_access::store::sqlite::{SqliteStore, Synchronous};

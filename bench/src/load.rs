@@ -201,7 +201,11 @@ async fn connection_loop(
                 tally.errors += u64::from(counted);
                 tally.first_error.get_or_insert_with(|| {
                     let body = String::from_utf8_lossy(&r.body);
-                    format!("HTTP {}: {}", r.status, body.chars().take(200).collect::<String>())
+                    format!(
+                        "HTTP {}: {}",
+                        r.status,
+                        body.chars().take(200).collect::<String>()
+                    )
                 });
             }
             Err(e) => {

@@ -22,7 +22,10 @@ use report::{Report, Row};
 use workloads::{Bound, Data, Kind};
 
 #[derive(Parser)]
-#[command(name = "support-access-bench", about = "Load benchmark with a same-run ceiling")]
+#[command(
+    name = "support-access-bench",
+    about = "Load benchmark with a same-run ceiling"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Internal>,
@@ -72,6 +75,9 @@ struct RunArgs {
     /// Keep the service's log in this file (default: discarded, but still written).
     #[arg(long)]
     server_log: Option<PathBuf>,
+    /// Only these workloads (default all): show, show-aksk, list, list-deep, reject, mixed.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// Threads of the load generator.
     #[arg(long, default_value_t = 2)]
     client_threads: usize,
@@ -93,7 +99,10 @@ impl RunArgs {
         }
         // <target>/release/support-access-bench → <target>/bench
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let target = exe.parent().and_then(|p| p.parent()).ok_or("no target dir")?;
+        let target = exe
+            .parent()
+            .and_then(|p| p.parent())
+            .ok_or("no target dir")?;
         Ok(target.join("bench"))
     }
 }
@@ -148,7 +157,10 @@ async fn run(args: RunArgs) -> Result<(), String> {
     report::check_same_shapes(&data, server.addr, ceiling.addr).await?;
 
     let mut rows = Vec::new();
-    for kind in Kind::ALL {
+    let chosen = Kind::ALL
+        .into_iter()
+        .filter(|k| args.only.is_empty() || args.only.iter().any(|o| o == k.flag()));
+    for kind in chosen {
         for &c in &args.concurrency {
             rows.push(measure(&args, &data, kind, c, &server, &ceiling, &rows).await);
         }
@@ -225,7 +237,13 @@ async fn measure(
         for_ceiling: false,
     });
     let service = load::drive(server.addr, concurrency, warmup, duration, workload, seed).await;
-    let row = Row::new(kind, concurrency, service, ceiling_measured, server.peak_rss_mib());
+    let row = Row::new(
+        kind,
+        concurrency,
+        service,
+        ceiling_measured,
+        server.peak_rss_mib(),
+    );
     eprintln!("{}", row.line());
     if kind == Kind::Reject || kind == Kind::Mixed {
         eprintln!("bench: {} pending authorizations left", data.pending_left());

@@ -104,8 +104,8 @@ impl Server {
 
     /// `VmHWM`: the peak resident set size since the last reset, in MiB.
     pub fn peak_rss_mib(&self) -> f64 {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -138,7 +138,14 @@ pub fn service_binary() -> Result<PathBuf, String> {
     if let Ok(cargo) = std::env::var("CARGO") {
         eprintln!("bench: building the release server");
         let status = Command::new(cargo)
-            .args(["build", "--release", "--locked", "-p", "support-access", "--bin"])
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                "support-access",
+                "--bin",
+            ])
             .arg("support-access")
             .status()
             .map_err(|e| e.to_string())?;

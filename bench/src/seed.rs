@@ -110,8 +110,7 @@ fn reusable(dir: &Path, shape: Shape) -> Option<Vec<Credentials>> {
     let manifest: Manifest = serde_json::from_str(&text).ok()?;
     let seeded_at = Timestamp::from_millisecond(manifest.seeded_at_ms).ok()?;
     let fresh = Timestamp::now().duration_since(seeded_at) < TEMPLATE_MAX_AGE;
-    (manifest.version == SEED_VERSION && manifest.shape == shape && fresh)
-        .then_some(manifest.users)
+    (manifest.version == SEED_VERSION && manifest.shape == shape && fresh).then_some(manifest.users)
 }
 
 /// Copies the template's files into `run_dir` for one run to change.
@@ -464,8 +463,11 @@ impl Seeder {
             pending_deadline,
             window,
             reject_reason: (status == Status::Rejected).then_some(REJECT_REASON),
-            handler: matches!(status, Status::Authorized | Status::Rejected | Status::Canceled)
-                .then_some(submitter),
+            handler: matches!(
+                status,
+                Status::Authorized | Status::Rejected | Status::Canceled
+            )
+            .then_some(submitter),
             updated_at,
             details,
         }
@@ -502,7 +504,11 @@ impl Seeder {
     ) -> rusqlite::Result<()> {
         let submitter = &domain.users[r.submitter];
         let engineer = &engineers[r.engineer];
-        let (resource, visit) = if r.host_detail { ("1", "1") } else { ("2", "4") };
+        let (resource, visit) = if r.host_detail {
+            ("1", "1")
+        } else {
+            ("2", "4")
+        };
         let ms = |t: Option<Timestamp>| t.map(|t| t.as_millisecond());
         self.conn
             .prepare_cached(
@@ -543,8 +549,19 @@ impl Seeder {
         )?;
         for (position, d) in r.details.iter().enumerate() {
             let (kind, instance, name, host, port) = if d.host {
-                let ip = format!("10.{}.{}.{}", (d.id >> 16) & 255, (d.id >> 8) & 255, d.id & 255);
-                (1, format!("ecs-{:08x}", d.id & 0xffff_ffff), "db-1", Some(ip), Some(22))
+                let ip = format!(
+                    "10.{}.{}.{}",
+                    (d.id >> 16) & 255,
+                    (d.id >> 8) & 255,
+                    d.id & 255
+                );
+                (
+                    1,
+                    format!("ecs-{:08x}", d.id & 0xffff_ffff),
+                    "db-1",
+                    Some(ip),
+                    Some(22),
+                )
             } else {
                 (0, "console".to_owned(), "Cloud console", None, None)
             };
@@ -642,7 +659,12 @@ fn audit_drafts(domain: &Domain, r: &Row, engineers: &[Person]) -> Vec<(Timestam
         )),
         Expired => drafts.push((
             r.updated_at,
-            event((SYSTEM_ACTOR, SYSTEM_ACTOR), Action::Expire, Pending, Expired),
+            event(
+                (SYSTEM_ACTOR, SYSTEM_ACTOR),
+                Action::Expire,
+                Pending,
+                Expired,
+            ),
         )),
         Recalled => drafts.push((acted, event(by_engineer, Action::Recall, Pending, Recalled))),
         Canceled => {

@@ -29,7 +29,9 @@ impl Data {
     pub fn new(pop: Population, seed: u64) -> Arc<Data> {
         let mut counts = std::collections::HashMap::<(usize, u8), usize>::new();
         for &(_, user, status) in &pop.rows {
-            *counts.entry((pop.users[user as usize].domain_index, status)).or_default() += 1;
+            *counts
+                .entry((pop.users[user as usize].domain_index, status))
+                .or_default() += 1;
         }
         let deep_rows = (0..pop.rows.len() as u32)
             .filter(|&i| {
@@ -102,6 +104,18 @@ impl Kind {
         }
     }
 
+    /// Its name in `--only`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Kind::ShowToken => "show",
+            Kind::ShowSigned => "show-aksk",
+            Kind::List { deep: false } => "list",
+            Kind::List { deep: true } => "list-deep",
+            Kind::Reject => "reject",
+            Kind::Mixed => "mixed",
+        }
+    }
+
     /// The ceiling workload this one is compared with (AK/SK show shares show's).
     pub fn ceiling(self) -> Kind {
         match self {
@@ -147,7 +161,9 @@ fn show_signed(d: &Data, rng: &mut Rng, host: &str) -> Vec<u8> {
     let (id, user, _) = d.row(rng);
     let u = &d.pop.users[user as usize];
     let path = format!("{BASE}/{id}");
-    let date = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let date = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
     let headers: [(&str, &[u8]); 2] = [("host", host.as_bytes()), ("x-sdk-date", date.as_bytes())];
     let raw = RawRequest {
         method: "GET",
