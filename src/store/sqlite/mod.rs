@@ -345,9 +345,7 @@ impl Store for SqliteStore {
         scope: &Scope,
         detail: DetailId,
     ) -> StoreResult<Option<Authorization>> {
-        let scope = scope.clone();
-        self.read(move |c| host_keys::authorization_by_detail(c, &scope, detail))
-            .await
+        self.read(|c| host_keys::authorization_by_detail(c, scope, detail))
     }
 
     async fn record_host_check(&self, record: HostCheckRecord) -> StoreResult<()> {
