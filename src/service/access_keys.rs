@@ -192,12 +192,12 @@ impl App {
         if !user.enabled {
             return Err(refused("the user is disabled"));
         }
-        if let Some(claimed) = header_value(req, "x-domain-id") {
-            if claimed != domain.id {
-                return Err(refused(
-                    "X-Domain-Id does not match the access key's domain",
-                ));
-            }
+        if let Some(claimed) = header_value(req, "x-domain-id")
+            && claimed != domain.id
+        {
+            return Err(refused(
+                "X-Domain-Id does not match the access key's domain",
+            ));
         }
         let kind = if key.expires_at.is_some() {
             CredentialKind::Assumed

@@ -48,7 +48,7 @@ async fn write_until(w: Arc<World>, writer: usize, stop: Arc<AtomicBool>) -> (Ac
             continue;
         }
         let id = raised.body["id"].as_str().unwrap().to_owned();
-        let (action, r) = if (writer + round) % 2 == 0 {
+        let (action, r) = if (writer + round).is_multiple_of(2) {
             (
                 "reject",
                 w.act("alice", &id, "reject", json!({"reject_reason": "load"}))
