@@ -91,6 +91,9 @@ pub enum HostCheckOutcome {
     TimedOut,
     /// Something answered, but no SSH session could be set up with it.
     NotSsh,
+    /// An SSH server answered, but offers no key exchange, host-key, cipher or MAC
+    /// algorithm that this service accepts.
+    NoCommonAlgorithm,
     /// The host does not offer the `password` method.
     NoPasswordAuth,
     /// The host presented another key than the pinned one; the password was not sent.
@@ -111,6 +114,7 @@ impl HostCheckOutcome {
             HostCheckOutcome::Unreachable => "unreachable",
             HostCheckOutcome::TimedOut => "timed_out",
             HostCheckOutcome::NotSsh => "not_ssh",
+            HostCheckOutcome::NoCommonAlgorithm => "no_common_algorithm",
             HostCheckOutcome::NoPasswordAuth => "no_password_auth",
             HostCheckOutcome::HostKeyChanged => "host_key_changed",
         }
@@ -143,6 +147,10 @@ impl HostCheckOutcome {
             HostCheckOutcome::NotSsh => (
                 "Host verification failed: no SSH service answered on this port.",
                 "主机验证失败：该端口上没有可用的 SSH 服务。",
+            ),
+            HostCheckOutcome::NoCommonAlgorithm => (
+                "Host verification failed: the SSH service supports no algorithm in common with this service.",
+                "主机验证失败：该 SSH 服务与本服务没有共同支持的算法。",
             ),
             HostCheckOutcome::NoPasswordAuth => (
                 "Host verification failed: the host does not accept password login.",

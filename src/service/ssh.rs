@@ -87,6 +87,7 @@ impl SshLogin for RusshLogin {
             {
                 HostCheckOutcome::HostKeyChanged
             }
+            Err(russh::Error::NoCommonAlgo { .. }) => HostCheckOutcome::NoCommonAlgorithm,
             Err(_) => HostCheckOutcome::NotSsh,
         };
         LoginReport {

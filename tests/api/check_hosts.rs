@@ -1,16 +1,19 @@
 //! CheckHosts against real hosts on 127.0.0.1: an in-process SSH server, a closed port,
 //! a web server, a host that never answers. Outcomes are 200 bodies (SPEC §1).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use russh::MethodKind;
+use russh::server::Config;
+use russh::{MethodKind, MethodSet, Preferred};
 use serde_json::{Value, json};
 
 use crate::helpers::{Resp, TestServer, World, captured_logs};
 use crate::ssh_host::{
-    ACCOUNT, Gauge, PASSWORD, closed_port, host_key, http_server, silent_host, ssh_server,
+    ACCOUNT, Gauge, PASSWORD, closed_port, host_key, http_server, rsa_host_key, silent_host,
+    ssh_server, ssh_server_with,
 };
 
 const PASSWORD_ONLY: &[MethodKind] = &[MethodKind::Password];
@@ -162,6 +165,56 @@ async fn every_outcome_is_reported_as_the_spec_says() {
         "no password in the log"
     );
     assert!(w.audit_verifies().await);
+}
+
+#[tokio::test]
+async fn rsa_hosts_log_in_and_foreign_algorithms_are_named() {
+    let w = World::new().await;
+    let (id, detail, _) = local_host(&w, "bob").await;
+    let (rsa_key, rsa_fingerprint) = rsa_host_key();
+    let rsa_only = ssh_server(rsa_key.clone(), PASSWORD_ONLY).await;
+    // Offers only a key exchange this service refuses (1024-bit group, SHA-1).
+    let legacy_only = ssh_server_with(Config {
+        keys: vec![rsa_key],
+        methods: MethodSet::from(PASSWORD_ONLY),
+        preferred: Preferred {
+            kex: Cow::Borrowed(&[russh::kex::DH_G1_SHA1]),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+
+    let r = verify(
+        &w,
+        "bob",
+        detail,
+        login(legacy_only.host.port, ACCOUNT, PASSWORD),
+        "en-us",
+    )
+    .await;
+    assert_eq!(r.body["error_code"], "OSM.01010010", "{}", r.raw);
+    assert!(r.msg().contains("no algorithm in common"), "{}", r.raw);
+    assert_eq!(legacy_only.password_attempts.load(Ordering::SeqCst), 0);
+    assert_eq!(pinned_key(&w, &id).await, None);
+
+    let r = verify(
+        &w,
+        "bob",
+        detail,
+        login(rsa_only.host.port, ACCOUNT, PASSWORD),
+        "en-us",
+    )
+    .await;
+    assert_eq!((r.status, &r.body), (200, &json!({})), "{}", r.raw);
+    assert_eq!(pinned_key(&w, &id).await, Some(rsa_fingerprint));
+    let notes = audit_notes(&w, "host_check").await;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("outcome=no_common_algorithm")),
+        "{notes:?}"
+    );
 }
 
 #[tokio::test]

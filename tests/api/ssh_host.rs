@@ -52,6 +52,14 @@ pub fn host_key() -> (PrivateKey, String) {
     (key, fingerprint)
 }
 
+/// An RSA host key (2048 bits, made by `ssh-keygen` for these tests only; generating
+/// one per run would take seconds) and its fingerprint.
+pub fn rsa_host_key() -> (PrivateKey, String) {
+    let key = PrivateKey::from_openssh(include_str!("fixtures/rsa_host_key")).unwrap();
+    let fingerprint = key.public_key().fingerprint(HashAlg::Sha256).to_string();
+    (key, fingerprint)
+}
+
 /// An SSH server accepting `ACCOUNT` / `PASSWORD`, offering `methods`; counts the
 /// password attempts it receives.
 pub struct SshServer {
@@ -78,11 +86,19 @@ impl Handler for OneAccount {
 }
 
 pub async fn ssh_server(key: PrivateKey, methods: &[MethodKind]) -> SshServer {
-    let config = Arc::new(Config {
+    ssh_server_with(Config {
         keys: vec![key],
         methods: MethodSet::from(methods),
-        auth_rejection_time: Duration::from_millis(10),
         ..Default::default()
+    })
+    .await
+}
+
+/// An SSH server with this configuration, accepting `ACCOUNT` / `PASSWORD`.
+pub async fn ssh_server_with(config: Config) -> SshServer {
+    let config = Arc::new(Config {
+        auth_rejection_time: Duration::from_millis(10),
+        ..config
     });
     let password_attempts = Arc::new(AtomicUsize::new(0));
     let handler = OneAccount {
