@@ -15,7 +15,7 @@ use crate::http::middleware::EnvelopeConfig;
 use crate::service::host_check::HostChecks;
 use crate::service::in_flight::Limits;
 use crate::service::ssh::RusshLogin;
-use crate::service::{App, Policy, sweeper};
+use crate::service::{App, Policy, credential_cache, sweeper};
 use crate::store::postgres::{self, PostgresStore};
 use crate::store::sqlite::{self, SqliteStore};
 use crate::store::{Store, StoreError};
@@ -98,7 +98,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_sweeper, sweeper_stopped) = watch::channel(false);
-    let sweeper = sweeper::spawn(app.clone(), settings.sweep_interval, sweeper_stopped);
+    let sweeper = sweeper::spawn(app.clone(), settings.sweep_interval, sweeper_stopped.clone());
+    let epoch_watch = credential_cache::spawn_epoch_watch(app.clone(), sweeper_stopped);
     let config = EnvelopeConfig {
         request_timeout: settings.request_timeout,
         body_limit: settings.body_limit_bytes,
@@ -109,6 +110,7 @@ pub async fn serve(
         .await;
     let _ = stop_sweeper.send(true);
     let _ = sweeper.await;
+    let _ = epoch_watch.await;
     result
 }
 

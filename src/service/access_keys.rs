@@ -1,7 +1,7 @@
 //! Access keys (AK/SK) and the `SDK-HMAC-SHA256` authentication the official SDKs use.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use jiff::{SignedDuration, Timestamp};
 use rand::RngExt;
@@ -13,6 +13,7 @@ use crate::domain::principal::CredentialKind;
 use crate::domain::secret::Secret;
 use crate::store::{AccessKeyRecord, UserRecord};
 
+use super::credential_cache::CachedKey;
 use super::{App, ServiceError, ServiceResult};
 
 /// Consecutive failures after which a key is refused for a while, as the API gateway does.
@@ -151,11 +152,40 @@ impl App {
     }
 
     pub async fn disable_access_key(&self, access_key: &str) -> ServiceResult<()> {
-        Ok(self.store.set_access_key_enabled(access_key, false).await?)
+        self.store.set_access_key_enabled(access_key, false).await?;
+        self.credentials.clear();
+        Ok(())
     }
 
     pub async fn delete_access_key(&self, access_key: &str) -> ServiceResult<()> {
-        Ok(self.store.delete_access_key(access_key).await?)
+        self.store.delete_access_key(access_key).await?;
+        self.credentials.clear();
+        Ok(())
+    }
+
+    /// The key with its owner and unsealed secret, from the cache or the store.
+    async fn resolve_key(&self, access_key: &str) -> ServiceResult<Arc<CachedKey>> {
+        if let Some(entry) = self.credentials.key(access_key) {
+            return Ok(entry);
+        }
+        let since = self.credentials.generation();
+        let (key, user, domain) = self
+            .store
+            .access_key_owner(access_key)
+            .await?
+            .ok_or_else(|| refused("unknown access key"))?;
+        let secret = self
+            .secrets
+            .open(&key.secret_ciphertext, &sealing_context(&key.access_key))
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let entry = Arc::new(CachedKey {
+            key,
+            user,
+            domain,
+            secret,
+        });
+        self.credentials.put_key(since, entry.clone());
+        Ok(entry)
     }
 
     /// Verifies an `SDK-HMAC-SHA256` signed request and resolves its caller. Every
@@ -175,12 +205,11 @@ impl App {
                 "the access key is locked after repeated failures; retry in {wait} s"
             )));
         }
-        let (key, user, domain) = self
-            .store
-            .access_key_owner(ak)
-            .await?
-            .ok_or_else(|| refused("unknown access key"))?;
-        let result = self.check_signed(req, &header, &key, now);
+        let entry = self.resolve_key(ak).await?;
+        let CachedKey {
+            key, user, domain, ..
+        } = entry.as_ref();
+        let result = self.check_signed(req, &header, key, &entry.secret, now);
         match &result {
             Ok(()) => self.failures.succeeded(ak),
             Err(_) => self.failures.failed(ak, now),
@@ -204,7 +233,7 @@ impl App {
         } else {
             CredentialKind::Password
         };
-        Ok(user.principal(&domain, kind))
+        Ok(user.principal(domain, kind))
     }
 
     /// The checks that count towards the lockout: signature, date, temporary-key token.
@@ -213,13 +242,10 @@ impl App {
         req: &RawRequest<'_>,
         header: &sdk_signature::SignatureHeader,
         key: &AccessKeyRecord,
+        secret: &[u8],
         now: Timestamp,
     ) -> ServiceResult<()> {
-        let secret = self
-            .secrets
-            .open(&key.secret_ciphertext, &sealing_context(&key.access_key))
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        sdk_signature::verify(req, header, &secret, now).map_err(|e| refused(e.to_string()))?;
+        sdk_signature::verify(req, header, secret, now).map_err(|e| refused(e.to_string()))?;
         let presented = header_value(req, "x-security-token");
         match (key.expires_at, key.security_token_hash, presented) {
             (None, _, None) => Ok(()),

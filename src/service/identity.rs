@@ -1,5 +1,7 @@
 //! Identities: domains, users, groups, engineers, and password-method tokens.
 
+use std::sync::Arc;
+
 use jiff::Timestamp;
 
 use crate::crypto::{password, token};
@@ -257,13 +259,18 @@ impl App {
     /// Resolves `X-Auth-Token`.
     pub async fn authenticate_token(&self, presented: &str) -> ServiceResult<Principal> {
         let hash = token::hash(presented);
-        let (user, domain) = self
-            .store
-            .user_by_token(&hash, self.clock.now())
-            .await?
-            .ok_or(ServiceError::Unauthenticated(
-                "The token is invalid or has expired.".into(),
-            ))?;
-        Ok(user.principal(&domain, CredentialKind::Password))
+        let now = self.clock.now();
+        let holder = match self.credentials.token(&hash, now) {
+            Some(holder) => holder,
+            None => {
+                let since = self.credentials.generation();
+                let holder = Arc::new(self.store.user_by_token(&hash, now).await?.ok_or(
+                    ServiceError::Unauthenticated("The token is invalid or has expired.".into()),
+                )?);
+                self.credentials.put_token(since, hash, holder.clone());
+                holder
+            }
+        };
+        Ok(holder.user.principal(&holder.domain, CredentialKind::Password))
     }
 }

@@ -68,7 +68,10 @@ pub trait Store: Send + Sync + 'static {
         &self,
         token_hash: &[u8; 32],
         now: Timestamp,
-    ) -> StoreResult<Option<(UserRecord, DomainRecord)>>;
+    ) -> StoreResult<Option<TokenHolder>>;
+    /// A counter that moves whenever a user, domain, token or access key is updated or
+    /// deleted, by any process: credential caches are dropped when it moves.
+    async fn credential_epoch(&self) -> StoreResult<i64>;
 
     async fn insert_access_key(&self, key: AccessKeyRecord) -> StoreResult<()>;
     /// An access key with its owner, whatever its state (the caller checks it).

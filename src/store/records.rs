@@ -78,6 +78,14 @@ pub struct TokenRecord {
     pub expires_at: Timestamp,
 }
 
+/// Who holds a token, and until when it works.
+#[derive(Clone)]
+pub struct TokenHolder {
+    pub user: UserRecord,
+    pub domain: DomainRecord,
+    pub expires_at: Timestamp,
+}
+
 /// A permanent or temporary access key. Only the sealed secret key is stored.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessKeyRecord {

@@ -147,6 +147,19 @@ impl TestServer {
         }
     }
 
+    /// Runs `sql` straight on the database, past the service, as another process would.
+    pub async fn execute_behind_the_back(&self, sql: &str) {
+        let url = &self.settings.database_url;
+        if let Some(path) = support_access::store::sqlite::path_from_url(url) {
+            rusqlite::Connection::open(path)
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap();
+            return;
+        }
+        pg_connect(url).await.batch_execute(sql).await.unwrap();
+    }
+
     /// The one BYTEA/BLOB value `sql` selects with `id` as `$1`, read straight from
     /// the database, past the service.
     pub async fn stored_bytes(&self, sql: &str, id: i64) -> Vec<u8> {

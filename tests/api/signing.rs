@@ -1,5 +1,7 @@
 //! AK/SK: requests signed the way the official SDKs sign them (`SDK-HMAC-SHA256`).
 
+use std::time::{Duration, Instant};
+
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 use support_access::auth::sdk_signature::{RawRequest, canonical_request, sign, string_to_sign};
@@ -190,6 +192,40 @@ async fn bad_signatures_are_refused_with_a_reason() {
     let r = Signer::new(&w, &bob).send("GET", path, None).await;
     assert_eq!(r.status, 401);
     assert!(r.msg().contains("disabled"), "{}", r.msg());
+}
+
+/// Credentials are cached per process; a change made by another process (here plain
+/// SQL, as the admin CLI or a second instance would) reaches the cache through the
+/// credential epoch within a poll.
+#[tokio::test]
+async fn a_user_disabled_by_another_process_loses_token_and_keys_within_a_poll() {
+    let w = World::new().await;
+    let bob = w.app.create_access_key("acme", "bob").await.unwrap();
+    let path = "/v2/servicerequest/authorizations";
+    let by_token = || w.call("GET", path, Some(w.token("bob")), None);
+    // Both credentials are now resolved, and cached.
+    assert_eq!(by_token().await.status, 200);
+    assert_eq!(Signer::new(&w, &bob).send("GET", path, None).await.status, 200);
+
+    w.execute_behind_the_back("UPDATE users SET enabled = false WHERE name = 'bob'")
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let token = by_token().await.status;
+        let signed = Signer::new(&w, &bob).send("GET", path, None).await.status;
+        if (token, signed) == (401, 401) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still accepted 5 s later: token {token}, signed {signed}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(by_token().await.status, 401, "and stays refused");
+    // Other users' cached credentials keep working after the emptying.
+    let alice = w.call("GET", path, Some(w.token("alice")), None).await;
+    assert_eq!(alice.status, 200);
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 
 use super::{PgResult, from_ms};
 use crate::domain::principal::GroupView;
-use crate::store::{DomainRecord, GroupRecord, StoreResult, TokenRecord, UserRecord};
+use crate::store::{DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord};
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
     u.is_provider_admin, u.enabled, u.created_at";
@@ -230,9 +230,9 @@ pub async fn user_by_token(
     c: &impl GenericClient,
     hash: &[u8; 32],
     now: Timestamp,
-) -> StoreResult<Option<(UserRecord, DomainRecord)>> {
+) -> StoreResult<Option<TokenHolder>> {
     let sql = format!(
-        "SELECT {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at FROM tokens t \
+        "SELECT {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at, t.expires_at FROM tokens t \
          JOIN users u ON u.id = t.user_id JOIN domains d ON d.id = u.domain_id \
          WHERE t.hash = $1 AND t.expires_at > $2 AND u.enabled"
     );
@@ -243,7 +243,18 @@ pub async fn user_by_token(
     else {
         return Ok(None);
     };
-    Ok(Some((user_from_row(&r, 0)?, domain_from_row(&r, 9)?)))
+    Ok(Some(TokenHolder {
+        user: user_from_row(&r, 0)?,
+        domain: domain_from_row(&r, 9)?,
+        expires_at: from_ms(r.try_get(13)?),
+    }))
+}
+
+pub async fn credential_epoch(c: &impl GenericClient) -> StoreResult<i64> {
+    let stmt = c
+        .prepare_cached("SELECT value FROM credential_epoch WHERE id = 1")
+        .await?;
+    Ok(c.query_one(&stmt, &[]).await?.try_get(0)?)
 }
 
 pub async fn wrapped_data_key(

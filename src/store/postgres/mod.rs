@@ -226,8 +226,12 @@ impl Store for PostgresStore {
         &self,
         token_hash: &[u8; 32],
         now: Timestamp,
-    ) -> StoreResult<Option<(UserRecord, DomainRecord)>> {
+    ) -> StoreResult<Option<TokenHolder>> {
         identity::user_by_token(&self.client().await?, token_hash, now).await
+    }
+
+    async fn credential_epoch(&self) -> StoreResult<i64> {
+        identity::credential_epoch(&self.client().await?).await
     }
 
     async fn insert_access_key(&self, key: AccessKeyRecord) -> StoreResult<()> {

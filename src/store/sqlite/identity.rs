@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::from_ms;
 use crate::domain::principal::GroupView;
-use crate::store::{DomainRecord, GroupRecord, StoreResult, TokenRecord, UserRecord};
+use crate::store::{DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord};
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
     u.is_provider_admin, u.enabled, u.created_at";
@@ -183,18 +183,28 @@ pub fn user_by_token(
     conn: &Connection,
     hash: &[u8; 32],
     now: Timestamp,
-) -> StoreResult<Option<(UserRecord, DomainRecord)>> {
+) -> StoreResult<Option<TokenHolder>> {
     let sql = format!(
-        "SELECT {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at FROM tokens t \
+        "SELECT {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at, t.expires_at FROM tokens t \
          JOIN users u ON u.id = t.user_id JOIN domains d ON d.id = u.domain_id \
          WHERE t.hash = ? AND t.expires_at > ? AND u.enabled = 1"
     );
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params![&hash[..], now.as_millisecond()], |r| {
-            Ok((user_from_row(r, 0)?, domain_from_row(r, 9)?))
+            Ok(TokenHolder {
+                user: user_from_row(r, 0)?,
+                domain: domain_from_row(r, 9)?,
+                expires_at: from_ms(r.get(13)?),
+            })
         })
         .optional()?)
+}
+
+pub fn credential_epoch(conn: &Connection) -> StoreResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM credential_epoch WHERE id = 1")?
+        .query_row([], |r| r.get(0))?)
 }
 
 pub fn wrapped_data_key(conn: &Connection, wrapped: &[u8], now: Timestamp) -> StoreResult<Vec<u8>> {

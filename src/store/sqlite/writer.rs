@@ -92,29 +92,31 @@ impl Writer {
 
 fn run(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
     while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        run_batch(&conn, batch);
+        run_batch(&conn, first, &queue);
     }
 }
 
-fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>) {
+/// Runs `first` and whatever else is queued, in one transaction. Jobs that arrive
+/// while earlier ones run still join it: the queue is drained again before the
+/// COMMIT, so callers that were answered together come back together and share the
+/// next fsync, instead of alternating between a big and a small batch.
+fn run_batch(conn: &Connection, first: Box<dyn Job>, queue: &mpsc::Receiver<Box<dyn Job>>) {
+    let mut batch = vec![first];
     let outcome = (|| -> rusqlite::Result<()> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        for job in batch.iter_mut() {
-            conn.execute_batch("SAVEPOINT job")?;
-            if job.run(conn) {
-                conn.execute_batch("RELEASE job")?;
-            } else {
-                conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+        execute(conn, "BEGIN IMMEDIATE")?;
+        let mut next = 0;
+        while next < batch.len() {
+            run_one(conn, batch[next].as_mut())?;
+            next += 1;
+            if next == batch.len() {
+                while batch.len() < MAX_BATCH
+                    && let Ok(job) = queue.try_recv()
+                {
+                    batch.push(job);
+                }
             }
         }
-        conn.execute_batch("COMMIT")
+        execute(conn, "COMMIT")
     })();
     let commit = outcome.map_err(|e| {
         // Leave no transaction open for the next batch.
@@ -128,4 +130,20 @@ fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>) {
             Err(e) => Err(StoreError::Unavailable(e.to_string())),
         });
     }
+}
+
+/// One job in its own savepoint: its failure undoes only its own writes.
+fn run_one(conn: &Connection, job: &mut dyn Job) -> rusqlite::Result<()> {
+    execute(conn, "SAVEPOINT job")?;
+    if job.run(conn) {
+        execute(conn, "RELEASE job")
+    } else {
+        execute(conn, "ROLLBACK TO job")?;
+        execute(conn, "RELEASE job")
+    }
+}
+
+/// Transaction control through the statement cache: parsed once, not per batch.
+fn execute(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
