@@ -98,7 +98,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_sweeper, sweeper_stopped) = watch::channel(false);
-    let sweeper = sweeper::spawn(app.clone(), settings.sweep_interval, sweeper_stopped.clone());
+    let sweeper = sweeper::spawn(
+        app.clone(),
+        settings.sweep_interval,
+        sweeper_stopped.clone(),
+    );
     let epoch_watch = credential_cache::spawn_epoch_watch(app.clone(), sweeper_stopped);
     let config = EnvelopeConfig {
         request_timeout: settings.request_timeout,

@@ -129,12 +129,13 @@ pub struct Measured {
     pub first_error: Option<String>,
 }
 
+/// What one connection saw; [`summarize`] merges them.
 #[derive(Default)]
-struct ConnectionTally {
-    latencies_us: Vec<u32>,
-    errors: u64,
-    first_error: Option<String>,
-    exhausted_at: Option<Instant>,
+pub struct ConnectionTally {
+    pub latencies_us: Vec<u32>,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub exhausted_at: Option<Instant>,
 }
 
 /// Drives `workload` at `concurrency` for `warmup` (not counted) then `duration`.
@@ -220,7 +221,7 @@ async fn connection_loop(
     }
 }
 
-fn summarize(tallies: Vec<ConnectionTally>, start: Instant, end: Instant) -> Measured {
+pub fn summarize(tallies: Vec<ConnectionTally>, start: Instant, end: Instant) -> Measured {
     let exhausted_at = tallies.iter().filter_map(|t| t.exhausted_at).min();
     let stop = exhausted_at.map_or(end, |at| at.clamp(start, end));
     let seconds = stop.duration_since(start).as_secs_f64().max(1e-3);

@@ -3,7 +3,9 @@
 //! reports each figure as a ratio to the ceiling. See docs/PERFORMANCE.md.
 
 mod ceiling;
+mod disk;
 mod load;
+mod pg;
 mod process;
 mod report;
 mod rng;
@@ -18,7 +20,7 @@ use clap::{Parser, Subcommand};
 
 use load::Measured;
 use process::Server;
-use report::{Report, Row};
+use report::{Report, Row, Store};
 use workloads::{Bound, Data, Kind};
 
 #[derive(Parser)]
@@ -78,6 +80,11 @@ struct RunArgs {
     /// Only these workloads (default all): show, show-aksk, list, list-deep, reject, mixed.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Also run the service on PostgreSQL: a scratch database `support_access_bench` is
+    /// made through this URL (e.g. postgres://postgres@127.0.0.1:5432/test) and dropped
+    /// and made again on the next run.
+    #[arg(long)]
+    postgres: Option<String>,
     /// Threads of the load generator.
     #[arg(long, default_value_t = 2)]
     client_threads: usize,
@@ -149,30 +156,73 @@ async fn run(args: RunArgs) -> Result<(), String> {
     seed::copy_template(&template, &run_dir)?;
     let data = Data::new(seed::population(&run_dir, template.users.clone())?, 42);
 
+    let fsync_ms = disk::fsync_median_ms(&run_dir)?;
+    eprintln!("bench: fsync (4 KiB append + fdatasync) median {fsync_ms:.3} ms");
+
     let log = args.server_log.as_deref();
-    let server = process::start_service(&binary, &run_dir, log).await?;
+    let sqlite_url = seed::database_url(&run_dir);
+    let server = process::start_service(&binary, &sqlite_url, &run_dir, log).await?;
     let first_startup = server.startup;
     eprintln!("bench: service ready in {:.0} ms", ms(first_startup));
     let ceiling = process::start_ceiling(&seed::db_path(&run_dir))?;
     report::check_same_shapes(&data, server.addr, ceiling.addr).await?;
 
     let mut rows = Vec::new();
-    let chosen = Kind::ALL
+    let chosen: Vec<Kind> = Kind::ALL
         .into_iter()
-        .filter(|k| args.only.is_empty() || args.only.iter().any(|o| o == k.flag()));
-    for kind in chosen {
+        .filter(|k| args.only.is_empty() || args.only.iter().any(|o| o == k.flag()))
+        .collect();
+    let run = Run {
+        args: &args,
+        ceiling: &ceiling,
+    };
+    for &kind in &chosen {
         for &c in &args.concurrency {
-            rows.push(measure(&args, &data, kind, c, &server, &ceiling, &rows).await);
+            let row = run
+                .measure(&data, Store::Sqlite, kind, c, &server, &rows)
+                .await;
+            rows.push(row);
         }
     }
-    drop(ceiling);
     server.stop();
     // Start-up again, now on a database that has taken writes.
-    let restarted = process::start_service(&binary, &run_dir, log).await?;
+    let restarted = process::start_service(&binary, &sqlite_url, &run_dir, log).await?;
     let second_startup = restarted.startup;
     restarted.stop();
 
-    let report = Report::new(&args_summary(&args), rows, [first_startup, second_startup]);
+    let mut baseline = Vec::new();
+    if let Some(admin_url) = &args.postgres {
+        let (url, pg_dir) = pg::prepare(admin_url, &binary, &template, &work).await?;
+        let data = Data::new(seed::population(&pg_dir, template.users.clone())?, 43);
+        let server = process::start_service(&binary, &url, &pg_dir, log).await?;
+        for &kind in &chosen {
+            for &c in &args.concurrency {
+                let row = run
+                    .measure(&data, Store::Postgres, kind, c, &server, &rows)
+                    .await;
+                rows.push(row);
+            }
+        }
+        server.stop();
+        for &c in &args.concurrency {
+            let (warmup, duration) = run.timing();
+            let plain = pg::plain_update_rate(&url, c, warmup, duration).await?;
+            eprintln!(
+                "bench: PostgreSQL plain update, c={c}: {:.0}/s",
+                plain.per_second
+            );
+            baseline.push((c, plain));
+        }
+    }
+    drop(ceiling);
+
+    let report = Report::new(
+        &args_summary(&args),
+        rows,
+        [first_startup, second_startup],
+        fsync_ms,
+        baseline,
+    );
     print!("{}", report.table());
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(work.join("last-run.json"), &json).map_err(|e| e.to_string())?;
@@ -198,55 +248,72 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// One (workload, concurrency): the ceiling first (unless an earlier row measured the
-/// same ceiling), then the service, back to back so drift hits both alike.
-async fn measure(
-    args: &RunArgs,
-    data: &Arc<Data>,
-    kind: Kind,
-    concurrency: usize,
-    server: &Server,
-    ceiling: &Server,
-    done: &[Row],
-) -> Row {
-    let (warmup, duration) = (
-        Duration::from_secs_f64(args.warmup),
-        Duration::from_secs_f64(args.duration),
-    );
-    let kind_no = Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
-    let seed = concurrency as u64 * 1000 + kind_no as u64;
-    let shared_ceiling = done
-        .iter()
-        .find(|r| r.ceiling_kind == kind.ceiling() && r.concurrency == concurrency)
-        .map(|r| r.ceiling.clone());
-    let ceiling_measured: Measured = match shared_ceiling {
-        Some(m) => m,
-        None => {
-            let workload = Arc::new(Bound {
-                kind: kind.ceiling(),
-                data: data.clone(),
-                for_ceiling: true,
-            });
-            load::drive(ceiling.addr, concurrency, warmup, duration, workload, seed).await
-        }
-    };
-    server.reset_peak_rss();
-    let workload = Arc::new(Bound {
-        kind,
-        data: data.clone(),
-        for_ceiling: false,
-    });
-    let service = load::drive(server.addr, concurrency, warmup, duration, workload, seed).await;
-    let row = Row::new(
-        kind,
-        concurrency,
-        service,
-        ceiling_measured,
-        server.peak_rss_mib(),
-    );
-    eprintln!("{}", row.line());
-    if kind == Kind::Reject || kind == Kind::Mixed {
-        eprintln!("bench: {} pending authorizations left", data.pending_left());
+/// What every measurement of a run shares.
+struct Run<'a> {
+    args: &'a RunArgs,
+    ceiling: &'a Server,
+}
+
+impl Run<'_> {
+    /// (warm-up, measured duration) of each measurement.
+    fn timing(&self) -> (Duration, Duration) {
+        (
+            Duration::from_secs_f64(self.args.warmup),
+            Duration::from_secs_f64(self.args.duration),
+        )
     }
-    row
+
+    /// One (workload, concurrency): the ceiling first (unless an earlier row measured
+    /// the same ceiling), then the service, back to back so drift hits both alike.
+    async fn measure(
+        &self,
+        data: &Arc<Data>,
+        store: Store,
+        kind: Kind,
+        concurrency: usize,
+        server: &Server,
+        done: &[Row],
+    ) -> Row {
+        let (warmup, duration) = self.timing();
+        let ceiling = self.ceiling;
+        let kind_no = Kind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+        let seed = concurrency as u64 * 1000 + kind_no as u64;
+        let shared_ceiling = done
+            .iter()
+            .find(|r| {
+                r.store == store && r.ceiling_kind == kind.ceiling() && r.concurrency == concurrency
+            })
+            .map(|r| r.ceiling.clone());
+        let ceiling_measured: Measured = match shared_ceiling {
+            Some(m) => m,
+            None => {
+                let workload = Arc::new(Bound {
+                    kind: kind.ceiling(),
+                    data: data.clone(),
+                    for_ceiling: true,
+                });
+                load::drive(ceiling.addr, concurrency, warmup, duration, workload, seed).await
+            }
+        };
+        server.reset_peak_rss();
+        let workload = Arc::new(Bound {
+            kind,
+            data: data.clone(),
+            for_ceiling: false,
+        });
+        let service = load::drive(server.addr, concurrency, warmup, duration, workload, seed).await;
+        let row = Row::new(
+            store,
+            kind,
+            concurrency,
+            service,
+            ceiling_measured,
+            server.peak_rss_mib(),
+        );
+        eprintln!("{}", row.line());
+        if kind == Kind::Reject || kind == Kind::Mixed {
+            eprintln!("bench: {} pending authorizations left", data.pending_left());
+        }
+        row
+    }
 }

@@ -25,16 +25,20 @@ fn log_sink(log: Option<&Path>) -> Result<Stdio, String> {
     }
 }
 
-/// Starts `support-access serve` on the run's database at `synchronous=FULL`.
+/// Starts `support-access serve` on `database_url` (SQLite at `synchronous=FULL`),
+/// with the master key of the seeded data in `run_dir`.
 pub async fn start_service(
     binary: &Path,
+    database_url: &str,
     run_dir: &Path,
     log: Option<&Path>,
 ) -> Result<Server, String> {
     let mut command = Command::new(binary);
     command
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(["--database-url", &crate::seed::database_url(run_dir)])
+        .args(["--database-url", database_url])
+        .arg("--master-key-file")
+        .arg(run_dir.join("master.key"))
         .args(["--sqlite-synchronous", "full"])
         .env_remove("SUPPORT_ACCESS_MASTER_KEY")
         .env_remove("SUPPORT_ACCESS_CONFIG")

@@ -20,8 +20,26 @@ pub struct Setup {
     pub cpus: usize,
 }
 
+/// Which database the service ran on.
+#[derive(Serialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum Store {
+    Sqlite,
+    Postgres,
+}
+
+impl Store {
+    fn name(self) -> &'static str {
+        match self {
+            Store::Sqlite => "sqlite",
+            Store::Postgres => "postgres",
+        }
+    }
+}
+
 #[derive(Serialize, Clone)]
 pub struct Row {
+    pub store: Store,
     pub workload: &'static str,
     #[serde(skip)]
     pub kind: Kind,
@@ -37,6 +55,7 @@ pub struct Row {
 
 impl Row {
     pub fn new(
+        store: Store,
         kind: Kind,
         concurrency: usize,
         service: Measured,
@@ -49,6 +68,7 @@ impl Row {
             0.0
         };
         Row {
+            store,
             workload: kind.name(),
             kind,
             ceiling_kind: kind.ceiling(),
@@ -64,7 +84,8 @@ impl Row {
         let s = &self.service;
         let c = &self.ceiling;
         let mut line = format!(
-            "| {:<16} | {:>3} | {:>8.0} | {:>6.2} | {:>6.2} | {:>8.0} | {:>6.2} | {:>6.2} | {:>5.2} | {:>6.1} |",
+            "| {:<8} | {:<16} | {:>3} | {:>8.0} | {:>6.2} | {:>6.2} | {:>8.0} | {:>6.2} | {:>6.2} | {:>5.2} | {:>6.1} |",
+            self.store.name(),
             self.workload,
             self.concurrency,
             s.per_second,
@@ -100,24 +121,54 @@ pub struct Target {
     pub met: Option<bool>,
 }
 
+/// PostgreSQL's plain single-update rate at one concurrency.
+#[derive(Serialize)]
+pub struct Baseline {
+    pub concurrency: usize,
+    pub plain_update: Measured,
+}
+
 #[derive(Serialize)]
 pub struct Report {
     pub setup: Setup,
     pub startup_ms: [f64; 2],
+    /// Median 4 KiB append + fdatasync on the database's disk.
+    pub fsync_ms: f64,
     pub rows: Vec<Row>,
+    pub postgres_baseline: Vec<Baseline>,
     pub targets: Vec<Target>,
 }
 
 impl Report {
-    pub fn new(setup: &Setup, rows: Vec<Row>, startups: [Duration; 2]) -> Report {
+    pub fn new(
+        setup: &Setup,
+        rows: Vec<Row>,
+        startups: [Duration; 2],
+        fsync_ms: f64,
+        baseline: Vec<(usize, Measured)>,
+    ) -> Report {
         let startup_ms = startups.map(|d| d.as_secs_f64() * 1000.0);
-        let targets = targets(&rows, startup_ms);
+        let postgres_baseline: Vec<Baseline> = baseline
+            .into_iter()
+            .map(|(concurrency, plain_update)| Baseline {
+                concurrency,
+                plain_update,
+            })
+            .collect();
+        let targets = targets(&rows, startup_ms, &postgres_baseline);
         Report {
             setup: setup.clone(),
             startup_ms,
+            fsync_ms,
             rows,
+            postgres_baseline,
             targets,
         }
+    }
+
+    /// Rejects per second the disk allows at concurrency `c`, one fsync per batch.
+    fn fsync_bound(&self, c: usize) -> f64 {
+        c as f64 * 1000.0 / self.fsync_ms.max(1e-6)
     }
 
     pub fn table(&self) -> String {
@@ -127,16 +178,32 @@ impl Report {
              {} s per run after {} s warm-up; latencies in ms\n\n",
             s.authorizations, s.domains, s.users_per_domain, s.cpus, s.duration_s, s.warmup_s
         );
-        out.push_str("| workload         |   c |  service |    p50 |    p99 |  ceiling |    p50 |    p99 | ratio | RSS MiB |\n");
-        out.push_str("|------------------|----:|---------:|-------:|-------:|---------:|-------:|-------:|------:|-------:|\n");
+        out.push_str("| database | workload         |   c |  service |    p50 |    p99 |  ceiling |    p50 |    p99 | ratio | RSS MiB |\n");
+        out.push_str("|----------|------------------|----:|---------:|-------:|-------:|---------:|-------:|-------:|------:|-------:|\n");
         for row in &self.rows {
             out.push_str(&row.line());
             out.push('\n');
         }
         out.push_str(&format!(
-            "\nstart-up to ready: {:.0} ms (fresh copy), {:.0} ms (after the load)\n\n",
+            "\nstart-up to ready: {:.0} ms (fresh copy), {:.0} ms (after the load)\n",
             self.startup_ms[0], self.startup_ms[1]
         ));
+        out.push_str(&format!(
+            "fsync (4 KiB append + fdatasync), median: {:.3} ms; so at most c commits per \
+             fsync allow {:.0} rejects/s at c=16 ({:.2} of the reject ceiling)\n",
+            self.fsync_ms,
+            self.fsync_bound(16),
+            find(&self.rows, Store::Sqlite, Kind::Reject, 16).map_or(0.0, |r| self.fsync_bound(16)
+                / r.ceiling.per_second.max(1e-9)),
+        ));
+        for b in &self.postgres_baseline {
+            let m = &b.plain_update;
+            out.push_str(&format!(
+                "PostgreSQL plain single-row UPDATE per transaction, c={}: {:.0}/s (p50 {:.2} ms, p99 {:.2} ms)\n",
+                b.concurrency, m.per_second, m.p50_ms, m.p99_ms
+            ));
+        }
+        out.push('\n');
         out.push_str("| target | wanted | measured | met |\n|---|---|---|---|\n");
         for t in &self.targets {
             let met = match t.met {
@@ -153,8 +220,9 @@ impl Report {
     }
 }
 
-fn find(rows: &[Row], kind: Kind, c: usize) -> Option<&Row> {
-    rows.iter().find(|r| r.kind == kind && r.concurrency == c)
+fn find(rows: &[Row], store: Store, kind: Kind, c: usize) -> Option<&Row> {
+    rows.iter()
+        .find(|r| r.store == store && r.kind == kind && r.concurrency == c)
 }
 
 fn at_least(name: &'static str, wanted: f64, measured: Option<f64>) -> Target {
@@ -176,17 +244,21 @@ fn at_most(name: &'static str, wanted: f64, unit: &str, measured: Option<f64>) -
 }
 
 /// Issue 5's targets, read off this run.
-fn targets(rows: &[Row], startup_ms: [f64; 2]) -> Vec<Target> {
-    let ratio16 = |kind| find(rows, kind, 16).map(|r| r.ratio);
-    let p99_64 = |kind| find(rows, kind, 64).map(|r| r.service.p99_ms);
+fn targets(rows: &[Row], startup_ms: [f64; 2], baseline: &[Baseline]) -> Vec<Target> {
+    let sqlite = |kind, c| find(rows, Store::Sqlite, kind, c);
+    let ratio16 = |kind| sqlite(kind, 16).map(|r| r.ratio);
+    let p99_64 = |kind| sqlite(kind, 64).map(|r| r.service.p99_ms);
     let shallow = Kind::List { deep: false };
     let deep = Kind::List { deep: true };
-    let signed_vs_token = find(rows, Kind::ShowSigned, 16)
-        .zip(find(rows, Kind::ShowToken, 16))
+    let signed_vs_token = sqlite(Kind::ShowSigned, 16)
+        .zip(sqlite(Kind::ShowToken, 16))
         .map(|(s, t)| s.service.per_second / t.service.per_second.max(1e-9));
+    let pg_reject_vs_plain = find(rows, Store::Postgres, Kind::Reject, 16)
+        .zip(baseline.iter().find(|b| b.concurrency == 16))
+        .map(|(r, b)| r.service.per_second / b.plain_update.per_second.max(1e-9));
     let mixed_rss = rows
         .iter()
-        .filter(|r| r.kind == Kind::Mixed)
+        .filter(|r| r.store == Store::Sqlite && r.kind == Kind::Mixed)
         .map(|r| r.peak_rss_mib)
         .reduce(f64::max);
     vec![
@@ -197,6 +269,11 @@ fn targets(rows: &[Row], startup_ms: [f64; 2]) -> Vec<Target> {
         at_most("list offset 1000 p99, c=64", 10.0, "ms", p99_64(deep)),
         at_least("reject ratio, c=16", 0.35, ratio16(Kind::Reject)),
         at_least("AK/SK show / token show, c=16", 0.90, signed_vs_token),
+        at_least(
+            "PostgreSQL reject / plain update, c=16",
+            1.5,
+            pg_reject_vs_plain,
+        ),
         at_most("peak RSS under mixed load", 150.0, "MiB", mixed_rss),
         at_most(
             "start-up to ready",

@@ -89,8 +89,9 @@ impl Kind {
         Kind::ShowSigned,
         Kind::List { deep: false },
         Kind::List { deep: true },
-        Kind::Reject,
+        // Before reject, which may use up the pending pool of a small seed.
         Kind::Mixed,
+        Kind::Reject,
     ];
 
     pub fn name(self) -> &'static str {

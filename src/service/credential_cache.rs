@@ -192,7 +192,11 @@ mod tests {
         let cache = CredentialCache::default();
         let now = Timestamp::UNIX_EPOCH + SignedDuration::from_hours(1);
         cache.put_token(cache.generation(), HASH, holder(now));
-        assert!(cache.token(&HASH, now - SignedDuration::from_secs(1)).is_some());
+        assert!(
+            cache
+                .token(&HASH, now - SignedDuration::from_secs(1))
+                .is_some()
+        );
         assert!(cache.token(&HASH, now).is_none(), "expired at its instant");
     }
 

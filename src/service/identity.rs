@@ -271,6 +271,8 @@ impl App {
                 holder
             }
         };
-        Ok(holder.user.principal(&holder.domain, CredentialKind::Password))
+        Ok(holder
+            .user
+            .principal(&holder.domain, CredentialKind::Password))
     }
 }

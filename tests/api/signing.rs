@@ -205,7 +205,10 @@ async fn a_user_disabled_by_another_process_loses_token_and_keys_within_a_poll()
     let by_token = || w.call("GET", path, Some(w.token("bob")), None);
     // Both credentials are now resolved, and cached.
     assert_eq!(by_token().await.status, 200);
-    assert_eq!(Signer::new(&w, &bob).send("GET", path, None).await.status, 200);
+    assert_eq!(
+        Signer::new(&w, &bob).send("GET", path, None).await.status,
+        200
+    );
 
     w.execute_behind_the_back("UPDATE users SET enabled = false WHERE name = 'bob'")
         .await;

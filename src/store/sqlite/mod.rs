@@ -115,7 +115,8 @@ impl SqliteStore {
         // to 64 MiB once it restarts.
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864")?;
         let thread_error = |e: std::io::Error| StoreError::Internal(e.to_string());
-        let checkpointer = Checkpointer::spawn(open_connection(path, sync)?).map_err(thread_error)?;
+        let checkpointer =
+            Checkpointer::spawn(open_connection(path, sync)?).map_err(thread_error)?;
         let writer = Writer::spawn(conn).map_err(thread_error)?;
         let readers = Readers::new(path.to_path_buf(), move |p| {
             let c = open_connection(p, sync)?;
@@ -432,7 +433,10 @@ mod tests {
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while main_file() <= before {
-            assert!(std::time::Instant::now() < deadline, "no checkpoint within 5 s");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no checkpoint within 5 s"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
