@@ -141,7 +141,28 @@ pub fn service_binary() -> Result<PathBuf, String> {
     let binary = here.with_file_name("support-access");
     if let Ok(cargo) = std::env::var("CARGO") {
         eprintln!("bench: building the release server");
-        let status = Command::new(cargo)
+        let mut build = Command::new(cargo);
+        // `cargo run` describes this package to us in CARGO_PKG_* and the like; build
+        // scripts (ring's) that watch those would otherwise see a change and rebuild
+        // on every run, alternating with the workspace build.
+        for (name, _) in std::env::vars() {
+            let about_this_package = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_BIN_",
+                "CARGO_CRATE_",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p))
+                || matches!(
+                    name.as_str(),
+                    "CARGO_PRIMARY_PACKAGE" | "CARGO_RUSTC_CURRENT_DIR"
+                );
+            if about_this_package {
+                build.env_remove(name);
+            }
+        }
+        let status = build
             .args([
                 "build",
                 "--release",
