@@ -3,12 +3,12 @@
 //! single-row UPDATE per transaction, pgbench style, from the same number of clients.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tokio_postgres::{Client, NoTls};
 
 use crate::load::{ConnectionTally, Measured, summarize};
+use crate::process::run_cli;
 use crate::seed::{self, Template};
 
 /// The scratch database, dropped and made again on every run.
@@ -39,22 +39,6 @@ fn with_database(url: &str, database: &str) -> String {
     out
 }
 
-fn run(binary: &Path, args: &[&str]) -> Result<(), String> {
-    let output = Command::new(binary)
-        .args(args)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "support-access {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
-}
-
 /// A fresh copy of the template in PostgreSQL; returns its URL and the directory
 /// holding the master key (and the SQLite original).
 pub async fn prepare(
@@ -67,7 +51,7 @@ pub async fn prepare(
     seed::copy_template(template, &run_dir)?;
     let sqlite_url = seed::database_url(&run_dir);
     // `db copy` wants both schemas at the same version.
-    run(binary, &["migrate", "--database-url", &sqlite_url])?;
+    run_cli(binary, &["migrate", "--database-url", &sqlite_url])?;
     let admin = connect(admin_url).await?;
     // Two statements: CREATE DATABASE may not share an (implicit) transaction.
     for sql in [
@@ -82,7 +66,7 @@ pub async fn prepare(
     let url = with_database(admin_url, DATABASE);
     eprintln!("bench: copying the seeded data into PostgreSQL");
     let started = Instant::now();
-    run(binary, &["db", "copy", "--from", &sqlite_url, "--to", &url])?;
+    run_cli(binary, &["db", "copy", "--from", &sqlite_url, "--to", &url])?;
     eprintln!("bench: copied in {:.0} s", started.elapsed().as_secs_f64());
     Ok((url, run_dir))
 }

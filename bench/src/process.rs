@@ -135,6 +135,23 @@ impl Drop for Server {
     }
 }
 
+/// Runs a `support-access` subcommand to completion.
+pub fn run_cli(binary: &Path, args: &[&str]) -> Result<(), String> {
+    let output = Command::new(binary)
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "support-access {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
 /// The release server binary beside this one, built first when run through cargo.
 pub fn service_binary() -> Result<PathBuf, String> {
     let here = std::env::current_exe().map_err(|e| e.to_string())?;

@@ -246,6 +246,23 @@ pub struct ListFilter {
     pub page: Page,
 }
 
+impl ListFilter {
+    /// The total's source: the trigger-kept `authorization_counts` when the scope is a
+    /// customer's and nothing but the status is filtered, otherwise a count of the rows.
+    /// Either way the scope and status conditions read the same columns (`a.customer_id`,
+    /// `a.x_customer_id`, `a.status`).
+    pub fn total_query(&self, scope: &Scope) -> &'static str {
+        let only_status = self.incident_id.is_none()
+            && self.sub_customer_name.is_none()
+            && self.simple_description.is_none();
+        if only_status && matches!(scope, Scope::Customer { .. }) {
+            "SELECT CAST(COALESCE(SUM(a.n), 0) AS BIGINT) FROM authorization_counts a"
+        } else {
+            "SELECT COUNT(*) FROM authorizations a"
+        }
+    }
+}
+
 /// A state change, with everything it writes.
 #[derive(Debug, Clone)]
 pub struct TransitionRequest {

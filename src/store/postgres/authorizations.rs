@@ -175,9 +175,7 @@ pub async fn list(
         );
     }
     let count_stmt = c
-        .prepare_cached(&format!(
-            "SELECT COUNT(*) FROM authorizations a WHERE {sql}"
-        ))
+        .prepare_cached(&format!("{} WHERE {sql}", f.total_query(scope)))
         .await?;
     let count: i64 = c.query_one(&count_stmt, &q.params()).await?.try_get(0)?;
     let page = format!(

@@ -8,6 +8,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_access_keys.sql")),
     (3, include_str!("migrations/0003_credential_epoch.sql")),
+    (4, include_str!("migrations/0004_authorization_counts.sql")),
 ];
 
 /// Any fixed number: instances starting together take turns on this advisory lock.

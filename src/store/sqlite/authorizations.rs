@@ -151,9 +151,7 @@ pub fn list(
         args.push(Value::Text(format!("%{}%", escape_like(text))));
     }
     let count: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT COUNT(*) FROM authorizations a WHERE {sql}"
-        ))?
+        .prepare_cached(&format!("{} WHERE {sql}", f.total_query(scope)))?
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
     args.push(Value::Integer(i64::from(f.page.limit)));
     args.push(Value::Integer(i64::from(f.page.offset)));
