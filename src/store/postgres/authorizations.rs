@@ -65,20 +65,31 @@ fn authorization_from_row(r: &Row) -> StoreResult<Authorization> {
     })
 }
 
-fn detail_from_row(r: &Row) -> PgResult<Detail> {
-    Ok(Detail {
-        id: DetailId(r.try_get(0)?),
-        detail_type: DetailType::from_code(r.try_get(1)?).unwrap_or(DetailType::Console),
-        instance_id: r.try_get(2)?,
-        instance_name: r.try_get(3)?,
-        region_id: r.try_get(4)?,
-        host: r.try_get(5)?,
-        requested_port: port(r.try_get(6)?),
-        granted_port: port(r.try_get(7)?),
-        account: r.try_get(8)?,
-        has_credential: r.try_get(9)?,
-        host_key_fingerprint: r.try_get(10)?,
-    })
+/// The authorization's columns come first in a row; what a query adds follows them.
+const AFTER_COLUMNS: usize = 25;
+
+const DETAIL_COLUMNS: &str = "d.id, d.type, d.instance_id, d.instance_name, d.region_id, d.host, \
+    d.requested_port, d.granted_port, d.account, d.password_ciphertext IS NOT NULL, \
+    d.host_key_fingerprint";
+
+/// The detail whose columns start at `at`; `None` where an outer join found none.
+fn detail_from_row(r: &Row, at: usize) -> PgResult<Option<Detail>> {
+    let Some(id) = r.try_get::<_, Option<i64>>(at)? else {
+        return Ok(None);
+    };
+    Ok(Some(Detail {
+        id: DetailId(id),
+        detail_type: DetailType::from_code(r.try_get(at + 1)?).unwrap_or(DetailType::Console),
+        instance_id: r.try_get(at + 2)?,
+        instance_name: r.try_get(at + 3)?,
+        region_id: r.try_get(at + 4)?,
+        host: r.try_get(at + 5)?,
+        requested_port: port(r.try_get(at + 6)?),
+        granted_port: port(r.try_get(at + 7)?),
+        account: r.try_get(at + 8)?,
+        has_credential: r.try_get(at + 9)?,
+        host_key_fingerprint: r.try_get(at + 10)?,
+    }))
 }
 
 pub async fn insert(tx: &Transaction<'_>, a: &Authorization, event: AuditDraft) -> StoreResult<()> {
@@ -149,7 +160,8 @@ pub async fn insert(tx: &Transaction<'_>, a: &Authorization, event: AuditDraft) 
     audit::append(tx, event, a.created_at).await
 }
 
-/// Run inside one snapshot so the count matches the page.
+/// The total and the page in one statement: one round trip, and one snapshot, so the
+/// count matches the page.
 pub async fn list(
     c: &impl GenericClient,
     scope: &Scope,
@@ -174,24 +186,31 @@ pub async fn list(
             q.bind(pattern)
         );
     }
-    let count_stmt = c
-        .prepare_cached(&format!("{} WHERE {sql}", f.total_query(scope)))
-        .await?;
-    let count: i64 = c.query_one(&count_stmt, &q.params()).await?.try_get(0)?;
-    let page = format!(
-        "SELECT {COLUMNS} FROM authorizations a WHERE {sql} \
-         ORDER BY a.created_at DESC, a.id DESC LIMIT {} OFFSET {}",
+    // The page joins the total, so an empty page still brings the total (with NULLs).
+    // Its ids are found first, so that the rows skipped by OFFSET are read from the
+    // index alone (an index-only scan) instead of each fetched from the table.
+    let both = format!(
+        "SELECT p.*, t.total FROM ({} WHERE {sql}) AS t (total) \
+         LEFT JOIN LATERAL (SELECT {COLUMNS} FROM authorizations a WHERE a.id IN \
+         (SELECT a.id FROM authorizations a WHERE {sql} \
+         ORDER BY a.created_at DESC, a.id DESC LIMIT {} OFFSET {}) \
+         ORDER BY a.created_at DESC, a.id DESC) AS p ON true",
+        f.total_query(scope),
         q.bind(i64::from(f.page.limit)),
         q.bind(i64::from(f.page.offset))
     );
-    let page_stmt = c.prepare_cached(&page).await?;
-    let rows = c
-        .query(&page_stmt, &q.params())
-        .await?
+    let stmt = c.prepare_cached(&both).await?;
+    let rows = c.query(&stmt, &q.params()).await?;
+    let total: i64 = match rows.first() {
+        Some(row) => row.try_get(AFTER_COLUMNS)?,
+        None => 0,
+    };
+    let page = rows
         .iter()
+        .filter(|r| matches!(r.try_get::<_, Option<i64>>(0), Ok(Some(_))))
         .map(authorization_from_row)
         .collect::<StoreResult<Vec<_>>>()?;
-    Ok((count as u64, rows))
+    Ok((total as u64, page))
 }
 
 fn escape_like(text: &str) -> String {
@@ -206,29 +225,23 @@ pub async fn get(
     id: AuthorizationId,
 ) -> StoreResult<Option<Authorization>> {
     let mut q = Query::default();
+    // One statement, one round trip: a row per detail, the authorization repeated.
     let sql = format!(
-        "SELECT {COLUMNS} FROM authorizations a WHERE a.id = {} AND {}",
+        "SELECT {COLUMNS}, {DETAIL_COLUMNS} FROM authorizations a \
+         LEFT JOIN authorization_details d ON d.authorization_id = a.id \
+         WHERE a.id = {} AND {} ORDER BY d.position",
         q.bind(id.0),
         q.scope(scope)
     );
     let stmt = c.prepare_cached(&sql).await?;
-    let Some(row) = c.query_opt(&stmt, &q.params()).await? else {
+    let rows = c.query(&stmt, &q.params()).await?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let mut auth = authorization_from_row(&row)?;
-    let stmt = c
-        .prepare_cached(
-            "SELECT id, type, instance_id, instance_name, region_id, host, requested_port, \
-             granted_port, account, password_ciphertext IS NOT NULL, host_key_fingerprint \
-             FROM authorization_details WHERE authorization_id = $1 ORDER BY position",
-        )
-        .await?;
-    auth.details = c
-        .query(&stmt, &[&id.0])
-        .await?
-        .iter()
-        .map(detail_from_row)
-        .collect::<PgResult<Vec<_>>>()?;
+    let mut auth = authorization_from_row(first)?;
+    for row in &rows {
+        auth.details.extend(detail_from_row(row, AFTER_COLUMNS)?);
+    }
     Ok(Some(auth))
 }
 

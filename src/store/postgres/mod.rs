@@ -275,9 +275,7 @@ impl Store for PostgresStore {
         scope: &Scope,
         filter: &ListFilter,
     ) -> StoreResult<(u64, Vec<Authorization>)> {
-        let mut client = self.client().await?;
-        let tx = Self::snapshot(&mut client).await?;
-        authorizations::list(&tx, scope, filter).await
+        authorizations::list(&self.client().await?, scope, filter).await
     }
 
     async fn get_authorization(
@@ -285,9 +283,7 @@ impl Store for PostgresStore {
         scope: &Scope,
         id: AuthorizationId,
     ) -> StoreResult<Option<Authorization>> {
-        let mut client = self.client().await?;
-        let tx = Self::snapshot(&mut client).await?;
-        authorizations::get(&tx, scope, id).await
+        authorizations::get(&self.client().await?, scope, id).await
     }
 
     async fn authorization_by_detail(
