@@ -19,29 +19,30 @@ fn status_code(s: Option<Status>) -> Option<i64> {
 /// Seals `draft` after its domain's current head. The head row is locked until the
 /// caller's transaction ends, so appends from every instance take turns per domain.
 pub async fn append(tx: &Transaction<'_>, draft: AuditDraft, at: Timestamp) -> StoreResult<()> {
-    // A chain's first append creates its head at "seq 0, genesis" so there is a row
-    // to lock; it is moved to the real first event below, in the same transaction.
-    let create = tx
+    // Locks the head and reads it, in one round trip. A chain's first append creates
+    // its head at "seq 0, genesis" so there is a row to lock; the no-op update of an
+    // existing head locks it as `FOR UPDATE` would. Either way the head is moved to
+    // this event below, in the same transaction.
+    let lock = tx
         .prepare_cached(
             "INSERT INTO audit_heads (domain_id, seq, hash) VALUES ($1, 0, $2) \
-             ON CONFLICT (domain_id) DO NOTHING",
+             ON CONFLICT (domain_id) DO UPDATE SET seq = audit_heads.seq RETURNING seq, hash",
         )
         .await?;
-    tx.execute(&create, &[&draft.domain_id, &&GENESIS_HASH[..]])
+    let head = tx
+        .query_one(&lock, &[&draft.domain_id, &&GENESIS_HASH[..]])
         .await?;
-    let lock = tx
-        .prepare_cached("SELECT seq, hash FROM audit_heads WHERE domain_id = $1 FOR UPDATE")
-        .await?;
-    let head = tx.query_one(&lock, &[&draft.domain_id]).await?;
     let seq: i64 = head.try_get(0)?;
     let prev = hash_from(head.try_get(1)?);
     let e = draft.seal(seq + 1, at, prev);
     let d = &e.draft;
+    // The event and the head's advance to it, in one statement.
     let insert = tx
         .prepare_cached(
-            "INSERT INTO audit_events (domain_id, seq, at, authorization_id, actor_id, actor_name, \
-             kind, from_status, to_status, reason, note, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            "WITH event AS (INSERT INTO audit_events (domain_id, seq, at, authorization_id, \
+             actor_id, actor_name, kind, from_status, to_status, reason, note, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)) \
+             UPDATE audit_heads SET seq = $2, hash = $13 WHERE domain_id = $1",
         )
         .await?;
     tx.execute(
@@ -63,11 +64,6 @@ pub async fn append(tx: &Transaction<'_>, draft: AuditDraft, at: Timestamp) -> S
         ],
     )
     .await?;
-    let advance = tx
-        .prepare_cached("UPDATE audit_heads SET seq = $2, hash = $3 WHERE domain_id = $1")
-        .await?;
-    tx.execute(&advance, &[&d.domain_id, &e.seq, &&e.hash[..]])
-        .await?;
     Ok(())
 }
 

@@ -265,6 +265,17 @@ async fn visible_status(
 }
 
 pub async fn transition(tx: &Transaction<'_>, req: &TransitionRequest) -> StoreResult<Status> {
+    let (from, event) = transition_rows(tx, req).await?;
+    audit::append(tx, event, req.now).await?;
+    Ok(from)
+}
+
+/// The transition's own rows, and its audit event still to append. A refused
+/// precondition (`NotFound`, `Conflict`) is decided before anything is written.
+pub async fn transition_rows(
+    tx: &Transaction<'_>,
+    req: &TransitionRequest,
+) -> StoreResult<(Status, AuditDraft)> {
     let (from, domain_id) = visible_status(tx, &req.scope, req.id)
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -273,16 +284,33 @@ pub async fn transition(tx: &Transaction<'_>, req: &TransitionRequest) -> StoreR
         .apply(from)
         .map_err(|e| StoreError::Conflict(e.current))?;
     // Another instance may have moved the row since it was read: the status condition
-    // makes this update the arbiter, and zero rows means that one won.
+    // makes this update the arbiter, and zero rows means that one won. A reject keeps
+    // its reason and a reject or cancel its handler, in the same statement.
+    let (reason, handler) = match req.action {
+        Action::Reject => (req.reason.as_deref(), Some(req.actor.1.as_str())),
+        Action::Cancel => (None, Some(req.actor.1.as_str())),
+        _ => (None, None),
+    };
     let update = tx
         .prepare_cached(
-            "UPDATE authorizations SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+            "UPDATE authorizations SET status = $1, updated_at = $2, \
+             reject_reason = CASE WHEN $5 THEN $6 ELSE reject_reason END, \
+             handler_name = COALESCE($7, handler_name) WHERE id = $3 AND status = $4",
         )
         .await?;
+    let is_reject = req.action == Action::Reject;
     let changed = tx
         .execute(
             &update,
-            &[&code(to), &req.now.as_millisecond(), &req.id.0, &code(from)],
+            &[
+                &code(to),
+                &req.now.as_millisecond(),
+                &req.id.0,
+                &code(from),
+                &is_reject,
+                &reason,
+                &handler,
+            ],
         )
         .await?;
     if changed == 0 {
@@ -290,20 +318,6 @@ pub async fn transition(tx: &Transaction<'_>, req: &TransitionRequest) -> StoreR
         return Err(StoreError::Conflict(now_in.map_or(from, |(s, _)| s)));
     }
     match req.action {
-        Action::Reject => {
-            tx.execute(
-                "UPDATE authorizations SET reject_reason = $1, handler_name = $2 WHERE id = $3",
-                &[&req.reason, &req.actor.1, &req.id.0],
-            )
-            .await?;
-        }
-        Action::Cancel => {
-            tx.execute(
-                "UPDATE authorizations SET handler_name = $1 WHERE id = $2",
-                &[&req.actor.1, &req.id.0],
-            )
-            .await?;
-        }
         Action::Confirm => {
             let grant = req
                 .grant
@@ -311,7 +325,7 @@ pub async fn transition(tx: &Transaction<'_>, req: &TransitionRequest) -> StoreR
                 .ok_or_else(|| StoreError::Internal("confirm without a grant".into()))?;
             store_grant(tx, req.id, &req.actor.1, grant).await?;
         }
-        Action::Recall | Action::Expire => {}
+        Action::Reject | Action::Cancel | Action::Recall | Action::Expire => {}
     }
     // Leaving `authorized` ends access at once; the transition's one audit event
     // records what was purged and closed.
@@ -326,8 +340,7 @@ pub async fn transition(tx: &Transaction<'_>, req: &TransitionRequest) -> StoreR
         .transition(from, to)
         .reason(req.reason.clone())
         .note(note);
-    audit::append(tx, event, req.now).await?;
-    Ok(from)
+    Ok((from, event))
 }
 
 async fn store_grant(

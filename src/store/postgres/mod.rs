@@ -10,6 +10,7 @@
 mod access_keys;
 mod audit;
 mod authorizations;
+mod batch;
 mod host_keys;
 mod identity;
 mod import;
@@ -33,6 +34,7 @@ use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
 use crate::store::*;
+use batch::TransitionBatcher;
 
 /// Connections per instance: PostgreSQL's own group commit needs a few writers in
 /// flight, and several instances must stay well under its `max_connections`.
@@ -44,6 +46,7 @@ type PgResult<T> = Result<T, tokio_postgres::Error>;
 
 pub struct PostgresStore {
     pool: Pool,
+    transitions: TransitionBatcher,
 }
 
 fn from_ms(ms: i64) -> Timestamp {
@@ -141,7 +144,8 @@ impl PostgresStore {
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| StoreError::Internal(e.to_string()))?;
-        let store = PostgresStore { pool };
+        let transitions = TransitionBatcher::spawn(pool.clone());
+        let store = PostgresStore { pool, transitions };
         migrations::apply(&mut store.client().await?).await?;
         Ok(store)
     }
@@ -315,7 +319,7 @@ impl Store for PostgresStore {
     }
 
     async fn transition(&self, request: TransitionRequest) -> StoreResult<Status> {
-        in_transaction!(self, |tx| authorizations::transition(&tx, &request).await?)
+        self.transitions.transition(request).await
     }
 
     async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {

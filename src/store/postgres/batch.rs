@@ -1,0 +1,166 @@
+//! Group commit for transitions on PostgreSQL.
+//!
+//! One transaction per transition paid a commit flush and about nine round trips each,
+//! and serialized on the domain's audit head for all of them. Here transitions that
+//! arrive together share one transaction: their row statements run concurrently on one
+//! connection (tokio-postgres pipelines them), then the audit events are appended, one
+//! domain after another within a domain and all domains at once, then one COMMIT.
+//! Every caller is answered only after that commit.
+//!
+//! Each job still succeeds or fails alone: a refused precondition (not visible, wrong
+//! status) is decided before the job writes anything. Any other error aborts the
+//! PostgreSQL transaction for all, so then every job of the batch runs again on its
+//! own, in its own transaction, and gets its own answer.
+//!
+//! Two jobs on one authorization never share a batch: inside one transaction their
+//! order would not be the order of their audit events. Jobs on different
+//! authorizations commute, so their order within the batch does not matter.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use deadpool_postgres::Pool;
+use futures_util::future::join_all;
+use tokio::sync::{mpsc, oneshot};
+
+use super::audit;
+use super::authorizations::{transition, transition_rows};
+use crate::domain::Status;
+use crate::domain::audit::AuditDraft;
+use crate::store::{StoreError, StoreResult, TransitionRequest};
+
+/// The most jobs one transaction takes; bounds the latency of the first in line.
+const MAX_BATCH: usize = 128;
+
+struct Job {
+    request: TransitionRequest,
+    reply: oneshot::Sender<StoreResult<Status>>,
+}
+
+#[derive(Clone)]
+pub struct TransitionBatcher {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl TransitionBatcher {
+    /// Starts the batching task on the current runtime; it ends with the last sender.
+    pub fn spawn(pool: Pool) -> TransitionBatcher {
+        let (jobs, queue) = mpsc::unbounded_channel();
+        tokio::spawn(run(pool, queue));
+        TransitionBatcher { jobs }
+    }
+
+    pub async fn transition(&self, request: TransitionRequest) -> StoreResult<Status> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || StoreError::Unavailable("the transition batcher has stopped".into());
+        self.jobs.send(Job { request, reply }).map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+async fn run(pool: Pool, mut queue: mpsc::UnboundedReceiver<Job>) {
+    // Jobs held back because their authorization was already in the batch.
+    let mut held: VecDeque<Job> = VecDeque::new();
+    loop {
+        if held.is_empty() {
+            match queue.recv().await {
+                Some(job) => held.push_back(job),
+                None => return,
+            }
+        }
+        while let Ok(job) = queue.try_recv() {
+            held.push_back(job);
+        }
+        let batch = take_batch(&mut held);
+        run_batch(&pool, batch).await;
+    }
+}
+
+/// Up to `MAX_BATCH` jobs on distinct authorizations, oldest first; the rest stay.
+fn take_batch(held: &mut VecDeque<Job>) -> Vec<Job> {
+    let mut ids = HashSet::new();
+    let mut batch = Vec::new();
+    let mut rest = VecDeque::new();
+    while let Some(job) = held.pop_front() {
+        if batch.len() < MAX_BATCH && ids.insert(job.request.id) {
+            batch.push(job);
+        } else {
+            rest.push_back(job);
+        }
+    }
+    *held = rest;
+    batch
+}
+
+async fn run_batch(pool: &Pool, batch: Vec<Job>) {
+    if let [_] = batch.as_slice() {
+        let job = batch.into_iter().next().expect("one job");
+        let answer = alone(pool, &job.request).await;
+        let _ = job.reply.send(answer);
+        return;
+    }
+    match together(pool, &batch).await {
+        Ok(answers) => {
+            for (job, answer) in batch.into_iter().zip(answers) {
+                let _ = job.reply.send(answer);
+            }
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, jobs = batch.len(), "transition batch failed; running its jobs one by one");
+            for job in batch {
+                let answer = alone(pool, &job.request).await;
+                let _ = job.reply.send(answer);
+            }
+        }
+    }
+}
+
+/// One job in its own transaction.
+async fn alone(pool: &Pool, request: &TransitionRequest) -> StoreResult<Status> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let from = transition(&tx, request).await?;
+    tx.commit().await?;
+    Ok(from)
+}
+
+/// Whether a job's error is its own refused precondition, which wrote nothing.
+fn refused(e: &StoreError) -> bool {
+    matches!(e, StoreError::NotFound | StoreError::Conflict(_))
+}
+
+/// All jobs in one transaction; `Err` when that transaction failed as a whole.
+async fn together(pool: &Pool, batch: &[Job]) -> StoreResult<Vec<StoreResult<Status>>> {
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let rows = join_all(batch.iter().map(|job| transition_rows(&tx, &job.request))).await;
+
+    let mut answers = Vec::with_capacity(batch.len());
+    // Events per domain, in batch order: each chain is appended to in turn.
+    let mut events: BTreeMap<String, Vec<(AuditDraft, jiff::Timestamp)>> = BTreeMap::new();
+    for (job, outcome) in batch.iter().zip(rows) {
+        match outcome {
+            Ok((from, event)) => {
+                events
+                    .entry(event.domain_id.clone())
+                    .or_default()
+                    .push((event, job.request.now));
+                answers.push(Ok(from));
+            }
+            Err(e) if refused(&e) => answers.push(Err(e)),
+            Err(e) => return Err(e),
+        }
+    }
+    let appended = join_all(events.into_values().map(|chain| {
+        let tx = &tx;
+        async move {
+            for (event, at) in chain {
+                audit::append(tx, event, at).await?;
+            }
+            StoreResult::Ok(())
+        }
+    }))
+    .await;
+    appended.into_iter().collect::<StoreResult<Vec<()>>>()?;
+    tx.commit().await?;
+    Ok(answers)
+}
