@@ -2,16 +2,46 @@
 //!
 //! SQLite's automatic checkpoint runs inside whichever commit pushes the WAL past its
 //! threshold, so every job batched into that commit waited for the copy back into the
-//! database file and its fsync. Here the writer never checkpoints; this thread, on its
-//! own connection, runs a PASSIVE checkpoint (which never blocks the writer or readers)
-//! every `INTERVAL`.
+//! database file and its fsync. Here the writer does not checkpoint inside a commit;
+//! this thread, on its own connection, runs a PASSIVE checkpoint (which never blocks
+//! the writer or readers) every `INTERVAL`.
+//!
+//! A checkpoint from here can never catch up with a busy writer, though, and the WAL
+//! only starts over from its beginning once a checkpoint has caught up. So when the
+//! WAL has grown past `RESTART_FRAMES`, this thread asks the writer to checkpoint once
+//! itself, between two batches (after answering the first): with nothing left to copy
+//! but the latest frames, that is short, and the next batch can restart the WAL.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use rusqlite::Connection;
 
 const INTERVAL: Duration = Duration::from_millis(250);
+/// About 16 MiB of 4 KiB pages.
+const RESTART_FRAMES: i64 = 4096;
+
+/// Set by the checkpointer when the writer should checkpoint between two batches.
+#[derive(Clone, Default)]
+pub struct CatchUp(Arc<AtomicBool>);
+
+impl CatchUp {
+    /// Called by the writer between batches.
+    pub fn run_if_asked(&self, conn: &Connection) {
+        if self.0.swap(false, Ordering::Relaxed)
+            && let Err(e) = passive_checkpoint(conn)
+        {
+            tracing::warn!(error = %e, "WAL checkpoint by the writer failed");
+        }
+    }
+}
+
+/// Frames in the WAL, after a PASSIVE checkpoint.
+fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+}
 
 /// The checkpoint thread; it stops when this is dropped.
 pub struct Checkpointer {
@@ -19,21 +49,21 @@ pub struct Checkpointer {
 }
 
 impl Checkpointer {
-    pub fn spawn(conn: Connection) -> std::io::Result<Checkpointer> {
+    pub fn spawn(conn: Connection, catch_up: CatchUp) -> std::io::Result<Checkpointer> {
         let (stop, stopped) = mpsc::channel();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || run(conn, stopped))?;
+            .spawn(move || run(conn, catch_up, stopped))?;
         Ok(Checkpointer { _stop: stop })
     }
 }
 
-fn run(conn: Connection, stopped: mpsc::Receiver<()>) {
+fn run(conn: Connection, catch_up: CatchUp, stopped: mpsc::Receiver<()>) {
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
-        // (busy, WAL frames, frames checkpointed): nothing to act on, a later round
-        // catches up on what readers still pinned.
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
+        match passive_checkpoint(&conn) {
+            Ok(frames) if frames >= RESTART_FRAMES => catch_up.0.store(true, Ordering::Relaxed),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
 use crate::store::*;
-use checkpointer::Checkpointer;
+use checkpointer::{CatchUp, Checkpointer};
 use readers::Readers;
 use writer::Writer;
 
@@ -111,13 +111,14 @@ impl SqliteStore {
         }
         let conn = open_connection(path, sync)?;
         migrations::apply(&conn)?;
-        // Checkpoints are the checkpointer's; a WAL that grew under load is cut back
-        // to 64 MiB once it restarts.
+        // Checkpoints are the checkpointer's (see there); a WAL that grew under load is
+        // cut back to 64 MiB once it restarts.
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864")?;
         let thread_error = |e: std::io::Error| StoreError::Internal(e.to_string());
-        let checkpointer =
-            Checkpointer::spawn(open_connection(path, sync)?).map_err(thread_error)?;
-        let writer = Writer::spawn(conn).map_err(thread_error)?;
+        let catch_up = CatchUp::default();
+        let checkpointer = Checkpointer::spawn(open_connection(path, sync)?, catch_up.clone())
+            .map_err(thread_error)?;
+        let writer = Writer::spawn(conn, catch_up).map_err(thread_error)?;
         let readers = Readers::new(path.to_path_buf(), move |p| {
             let c = open_connection(p, sync)?;
             // Few readers (about one per worker), so each can afford a larger cache.

@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::checkpointer::CatchUp;
 use crate::store::{StoreError, StoreResult};
 
 /// The most jobs one transaction takes; bounds the latency of the first in line.
@@ -61,11 +62,11 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn spawn(conn: Connection) -> std::io::Result<Writer> {
+    pub fn spawn(conn: Connection, catch_up: CatchUp) -> std::io::Result<Writer> {
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, queue))?;
+            .spawn(move || run(conn, queue, catch_up))?;
         Ok(Writer { jobs })
     }
 
@@ -90,9 +91,11 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>) {
+fn run(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, catch_up: CatchUp) {
     while let Ok(first) = queue.recv() {
         run_batch(&conn, first, &queue);
+        // The batch's callers are answered already.
+        catch_up.run_if_asked(&conn);
     }
 }
 
