@@ -330,9 +330,10 @@ async fn reject_and_recall_round_out_the_actions() {
     assert_eq!(
         (
             show.body["status"].as_i64(),
-            show.body["reject_reason"].as_str()
+            show.body["reject_reason"].as_str(),
+            show.body["auth_handler_name"].as_str()
         ),
-        (Some(2), Some("not now"))
+        (Some(2), Some("not now"), Some("bob"))
     );
 
     let (b, _) = w.raise("bob").await;

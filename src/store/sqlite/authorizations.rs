@@ -229,26 +229,32 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
         .map_err(|e| StoreError::Conflict(e.current))?;
     let now = req.now.as_millisecond();
     // The status condition makes this safe on any database, even though this writer
-    // is the only one: zero rows means another transaction moved it first.
+    // is the only one: zero rows means another transaction moved it first. A reject
+    // keeps its reason and a reject or cancel its handler, in the same statement.
+    let (reason, handler) = match req.action {
+        Action::Reject => (req.reason.as_deref(), Some(req.actor.1.as_str())),
+        Action::Cancel => (None, Some(req.actor.1.as_str())),
+        _ => (None, None),
+    };
     let changed = conn
         .prepare_cached(
-            "UPDATE authorizations SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
+            "UPDATE authorizations SET status = ?1, updated_at = ?2, \
+             reject_reason = CASE WHEN ?5 THEN ?6 ELSE reject_reason END, \
+             handler_name = COALESCE(?7, handler_name) WHERE id = ?3 AND status = ?4",
         )?
-        .execute(params![to.code(), now, req.id.0, from.code()])?;
+        .execute(params![
+            to.code(),
+            now,
+            req.id.0,
+            from.code(),
+            req.action == Action::Reject,
+            reason,
+            handler
+        ])?;
     if changed == 0 {
         return Err(StoreError::Conflict(from));
     }
     match req.action {
-        Action::Reject => {
-            conn.prepare_cached(
-                "UPDATE authorizations SET reject_reason = ?, handler_name = ? WHERE id = ?",
-            )?
-            .execute(params![req.reason, req.actor.1, req.id.0])?;
-        }
-        Action::Cancel => {
-            conn.prepare_cached("UPDATE authorizations SET handler_name = ? WHERE id = ?")?
-                .execute(params![req.actor.1, req.id.0])?;
-        }
         Action::Confirm => {
             let grant = req
                 .grant
@@ -256,7 +262,7 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
                 .ok_or_else(|| StoreError::Internal("confirm without a grant".into()))?;
             store_grant(conn, req.id, &req.actor.1, grant)?;
         }
-        Action::Recall | Action::Expire => {}
+        Action::Reject | Action::Cancel | Action::Recall | Action::Expire => {}
     }
     // Leaving `authorized` ends access at once; the transition's one audit event
     // records what was purged and closed.
