@@ -162,7 +162,15 @@ async fn a_copied_installation_answers_the_same() {
     assert_eq!(after.stored_bytes(sealed, granted).await, sealed_before);
     assert_eq!(after.audit_events().await, before.audit_events().await);
 
-    // The copy is live: actions continue its audit chains.
+    // The copy is live: actions continue its audit chains, and its list totals.
     assert_eq!(after.recall("eng", &history.pending).await.status, 200);
     assert!(after.audit_verifies().await);
+    for status in 0..=5 {
+        let path = format!("/v2/servicerequest/authorizations?status={status}&limit=100");
+        let r = after
+            .call("GET", &path, Some(after.token("alice")), None)
+            .await;
+        let rows = r.body["incident_auth_list"].as_array().unwrap().len();
+        assert_eq!(r.body["count"], rows, "{path}");
+    }
 }

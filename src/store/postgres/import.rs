@@ -62,12 +62,24 @@ impl PostgresStore {
                 )));
             }
         }
+        // The per-row counting triggers would run once per imported row (they tripled
+        // the time of a 1M copy); the counts are made in one pass afterwards instead.
+        tx.batch_execute("ALTER TABLE authorizations DISABLE TRIGGER USER")
+            .await?;
         for table in tables {
             let rows = read(table)?;
             for chunk in rows.rows.chunks(ROWS_PER_INSERT) {
                 insert(&tx, table, &rows.columns, chunk).await?;
             }
         }
+        tx.batch_execute(
+            "INSERT INTO authorization_counts (customer_id, x_customer_id, status, n) \
+             SELECT customer_id, x_customer_id, status, COUNT(*) FROM authorizations \
+             GROUP BY 1, 2, 3 ON CONFLICT (customer_id, x_customer_id, status) \
+             DO UPDATE SET n = authorization_counts.n + EXCLUDED.n; \
+             ALTER TABLE authorizations ENABLE TRIGGER USER",
+        )
+        .await?;
         for table in GENERATED_IDS {
             tx.execute(
                 &format!(

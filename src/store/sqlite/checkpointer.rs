@@ -6,11 +6,13 @@
 //! this thread, on its own connection, runs a PASSIVE checkpoint (which never blocks
 //! the writer or readers) every `INTERVAL`.
 //!
-//! A checkpoint from here can never catch up with a busy writer, though, and the WAL
-//! only starts over from its beginning once a checkpoint has caught up. So when the
-//! WAL has grown past `RESTART_FRAMES`, this thread asks the writer to checkpoint once
-//! itself, between two batches (after answering the first): with nothing left to copy
-//! but the latest frames, that is short, and the next batch can restart the WAL.
+//! A checkpoint from here can never quite catch up with a busy writer, though, and the
+//! WAL only starts over from its beginning once a checkpoint has caught up. So when
+//! the WAL has grown past `RESTART_FRAMES` and this thread is within `CATCH_UP_FRAMES`
+//! of its end, it asks the writer to checkpoint once itself, between two batches
+//! (after answering the first): with only those frames left to copy that is short,
+//! and the next batch can restart the WAL. Should this thread never get that close,
+//! the writer is asked anyway once the WAL passes `FORCE_FRAMES`, and pauses longer.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +24,9 @@ use rusqlite::Connection;
 const INTERVAL: Duration = Duration::from_millis(250);
 /// About 16 MiB of 4 KiB pages.
 const RESTART_FRAMES: i64 = 4096;
+const CATCH_UP_FRAMES: i64 = 512;
+/// About 256 MiB.
+const FORCE_FRAMES: i64 = 65_536;
 
 /// Set by the checkpointer when the writer should checkpoint between two batches.
 #[derive(Clone, Default)]
@@ -38,9 +43,17 @@ impl CatchUp {
     }
 }
 
-/// Frames in the WAL, after a PASSIVE checkpoint.
-fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+/// (frames in the WAL, frames of it now in the database file) after a PASSIVE
+/// checkpoint.
+fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })
+}
+
+/// Whether the writer should checkpoint between its next two batches.
+fn writer_should_catch_up(frames: i64, copied: i64) -> bool {
+    frames >= FORCE_FRAMES || (frames >= RESTART_FRAMES && frames - copied <= CATCH_UP_FRAMES)
 }
 
 /// The checkpoint thread; it stops when this is dropped.
@@ -61,9 +74,27 @@ impl Checkpointer {
 fn run(conn: Connection, catch_up: CatchUp, stopped: mpsc::Receiver<()>) {
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
         match passive_checkpoint(&conn) {
-            Ok(frames) if frames >= RESTART_FRAMES => catch_up.0.store(true, Ordering::Relaxed),
+            Ok((frames, copied)) if writer_should_catch_up(frames, copied) => {
+                catch_up.0.store(true, Ordering::Relaxed)
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_is_asked_when_the_wal_is_long_and_nearly_copied_or_far_too_long() {
+        assert!(!writer_should_catch_up(1000, 1000), "short WAL");
+        assert!(writer_should_catch_up(5000, 4800), "long, nearly copied");
+        assert!(
+            !writer_should_catch_up(5000, 1000),
+            "long, far behind: wait"
+        );
+        assert!(writer_should_catch_up(70_000, 0), "far too long: now");
     }
 }
