@@ -277,6 +277,20 @@ pub struct TransitionRequest {
     pub grant: Option<StoredGrant>,
 }
 
+impl TransitionRequest {
+    /// The reject reason this transition records on the row, if it records one (a
+    /// reject does, even an empty one; nothing else touches it).
+    pub fn recorded_reason(&self) -> Option<Option<&str>> {
+        (self.action == Action::Reject).then_some(self.reason.as_deref())
+    }
+
+    /// The handler this transition records on the row, if any: who rejected or
+    /// canceled. (A confirm records its handler with the grant.)
+    pub fn recorded_handler(&self) -> Option<&str> {
+        matches!(self.action, Action::Reject | Action::Cancel).then_some(self.actor.1.as_str())
+    }
+}
+
 /// A confirm's grant with the host passwords already encrypted.
 #[derive(Debug, Clone)]
 pub struct StoredGrant {

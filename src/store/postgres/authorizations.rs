@@ -286,11 +286,7 @@ pub async fn transition_rows(
     // Another instance may have moved the row since it was read: the status condition
     // makes this update the arbiter, and zero rows means that one won. A reject keeps
     // its reason and a reject or cancel its handler, in the same statement.
-    let (reason, handler) = match req.action {
-        Action::Reject => (req.reason.as_deref(), Some(req.actor.1.as_str())),
-        Action::Cancel => (None, Some(req.actor.1.as_str())),
-        _ => (None, None),
-    };
+    let reason = req.recorded_reason();
     let update = tx
         .prepare_cached(
             "UPDATE authorizations SET status = $1, updated_at = $2, \
@@ -298,7 +294,6 @@ pub async fn transition_rows(
              handler_name = COALESCE($7, handler_name) WHERE id = $3 AND status = $4",
         )
         .await?;
-    let is_reject = req.action == Action::Reject;
     let changed = tx
         .execute(
             &update,
@@ -307,9 +302,9 @@ pub async fn transition_rows(
                 &req.now.as_millisecond(),
                 &req.id.0,
                 &code(from),
-                &is_reject,
-                &reason,
-                &handler,
+                &reason.is_some(),
+                &reason.flatten(),
+                &req.recorded_handler(),
             ],
         )
         .await?;

@@ -231,11 +231,7 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
     // The status condition makes this safe on any database, even though this writer
     // is the only one: zero rows means another transaction moved it first. A reject
     // keeps its reason and a reject or cancel its handler, in the same statement.
-    let (reason, handler) = match req.action {
-        Action::Reject => (req.reason.as_deref(), Some(req.actor.1.as_str())),
-        Action::Cancel => (None, Some(req.actor.1.as_str())),
-        _ => (None, None),
-    };
+    let reason = req.recorded_reason();
     let changed = conn
         .prepare_cached(
             "UPDATE authorizations SET status = ?1, updated_at = ?2, \
@@ -247,9 +243,9 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
             now,
             req.id.0,
             from.code(),
-            req.action == Action::Reject,
-            reason,
-            handler
+            reason.is_some(),
+            reason.flatten(),
+            req.recorded_handler()
         ])?;
     if changed == 0 {
         return Err(StoreError::Conflict(from));
