@@ -105,7 +105,7 @@ async fn run_batch(pool: &Pool, batch: Vec<Job>) {
             }
         }
         Err(e) => {
-            tracing::debug!(error = %e, jobs = batch.len(), "transition batch failed; running its jobs one by one");
+            tracing::warn!(error = %e, jobs = batch.len(), "transition batch failed; running its jobs one by one");
             for job in batch {
                 let answer = alone(pool, &job.request).await;
                 let _ = job.reply.send(answer);

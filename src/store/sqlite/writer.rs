@@ -108,16 +108,16 @@ fn run_batch(conn: &Connection, first: Box<dyn Job>, queue: &mpsc::Receiver<Box<
     let outcome = (|| -> rusqlite::Result<()> {
         execute(conn, "BEGIN IMMEDIATE")?;
         let mut next = 0;
-        while next < batch.len() {
-            run_one(conn, batch[next].as_mut())?;
-            next += 1;
+        loop {
             if next == batch.len() {
-                while batch.len() < MAX_BATCH
-                    && let Ok(job) = queue.try_recv()
-                {
-                    batch.push(job);
+                let room = MAX_BATCH - batch.len();
+                batch.extend(queue.try_iter().take(room));
+                if next == batch.len() {
+                    break;
                 }
             }
+            run_one(conn, batch[next].as_mut())?;
+            next += 1;
         }
         execute(conn, "COMMIT")
     })();
