@@ -201,6 +201,15 @@ fn admin_commands_and_audit_verify() {
         "--provider-admin",
     ]);
     ok(&["migrate"]);
+    for (command, enabled) in [("disable", false), ("enable", true)] {
+        let args = ["--output", "json", "admin", "user", command];
+        let out = ok(&[&args[..], &["--domain", "acme", "--name", "bob"]].concat());
+        let out: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            (out["name"].as_str(), out["enabled"].as_bool()),
+            (Some("bob"), Some(enabled))
+        );
+    }
 
     // Mistakes are clear errors with exit code 1.
     for args in [
@@ -226,6 +235,9 @@ fn admin_commands_and_audit_verify() {
             "x",
             "--password",
             "short",
+        ],
+        vec![
+            "admin", "user", "disable", "--domain", "acme", "--name", "nobody",
         ],
     ] {
         let o = cli(d, &args);

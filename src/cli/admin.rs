@@ -85,6 +85,21 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// The user can no longer log in, and their tokens and access keys stop working
+    /// (within 250 ms on running servers). Engineers are users of domain `provider`.
+    Disable {
+        #[arg(long)]
+        domain: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Undoes `disable`; tokens issued before still work if unexpired.
+    Enable {
+        #[arg(long)]
+        domain: String,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +157,18 @@ pub async fn run(global: &GlobalArgs, command: AdminCommand) -> CliResult {
             let u = app.create_user(&domain, &name, &password, admin).await?;
             out.record(
                 &json!({ "id": u.id, "name": u.name, "domain": domain, "admin": u.is_admin }),
+            );
+        }
+        AdminCommand::User(UserCommand::Disable { domain, name }) => {
+            let u = app.set_user_enabled(&domain, &name, false).await?;
+            out.record(
+                &json!({ "id": u.id, "name": u.name, "domain": domain, "enabled": u.enabled }),
+            );
+        }
+        AdminCommand::User(UserCommand::Enable { domain, name }) => {
+            let u = app.set_user_enabled(&domain, &name, true).await?;
+            out.record(
+                &json!({ "id": u.id, "name": u.name, "domain": domain, "enabled": u.enabled }),
             );
         }
         AdminCommand::Group(GroupCommand::Create {

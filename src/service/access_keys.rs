@@ -81,7 +81,7 @@ fn refused(why: impl Into<String>) -> ServiceError {
 }
 
 impl App {
-    async fn user_named(&self, domain: &str, user: &str) -> ServiceResult<UserRecord> {
+    pub(super) async fn user_named(&self, domain: &str, user: &str) -> ServiceResult<UserRecord> {
         let domain = self.domain_named(domain).await?;
         self.store
             .user_by_name(&domain.id, user)

@@ -101,6 +101,21 @@ impl App {
         self.insert_user(&domain, name, pw, admin, None).await
     }
 
+    /// Disables (or enables again) a user, engineers included (domain `provider`): a
+    /// disabled user cannot log in, and their tokens and access keys stop working.
+    pub async fn set_user_enabled(
+        &self,
+        domain: &str,
+        name: &str,
+        enabled: bool,
+    ) -> ServiceResult<UserRecord> {
+        let mut user = self.user_named(domain, name).await?;
+        self.store.set_user_enabled(&user.id, enabled).await?;
+        self.credentials.clear();
+        user.enabled = enabled;
+        Ok(user)
+    }
+
     /// Engineers are users of the `provider` domain, created on first use.
     pub async fn create_engineer(
         &self,

@@ -52,6 +52,9 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user(&self, user: UserRecord) -> StoreResult<()>;
     async fn user_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>>;
+    /// A disabled user can neither log in nor use a token or access key. `NotFound` if
+    /// there is no such user.
+    async fn set_user_enabled(&self, user_id: &str, enabled: bool) -> StoreResult<()>;
     async fn create_group(&self, group: GroupRecord) -> StoreResult<()>;
     async fn group_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<GroupRecord>>;
     async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()>;

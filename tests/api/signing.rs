@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use support_access::auth::sdk_signature::{RawRequest, canonical_request, sign, string_to_sign};
 use support_access::service::access_keys::IssuedKey;
 
-use crate::helpers::{Resp, World};
+use crate::helpers::{Resp, World, password_of};
 
 /// Signs requests as the official SDKs do; `copy` uses it too.
 pub(crate) struct Signer<'a> {
@@ -229,6 +229,41 @@ async fn a_user_disabled_by_another_process_loses_token_and_keys_within_a_poll()
     // Other users' cached credentials keep working after the emptying.
     let alice = w.call("GET", path, Some(w.token("alice")), None).await;
     assert_eq!(alice.status, 200);
+}
+
+/// `admin user disable` (through the service, as the CLI calls it): refused at once on
+/// this server, token, key and login alike; `enable` restores all three.
+#[tokio::test]
+async fn a_disabled_user_is_refused_at_once_and_enabled_again() {
+    let w = World::new().await;
+    let bob = w.app.create_access_key("acme", "bob").await.unwrap();
+    let path = "/v2/servicerequest/authorizations";
+    let statuses = || async {
+        let token = w.call("GET", path, Some(w.token("bob")), None).await.status;
+        let signed = Signer::new(&w, &bob).send("GET", path, None).await.status;
+        let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": "bob", "password": password_of("bob"), "domain": {"name": "acme"}}}}}});
+        let login = w
+            .call("POST", "/v3/auth/tokens", None, Some(body))
+            .await
+            .status;
+        (token, signed, login)
+    };
+    assert_eq!(statuses().await, (200, 200, 201));
+    let disabled = w.app.set_user_enabled("acme", "bob", false).await.unwrap();
+    assert!(!disabled.enabled);
+    assert_eq!(statuses().await, (401, 401, 401), "no waiting for a poll");
+    // Others are untouched.
+    let alice = w.call("GET", path, Some(w.token("alice")), None).await;
+    assert_eq!(alice.status, 200);
+    w.app.set_user_enabled("acme", "bob", true).await.unwrap();
+    assert_eq!(statuses().await, (200, 200, 201));
+    assert!(
+        w.app
+            .set_user_enabled("acme", "nobody", false)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,9 @@ use tokio_postgres::Row;
 
 use super::{PgResult, from_ms};
 use crate::domain::principal::GroupView;
-use crate::store::{DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord};
+use crate::store::{
+    DomainRecord, GroupRecord, StoreError, StoreResult, TokenHolder, TokenRecord, UserRecord,
+};
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
     u.is_provider_admin, u.enabled, u.created_at";
@@ -72,6 +74,23 @@ pub async fn count_domains(c: &impl GenericClient) -> StoreResult<u64> {
         .await?
         .try_get(0)?;
     Ok(n as u64)
+}
+
+pub async fn set_user_enabled(
+    c: &impl GenericClient,
+    user_id: &str,
+    enabled: bool,
+) -> StoreResult<()> {
+    let n = c
+        .execute(
+            "UPDATE users SET enabled = $1 WHERE id = $2",
+            &[&enabled, &user_id],
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 pub async fn create_user(c: &impl GenericClient, u: &UserRecord) -> StoreResult<()> {

@@ -200,6 +200,10 @@ impl Store for PostgresStore {
         identity::user_by_id(&self.client().await?, id).await
     }
 
+    async fn set_user_enabled(&self, user_id: &str, enabled: bool) -> StoreResult<()> {
+        identity::set_user_enabled(&self.client().await?, user_id, enabled).await
+    }
+
     async fn create_group(&self, group: GroupRecord) -> StoreResult<()> {
         identity::create_group(&self.client().await?, &group).await
     }

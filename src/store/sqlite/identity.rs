@@ -5,7 +5,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::from_ms;
 use crate::domain::principal::GroupView;
-use crate::store::{DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord};
+use crate::store::{
+    DomainRecord, GroupRecord, StoreError, StoreResult, TokenHolder, TokenRecord, UserRecord,
+};
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
     u.is_provider_admin, u.enabled, u.created_at";
@@ -61,6 +63,16 @@ pub fn domain_where(
 
 pub fn count_domains(conn: &Connection) -> StoreResult<u64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM domains", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+pub fn set_user_enabled(conn: &Connection, user_id: &str, enabled: bool) -> StoreResult<()> {
+    let n = conn
+        .prepare_cached("UPDATE users SET enabled = ? WHERE id = ?")?
+        .execute(params![enabled, user_id])?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 pub fn create_user(conn: &Connection, u: &UserRecord) -> StoreResult<()> {

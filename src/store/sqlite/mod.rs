@@ -184,6 +184,12 @@ impl Store for SqliteStore {
         self.read(|c| identity::user_by_id(c, id))
     }
 
+    async fn set_user_enabled(&self, user_id: &str, enabled: bool) -> StoreResult<()> {
+        let user_id = user_id.to_owned();
+        self.write(move |c| identity::set_user_enabled(c, &user_id, enabled))
+            .await
+    }
+
     async fn create_group(&self, group: GroupRecord) -> StoreResult<()> {
         self.write(move |c| identity::create_group(c, &group)).await
     }
