@@ -179,14 +179,8 @@ async fn run(args: RunArgs) -> Result<(), String> {
         args: &args,
         ceiling: &ceiling,
     };
-    for &kind in &chosen {
-        for &c in &args.concurrency {
-            let row = run
-                .measure(&data, Store::Sqlite, kind, c, &server, &rows)
-                .await;
-            rows.push(row);
-        }
-    }
+    run.measure_all(&data, Store::Sqlite, &chosen, &server, &mut rows)
+        .await;
     server.stop();
     // Start-up again, now on a database that has taken writes.
     let restarted = process::start_service(&binary, &sqlite_url, &run_dir, log).await?;
@@ -198,14 +192,8 @@ async fn run(args: RunArgs) -> Result<(), String> {
         let (url, pg_dir) = pg::prepare(admin_url, &binary, &template, &work).await?;
         let data = Data::new(seed::population(&pg_dir, template.users.clone())?, 43);
         let server = process::start_service(&binary, &url, &pg_dir, log).await?;
-        for &kind in &chosen {
-            for &c in &args.concurrency {
-                let row = run
-                    .measure(&data, Store::Postgres, kind, c, &server, &rows)
-                    .await;
-                rows.push(row);
-            }
-        }
+        run.measure_all(&data, Store::Postgres, &chosen, &server, &mut rows)
+            .await;
         server.stop();
         for &c in &args.concurrency {
             let (warmup, duration) = run.timing();
@@ -264,6 +252,23 @@ impl Run<'_> {
             Duration::from_secs_f64(self.args.warmup),
             Duration::from_secs_f64(self.args.duration),
         )
+    }
+
+    /// Every chosen workload at every concurrency, appended to `rows`.
+    async fn measure_all(
+        &self,
+        data: &Arc<Data>,
+        store: Store,
+        kinds: &[Kind],
+        server: &Server,
+        rows: &mut Vec<Row>,
+    ) {
+        for &kind in kinds {
+            for &c in &self.args.concurrency {
+                let row = self.measure(data, store, kind, c, server, rows).await;
+                rows.push(row);
+            }
+        }
     }
 
     /// One (workload, concurrency): the ceiling first (unless an earlier row measured

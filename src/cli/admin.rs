@@ -160,16 +160,10 @@ pub async fn run(global: &GlobalArgs, command: AdminCommand) -> CliResult {
             );
         }
         AdminCommand::User(UserCommand::Disable { domain, name }) => {
-            let u = app.set_user_enabled(&domain, &name, false).await?;
-            out.record(
-                &json!({ "id": u.id, "name": u.name, "domain": domain, "enabled": u.enabled }),
-            );
+            set_user_enabled(&app, out, &domain, &name, false).await?
         }
         AdminCommand::User(UserCommand::Enable { domain, name }) => {
-            let u = app.set_user_enabled(&domain, &name, true).await?;
-            out.record(
-                &json!({ "id": u.id, "name": u.name, "domain": domain, "enabled": u.enabled }),
-            );
+            set_user_enabled(&app, out, &domain, &name, true).await?
         }
         AdminCommand::Group(GroupCommand::Create {
             domain,
@@ -204,6 +198,18 @@ pub async fn run(global: &GlobalArgs, command: AdminCommand) -> CliResult {
         }
         AdminCommand::AccessKey(cmd) => access_key(&app, out, cmd).await?,
     }
+    Ok(())
+}
+
+async fn set_user_enabled(
+    app: &crate::service::App,
+    out: super::Output,
+    domain: &str,
+    name: &str,
+    enabled: bool,
+) -> CliResult {
+    let u = app.set_user_enabled(domain, name, enabled).await?;
+    out.record(&json!({ "id": u.id, "name": u.name, "domain": domain, "enabled": u.enabled }));
     Ok(())
 }
 

@@ -184,28 +184,15 @@ async fn rsa_hosts_log_in_and_foreign_algorithms_are_named() {
         ..Default::default()
     })
     .await;
+    let check = |port| verify(&w, "bob", detail, login(port, ACCOUNT, PASSWORD), "en-us");
 
-    let r = verify(
-        &w,
-        "bob",
-        detail,
-        login(legacy_only.host.port, ACCOUNT, PASSWORD),
-        "en-us",
-    )
-    .await;
+    let r = check(legacy_only.host.port).await;
     assert_eq!(r.body["error_code"], "OSM.01010010", "{}", r.raw);
     assert!(r.msg().contains("no algorithm in common"), "{}", r.raw);
     assert_eq!(legacy_only.password_attempts.load(Ordering::SeqCst), 0);
     assert_eq!(pinned_key(&w, &id).await, None);
 
-    let r = verify(
-        &w,
-        "bob",
-        detail,
-        login(rsa_only.host.port, ACCOUNT, PASSWORD),
-        "en-us",
-    )
-    .await;
+    let r = check(rsa_only.host.port).await;
     assert_eq!((r.status, &r.body), (200, &json!({})), "{}", r.raw);
     assert_eq!(pinned_key(&w, &id).await, Some(rsa_fingerprint));
     let notes = audit_notes(&w, "host_check").await;

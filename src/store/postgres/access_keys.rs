@@ -5,7 +5,7 @@ use tokio_postgres::Row;
 
 use super::identity::{USER_COLUMNS, domain_from_row, user_from_row};
 use super::{PgResult, from_ms, opt_from_ms};
-use crate::store::{AccessKeyRecord, DomainRecord, StoreError, StoreResult, UserRecord};
+use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
 
 const COLUMNS: &str = "k.access_key, k.user_id, k.secret_ciphertext, k.enabled, k.created_at, \
     k.expires_at, k.security_token_hash";
@@ -99,12 +99,4 @@ pub async fn delete(c: &impl GenericClient, access_key: &str) -> StoreResult<()>
         )
         .await?;
     found(n)
-}
-
-fn found(rows: u64) -> StoreResult<()> {
-    if rows == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
 }

@@ -92,25 +92,22 @@ fn take_batch(held: &mut VecDeque<Job>) -> Vec<Job> {
 }
 
 async fn run_batch(pool: &Pool, batch: Vec<Job>) {
-    if let [_] = batch.as_slice() {
-        let job = batch.into_iter().next().expect("one job");
-        let answer = alone(pool, &job.request).await;
+    let answers = match batch.as_slice() {
+        [job] => vec![alone(pool, &job.request).await],
+        jobs => match together(pool, jobs).await {
+            Ok(answers) => answers,
+            Err(e) => {
+                tracing::warn!(error = %e, jobs = jobs.len(), "transition batch failed; running its jobs one by one");
+                let mut answers = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    answers.push(alone(pool, &job.request).await);
+                }
+                answers
+            }
+        },
+    };
+    for (job, answer) in batch.into_iter().zip(answers) {
         let _ = job.reply.send(answer);
-        return;
-    }
-    match together(pool, &batch).await {
-        Ok(answers) => {
-            for (job, answer) in batch.into_iter().zip(answers) {
-                let _ = job.reply.send(answer);
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, jobs = batch.len(), "transition batch failed; running its jobs one by one");
-            for job in batch {
-                let answer = alone(pool, &job.request).await;
-                let _ = job.reply.send(answer);
-            }
-        }
     }
 }
 

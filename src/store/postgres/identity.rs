@@ -7,7 +7,7 @@ use tokio_postgres::Row;
 use super::{PgResult, from_ms};
 use crate::domain::principal::GroupView;
 use crate::store::{
-    DomainRecord, GroupRecord, StoreError, StoreResult, TokenHolder, TokenRecord, UserRecord,
+    DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord, found,
 };
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
@@ -87,10 +87,7 @@ pub async fn set_user_enabled(
             &[&enabled, &user_id],
         )
         .await?;
-    if n == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    found(n)
 }
 
 pub async fn create_user(c: &impl GenericClient, u: &UserRecord) -> StoreResult<()> {

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::identity::{USER_COLUMNS, domain_from_row, user_from_row};
 use super::{from_ms, opt_from_ms};
-use crate::store::{AccessKeyRecord, DomainRecord, StoreError, StoreResult, UserRecord};
+use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
 
 const COLUMNS: &str = "k.access_key, k.user_id, k.secret_ciphertext, k.enabled, k.created_at, \
     k.expires_at, k.security_token_hash";
@@ -73,20 +73,12 @@ pub fn set_enabled(conn: &Connection, access_key: &str, enabled: bool) -> StoreR
     let n = conn
         .prepare_cached("UPDATE access_keys SET enabled = ? WHERE access_key = ?")?
         .execute(params![enabled, access_key])?;
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    found(n as u64)
 }
 
 pub fn delete(conn: &Connection, access_key: &str) -> StoreResult<()> {
     let n = conn
         .prepare_cached("DELETE FROM access_keys WHERE access_key = ?")?
         .execute([access_key])?;
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    found(n as u64)
 }

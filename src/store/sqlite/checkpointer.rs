@@ -97,4 +97,32 @@ mod tests {
         );
         assert!(writer_should_catch_up(70_000, 0), "far too long: now");
     }
+
+    /// The writer checkpoints only when asked, and once per asking.
+    #[test]
+    fn the_writer_catches_up_when_asked_and_only_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (x BLOB)",
+        )
+        .unwrap();
+        for _ in 0..200 {
+            conn.execute("INSERT INTO t VALUES (zeroblob(1000))", [])
+                .unwrap();
+        }
+        let main_file = || std::fs::metadata(&path).unwrap().len();
+        let before = main_file();
+        let catch_up = CatchUp::default();
+        catch_up.run_if_asked(&conn);
+        assert_eq!(main_file(), before, "not asked: nothing copied");
+        catch_up.0.store(true, Ordering::Relaxed);
+        catch_up.run_if_asked(&conn);
+        assert!(main_file() > before, "asked: the WAL was copied back");
+        assert!(
+            !catch_up.0.load(Ordering::Relaxed),
+            "the request is used up"
+        );
+    }
 }

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::from_ms;
 use crate::domain::principal::GroupView;
 use crate::store::{
-    DomainRecord, GroupRecord, StoreError, StoreResult, TokenHolder, TokenRecord, UserRecord,
+    DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord, found,
 };
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
@@ -69,10 +69,7 @@ pub fn set_user_enabled(conn: &Connection, user_id: &str, enabled: bool) -> Stor
     let n = conn
         .prepare_cached("UPDATE users SET enabled = ? WHERE id = ?")?
         .execute(params![enabled, user_id])?;
-    if n == 0 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
+    found(n as u64)
 }
 
 pub fn create_user(conn: &Connection, u: &UserRecord) -> StoreResult<()> {
