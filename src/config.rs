@@ -74,9 +74,12 @@ pub struct Settings {
         ignore_case = true
     )]
     pub sqlite_synchronous: Synchronous,
-    /// Log format; levels via SUPPORT_ACCESS_LOG.
+    /// Log format.
     #[arg(long, env = "SUPPORT_ACCESS_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+    /// Log levels, e.g. `info,support_access=debug` (`info` if not understood).
+    #[arg(long, env = "SUPPORT_ACCESS_LOG", default_value = "info")]
+    pub log: String,
     /// CheckHosts: how long connecting and SSH authentication may take.
     #[arg(long, env = "SUPPORT_ACCESS_CHECK_TIMEOUT", default_value = "5s", value_parser = duration::parse)]
     #[serde(with = "duration")]

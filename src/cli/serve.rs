@@ -16,9 +16,8 @@ pub struct ServeArgs {
     demo: bool,
 }
 
-fn init_logging(format: LogFormat) {
-    let filter =
-        EnvFilter::try_from_env("SUPPORT_ACCESS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+fn init_logging(format: LogFormat, levels: &str) {
+    let filter = EnvFilter::try_new(levels).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -30,7 +29,7 @@ fn init_logging(format: LogFormat) {
 
 pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
     let settings = global.settings()?;
-    init_logging(settings.log_format);
+    init_logging(settings.log_format, &settings.log);
     let app = crate::server::open_app(&settings, Clock::System).await?;
     let listener = TcpListener::bind(&settings.listen)
         .await
