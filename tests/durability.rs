@@ -147,7 +147,7 @@ async fn acknowledged_writes_survive_kill_9() {
 
     let (mut server, base) = serve(d);
     let client = Arc::new(Client {
-        http: reqwest::Client::new(),
+        http: support_access::tls::http_client().build().unwrap(),
         base,
     });
     let (bob, login) = client.login("acme", "bob", "bob-password-1").await;
@@ -204,7 +204,7 @@ async fn acknowledged_writes_survive_kill_9() {
     );
     let (mut server, base) = serve(d);
     let client = Client {
-        http: reqwest::Client::new(),
+        http: support_access::tls::http_client().build().unwrap(),
         base,
     };
     let (bob, _) = client.login("acme", "bob", "bob-password-1").await;

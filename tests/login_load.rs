@@ -81,7 +81,7 @@ fn login_body(user: &str, password: &str) -> Value {
 #[tokio::test]
 async fn a_thousand_failed_logins_keep_memory_bounded_and_reads_answering() {
     let server = Server::start();
-    let client = reqwest::Client::new();
+    let client = support_access::tls::http_client().build().unwrap();
     let res = client
         .post(format!("{}/v3/auth/tokens", server.base))
         .json(&login_body("alice", "alice-demo-pass"))
@@ -113,7 +113,7 @@ async fn a_thousand_failed_logins_keep_memory_bounded_and_reads_answering() {
         .enable_all()
         .build()
         .unwrap();
-    let attacker = reqwest::Client::new();
+    let attacker = support_access::tls::http_client().build().unwrap();
     let logins: Vec<_> = (0..CONCURRENT_LOGINS)
         .map(|i| {
             let client = attacker.clone();

@@ -1,4 +1,4 @@
-//! Server-side verification of Huawei Cloud `SDK-HMAC-SHA256` request signatures,
+//! Verification (server side) and signing (the CLI client) of Huawei Cloud `SDK-HMAC-SHA256` request signatures,
 //! as produced by the official SDKs (`huaweicloudsdkcore` `Signer`; spec:
 //! `osm-authorization-api.md` §6.2).
 //!
@@ -295,6 +295,35 @@ pub fn sign(secret_key: &[u8], string_to_sign: &str) -> [u8; 32] {
         .finalize()
         .into_bytes()
         .into()
+}
+
+/// Client side: the `Authorization` value for `req`, signing every header it carries
+/// (lower-cased and sorted, as the SDK does). `req` must carry `Host` and `X-Sdk-Date`.
+pub fn authorization(
+    access_key: &str,
+    secret_key: &[u8],
+    req: &RawRequest<'_>,
+) -> Result<String, SignatureError> {
+    let mut names: Vec<String> = req
+        .headers
+        .iter()
+        .map(|(name, _)| name.to_ascii_lowercase())
+        .collect();
+    names.sort();
+    names.dedup();
+    require_signed(&names, HOST)?;
+    let sdk_date = sdk_date_value(req.headers)?;
+    let canonical = canonical_request(req, &names)?;
+    let signature = hex::encode(sign(secret_key, &string_to_sign(sdk_date, &canonical)));
+    Ok(format!(
+        "{ALGORITHM} Access={access_key}, SignedHeaders={}, Signature={signature}",
+        names.join(";")
+    ))
+}
+
+/// The `X-Sdk-Date` value for `at`, e.g. `20250101T080000Z`.
+pub fn sdk_date(at: Timestamp) -> String {
+    at.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
 /// Decode, split on `/` (so `%2F` becomes a separator, as in the SDK), re-encode
@@ -657,6 +686,23 @@ mod tests {
         assert_eq!(to_sign, v.string_to_sign);
         assert_eq!(hex::encode(sign(SK, &to_sign)), v.signature_hex);
         assert_eq!(verify(&req, &header, SK, now()), Ok(()));
+        // The client side signs the same request, before the transport added its
+        // unsigned headers, into the same header.
+        let signed: Vec<(&str, &[u8])> = req
+            .headers
+            .iter()
+            .copied()
+            .filter(|(name, _)| is_signed(&header.signed_headers, &name.to_ascii_lowercase()))
+            .collect();
+        let before_transport = RawRequest {
+            headers: &signed,
+            ..req
+        };
+        assert_eq!(
+            authorization(AK, SK, &before_transport).unwrap(),
+            v.authorization
+        );
+        assert_eq!(sdk_date(now()), DATE);
     }
 
     #[test]

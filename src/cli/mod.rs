@@ -1,7 +1,9 @@
-//! The command line: `serve`, `migrate`, `admin ...`, `audit verify` and `db copy`.
+//! The command line: `serve`, `migrate`, `admin ...`, `audit verify` and `db copy`, and
+//! the client commands that speak to a remote server (`login`, `authorizations ...`, ...).
 
 mod admin;
 mod audit;
+mod client;
 mod db;
 mod demo;
 mod output;
@@ -58,6 +60,8 @@ enum Command {
     /// Database tools: copy an installation from SQLite to PostgreSQL.
     #[command(subcommand)]
     Db(db::DbCommand),
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }
 
 /// A command failure: printed to stderr, exit code 1.
@@ -105,6 +109,10 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Command::Client(command) = cli.command {
+        // Client commands have their own exit codes (2 for usage).
+        return runtime.block_on(client::run(cli.global.output, command));
+    }
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(&cli.global, args).await,
@@ -120,6 +128,7 @@ pub fn run() -> ExitCode {
             Command::Admin(cmd) => admin::run(&cli.global, cmd).await,
             Command::Audit(cmd) => audit::run(&cli.global, cmd).await,
             Command::Db(cmd) => db::run(&cli.global, cmd).await,
+            Command::Client(_) => unreachable!("client commands returned above"),
         }
     });
     match result {

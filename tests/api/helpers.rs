@@ -140,7 +140,7 @@ impl TestServer {
             base,
             app,
             _dir: dir,
-            client: reqwest::Client::new(),
+            client: support_access::tls::http_client().build().unwrap(),
             settings,
             shutdown: Some(shutdown),
             database,

@@ -3,6 +3,7 @@
 //! every test runs on PostgreSQL (a database of its own) instead of SQLite.
 
 mod check_hosts;
+mod cli_client;
 mod concurrency;
 mod copy;
 mod expiry;
