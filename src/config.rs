@@ -28,6 +28,14 @@ pub struct Settings {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, env = "SUPPORT_ACCESS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Serve HTTPS with this PEM certificate chain (with tls_key_file); SIGHUP reloads it.
+    #[arg(long, env = "SUPPORT_ACCESS_TLS_CERT_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The PEM private key of tls_cert_file.
+    #[arg(long, env = "SUPPORT_ACCESS_TLS_KEY_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key_file: Option<PathBuf>,
     /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB.
     #[arg(
         long,
@@ -146,8 +154,22 @@ impl Settings {
         })
     }
 
+    /// The HTTPS certificate and key, when both are set.
+    pub fn tls_files(&self) -> Option<crate::tls::CertificateFiles> {
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(cert), Some(key)) => Some(crate::tls::CertificateFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     /// Rules between settings.
     fn checked(self) -> Result<Settings, String> {
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return Err("tls_cert_file and tls_key_file: set both or neither".into());
+        }
         if self.check_timeout >= self.request_timeout {
             // The request would be cut off before the check could answer.
             return Err("check_timeout: must be shorter than request_timeout".into());
@@ -312,6 +334,7 @@ mod tests {
         assert!(flag(&["--check-timeout", "1m"]).contains("check_timeout"));
         assert!(flag(&["--check-max-in-flight", "0"]).contains("--check-max-in-flight"));
         assert!(flag(&["--sqlite-synchronous", "off"]).contains("--sqlite-synchronous"));
+        assert!(flag(&["--tls-cert-file", "c.pem"]).contains("tls_key_file"));
         assert_eq!(
             settings(&["--sqlite-synchronous", "NORMAL"], None)
                 .unwrap()

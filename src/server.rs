@@ -109,9 +109,14 @@ pub async fn serve(
         body_limit: settings.body_limit_bytes,
     };
     let router = crate::http::router(app, config);
-    let result = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = match settings.tls_files() {
+        Some(files) => crate::tls::serve_https(listener, router, files, shutdown).await,
+        None => {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
     let _ = stop_sweeper.send(true);
     let _ = sweeper.await;
     let _ = epoch_watch.await;

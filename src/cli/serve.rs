@@ -39,7 +39,12 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
         super::demo::seed_and_explain(&app, address).await?;
     }
     println!(
-        "support-access listening on http://{address} (database {})",
+        "support-access listening on {}://{address} (database {})",
+        if settings.tls_files().is_some() {
+            "https"
+        } else {
+            "http"
+        },
         crate::config::redacted_url(&settings.database_url)
     );
     tracing::info!(%address, "listening");

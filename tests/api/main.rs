@@ -15,6 +15,7 @@ mod restart;
 mod secrets;
 mod signing;
 mod ssh_host;
+mod tls;
 mod transitions;
 mod visibility;
 mod workflow;
