@@ -1,4 +1,4 @@
-//! The authorization state machine (SPEC §2).
+//! The authorization state machine (docs/API.md, Statuses).
 
 use super::locale::Language;
 

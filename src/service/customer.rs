@@ -1,4 +1,4 @@
-//! The customer's operations (SPEC §3).
+//! The customer's operations (docs/API.md, Customer API).
 
 use crate::domain::confirm::{ConfirmInput, ConfirmPolicy};
 use crate::domain::session::{FileTransfer, Operation, Session};

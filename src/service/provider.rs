@@ -1,4 +1,4 @@
-//! The engineer's operations (SPEC §5).
+//! The engineer's operations (docs/API.md, Provider API).
 
 use crate::domain::audit::AuditDraft;
 use crate::domain::authorization::RaiseInput;

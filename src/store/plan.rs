@@ -193,7 +193,7 @@ mod tests {
         ));
         match TransitionPlan::decide(&req, facts(Status::Canceled)) {
             Err(StoreError::Transition(e)) => {
-                assert_eq!((e.action, e.current), (Action::Recall, Status::Canceled))
+                assert_eq!((e.action, e.current), (Action::Recall, Status::Canceled));
             }
             other => panic!("{other:?}"),
         }

@@ -28,7 +28,7 @@ fn code(s: Status) -> i64 {
 }
 
 fn ms(t: Option<Timestamp>) -> Option<i64> {
-    t.map(|t| t.as_millisecond())
+    t.map(jiff::Timestamp::as_millisecond)
 }
 
 fn port(v: Option<i64>) -> Option<u16> {

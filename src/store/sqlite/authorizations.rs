@@ -73,7 +73,7 @@ fn detail_from_row(r: &Row) -> rusqlite::Result<Detail> {
 }
 
 pub fn insert(conn: &Connection, a: &Authorization, event: AuditDraft) -> StoreResult<()> {
-    let ms = |t: Option<Timestamp>| t.map(|t| t.as_millisecond());
+    let ms = |t: Option<Timestamp>| t.map(jiff::Timestamp::as_millisecond);
     conn.prepare_cached(
         "INSERT INTO authorizations (id, customer_id, x_customer_id, xcustomer_name, incident_id, \
          simple_description, auth_describe, resource_type_id, visit_type_id, content_type_id, \
@@ -337,7 +337,7 @@ pub fn expire_due(conn: &Connection, now: Timestamp, limit: u32) -> StoreResult<
         };
         match transition(conn, &req) {
             Ok(_) => expired += 1,
-            Err(StoreError::Transition(_)) | Err(StoreError::NotFound) => {}
+            Err(StoreError::Transition(_) | StoreError::NotFound) => {}
             Err(e) => return Err(e),
         }
     }
