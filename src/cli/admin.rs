@@ -159,10 +159,10 @@ pub async fn run(global: &GlobalArgs, command: AdminCommand) -> CliResult {
             );
         }
         AdminCommand::User(UserCommand::Disable { domain, name }) => {
-            set_user_enabled(&app, out, &domain, &name, false).await?
+            set_user_enabled(&app, out, &domain, &name, false).await?;
         }
         AdminCommand::User(UserCommand::Enable { domain, name }) => {
-            set_user_enabled(&app, out, &domain, &name, true).await?
+            set_user_enabled(&app, out, &domain, &name, true).await?;
         }
         AdminCommand::Group(GroupCommand::Create {
             domain,
@@ -242,7 +242,7 @@ async fn access_key(
             out.record(&json!({
                 "access_key": key.access_key,
                 "secret_key": key.secret_key.expose(),
-                "security_token": key.security_token.as_ref().map(|t| t.expose()),
+                "security_token": key.security_token.as_ref().map(super::super::domain::secret::Secret::expose),
                 "expires_at": key.expires_at.map(crate::domain::time::format_utc),
             }));
         }
