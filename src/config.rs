@@ -28,6 +28,10 @@ pub struct Settings {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, env = "SUPPORT_ACCESS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Serve Prometheus metrics at http://ADDRESS/metrics (off when unset), e.g. 127.0.0.1:9464.
+    #[arg(long, env = "SUPPORT_ACCESS_METRICS_LISTEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<String>,
     /// Serve HTTPS with this PEM certificate chain (with tls_key_file); SIGHUP reloads it.
     #[arg(long, env = "SUPPORT_ACCESS_TLS_CERT_FILE")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -73,7 +73,7 @@ pub async fn serve_https(
             match files.reload(&reloading).await {
                 Ok(()) => tracing::info!("TLS certificate reloaded"),
                 Err(e) => {
-                    tracing::warn!(error = %e, "TLS certificate not reloaded; the current one stays")
+                    tracing::warn!(error = %e, "TLS certificate not reloaded; the current one stays");
                 }
             }
         }

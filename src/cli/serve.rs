@@ -27,9 +27,29 @@ fn init_logging(format: LogFormat, levels: &str) {
     };
 }
 
+/// Installs the metrics recorder (before anything records) and serves the scrape
+/// endpoint for as long as the process runs.
+async fn serve_metrics(address: &str) -> CliResult {
+    let handle = crate::telemetry::install().map_err(CliError)?;
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|e| CliError(format!("cannot listen for metrics on {address}: {e}")))?;
+    let bound = listener.local_addr()?;
+    println!("support-access metrics on http://{bound}/metrics");
+    tokio::spawn(async move {
+        if let Err(e) = crate::telemetry::serve(listener, handle, std::future::pending()).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    Ok(())
+}
+
 pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
     let settings = global.settings()?;
     init_logging(settings.log_format, &settings.log);
+    if let Some(address) = &settings.metrics_listen {
+        serve_metrics(address).await?;
+    }
     let app = crate::server::open_app(&settings, Clock::System).await?;
     let listener = TcpListener::bind(&settings.listen)
         .await

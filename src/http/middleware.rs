@@ -56,6 +56,8 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, req: Request, next: 
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
     };
+    // Taken before an error is rendered into a new response.
+    let route = response.extensions().get::<MatchedPath>().cloned();
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
         response = render(&error, lang, config, &id);
     } else if response.status() == StatusCode::METHOD_NOT_ALLOWED {
@@ -66,11 +68,9 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, req: Request, next: 
     }
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let route = response
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("(unmatched)", |m| m.as_str());
+    let route = route.as_ref().map_or("(unmatched)", |m| m.as_str());
     tracing::info!(request_id = %id, %method, route, status, latency_ms, "request");
+    crate::telemetry::http_request(route, method.as_str(), status, started.elapsed());
     response
 }
 

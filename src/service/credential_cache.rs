@@ -74,11 +74,14 @@ impl CredentialCache {
 
     /// The holder of an unexpired token.
     pub fn token(&self, hash: &[u8; 32], now: Timestamp) -> Option<Arc<TokenHolder>> {
-        self.state()
+        let found = self
+            .state()
             .tokens
             .get(hash)
             .filter(|holder| holder.expires_at > now)
-            .cloned()
+            .cloned();
+        crate::telemetry::credential_lookup("token", found.is_some());
+        found
     }
 
     pub fn put_token(&self, since: Generation, hash: [u8; 32], holder: Arc<TokenHolder>) {
@@ -92,7 +95,9 @@ impl CredentialCache {
     }
 
     pub fn key(&self, access_key: &str) -> Option<Arc<CachedKey>> {
-        self.state().keys.get(access_key).cloned()
+        let found = self.state().keys.get(access_key).cloned();
+        crate::telemetry::credential_lookup("access_key", found.is_some());
+        found
     }
 
     pub fn put_key(&self, since: Generation, entry: Arc<CachedKey>) {

@@ -92,8 +92,7 @@ impl App {
                 details,
             }),
         };
-        self.store.transition(request).await?;
-        Ok(())
+        self.apply_transition(request).await
     }
 
     /// UpdateAuthorizations: `reject` (pending) or `cancel` (authorized).
@@ -117,8 +116,7 @@ impl App {
             reason,
             grant: None,
         };
-        self.store.transition(request).await?;
-        Ok(())
+        self.apply_transition(request).await
     }
 
     pub async fn list_sessions(

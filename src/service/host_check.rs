@@ -126,6 +126,7 @@ impl Check {
             now: clock.now(),
         };
         store.record_host_check(record).await?;
+        crate::telemetry::check_hosts(report.outcome.name());
         Ok(report.outcome)
     }
 

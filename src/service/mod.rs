@@ -148,6 +148,17 @@ pub fn new_hex_id() -> String {
 }
 
 impl App {
+    /// Applies a status change and counts it by action.
+    async fn apply_transition(
+        &self,
+        request: crate::store::TransitionRequest,
+    ) -> ServiceResult<()> {
+        let action = request.action;
+        self.store.transition(request).await?;
+        crate::telemetry::transition(action.name());
+        Ok(())
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         secrets: Cipher,

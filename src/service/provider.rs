@@ -115,8 +115,7 @@ impl App {
             reason,
             grant: None,
         };
-        self.store.transition(request).await?;
-        Ok(())
+        self.apply_transition(request).await
     }
 
     /// Opens a session on a detail: only while authorized and inside the window.

@@ -39,7 +39,9 @@ pub fn spawn(
                 _ = ticker.tick() => {}
                 _ = shutdown.changed() => return,
             }
-            match app.sweep_once().await {
+            let swept = app.sweep_once().await;
+            crate::telemetry::sweep(swept.as_ref().map(|n| *n).map_err(|_| ()));
+            match swept {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "expiry sweep"),
                 Err(e) => tracing::warn!(error = %e, "expiry sweep failed; will retry"),

@@ -30,7 +30,7 @@ impl TestCa {
 
     /// A certificate for `names` (DNS names or IP addresses): (chain PEM, key PEM).
     pub fn issue(&self, names: &[&str]) -> (String, String) {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let names: Vec<String> = names.iter().map(ToString::to_string).collect();
         let mut params = CertificateParams::new(names.clone()).unwrap();
         params
             .distinguished_name
@@ -148,7 +148,7 @@ async fn https_with_a_private_ca_and_no_plain_http() {
             .unwrap()
         }
     };
-    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let args = |a: &[&str]| a.iter().map(ToString::to_string).collect::<Vec<_>>();
     let login = cli(
         args(&[
             "login",

@@ -92,6 +92,7 @@ fn take_batch(held: &mut VecDeque<Job>) -> Vec<Job> {
 }
 
 async fn run_batch(pool: &Pool, batch: Vec<Job>) {
+    let started = std::time::Instant::now();
     let answers = match batch.as_slice() {
         [job] => vec![alone(pool, &job.request).await],
         jobs => match together(pool, jobs).await {
@@ -106,6 +107,7 @@ async fn run_batch(pool: &Pool, batch: Vec<Job>) {
             }
         },
     };
+    crate::telemetry::commit_batch("postgres", batch.len(), started.elapsed());
     for (job, answer) in batch.into_iter().zip(answers) {
         let _ = job.reply.send(answer);
     }

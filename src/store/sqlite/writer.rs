@@ -105,6 +105,7 @@ fn run(conn: Connection, queue: mpsc::Receiver<Box<dyn Job>>, catch_up: CatchUp)
 /// next fsync, instead of alternating between a big and a small batch.
 fn run_batch(conn: &Connection, first: Box<dyn Job>, queue: &mpsc::Receiver<Box<dyn Job>>) {
     let mut batch = vec![first];
+    let started = std::time::Instant::now();
     let outcome = (|| -> rusqlite::Result<()> {
         execute(conn, "BEGIN IMMEDIATE")?;
         let mut next = 0;
@@ -121,6 +122,7 @@ fn run_batch(conn: &Connection, first: Box<dyn Job>, queue: &mpsc::Receiver<Box<
         }
         execute(conn, "COMMIT")
     })();
+    crate::telemetry::commit_batch("sqlite", batch.len(), started.elapsed());
     let commit = outcome.map_err(|e| {
         // Leave no transaction open for the next batch.
         let _ = conn.execute_batch("ROLLBACK");
