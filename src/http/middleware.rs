@@ -16,6 +16,8 @@ use crate::domain::Language;
 use crate::service::App;
 
 const REQUEST_ID: &str = "x-request-id";
+/// `Retry-After` of a 503 (database unreachable, request timed out).
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 
 /// Settings the envelope needs.
 #[derive(Clone, Copy)]
@@ -92,7 +94,13 @@ fn render(error: &ApiError, lang: Language, config: EnvelopeConfig, request_id: 
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let ApiError::TooManyRequests(secs) = error {
+    // Both are passing conditions: say when to come back.
+    let retry_after = match error {
+        ApiError::TooManyRequests(secs) => Some(secs),
+        ApiError::Timeout | ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
+        _ => None,
+    };
+    if let Some(secs) = retry_after {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));

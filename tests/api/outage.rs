@@ -103,6 +103,21 @@ async fn an_unreachable_database_is_503_until_it_returns() {
     let started = Instant::now();
     let r = ready(&w).await;
     assert_eq!(r.status, 503, "{}", r.raw);
+    let raw = w
+        .client
+        .get(format!("{}/readyz", w.base))
+        .send()
+        .await
+        .unwrap();
+    let retry_after = raw
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        retry_after.as_deref(),
+        Some("1"),
+        "a 503 says when to retry"
+    );
     let list = w
         .call(
             "GET",
