@@ -297,7 +297,9 @@ pub fn on_postgres_or_skip(test: &str) -> bool {
 }
 
 pub async fn pg_connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+    let (config, tls) = support_access::store::postgres::connection(url).unwrap();
+    let (client, connection) = config
+        .connect(tls)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to PostgreSQL at {url}: {e}"));
     tokio::spawn(connection);
@@ -340,8 +342,9 @@ impl Drop for PgDatabase {
                 .build()
                 .unwrap();
             runtime.block_on(async {
-                let (client, connection) =
-                    tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await?;
+                let (config, tls) =
+                    support_access::store::postgres::connection(&admin_url).unwrap();
+                let (client, connection) = config.connect(tls).await?;
                 tokio::spawn(connection);
                 client
                     .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

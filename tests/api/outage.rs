@@ -70,7 +70,8 @@ fn through(url: &str, address: SocketAddr) -> String {
 
 /// The first address the configured PostgreSQL URL names.
 async fn postgres_address() -> SocketAddr {
-    let config: tokio_postgres::Config = postgres_url().unwrap().parse().unwrap();
+    let (config, _) =
+        support_access::store::postgres::connection(&postgres_url().unwrap()).unwrap();
     let host = match &config.get_hosts()[0] {
         tokio_postgres::config::Host::Tcp(host) => host.clone(),
         other => panic!("the outage test needs a TCP host, not {other:?}"),

@@ -230,3 +230,57 @@ async fn sighup_reloads_the_certificate_and_open_connections_stay() {
     let again = old_client.get(&healthz).send().await.unwrap();
     assert!(again.status().is_success());
 }
+
+/// On PostgreSQL: the server's connections are encrypted exactly when the URL asks
+/// (`sslmode=verify-full` in the TLS run of `.ci/run`), and a certificate from another
+/// CA is refused.
+#[tokio::test]
+async fn postgres_connections_are_encrypted_when_the_url_asks() {
+    if !crate::helpers::on_postgres_or_skip("postgres_connections_are_encrypted_when_the_url_asks")
+    {
+        return;
+    }
+    let w = World::new().await;
+    let url = w.settings.database_url.clone();
+    let wants_tls = url.contains("sslmode=verify-full");
+    let client = crate::helpers::pg_connect(&url).await;
+    let row = client
+        .query_one(
+            "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl)
+             FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.datname = current_database()",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (encrypted, plain): (i64, i64) = (row.get(0), row.get(1));
+    // The server's pool holds connections besides this one.
+    if wants_tls {
+        assert!(
+            encrypted >= 2 && plain == 0,
+            "encrypted {encrypted}, plain {plain}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let other = dir.path().join("other-ca.pem");
+        std::fs::write(&other, TestCa::new("another CA").pem).unwrap();
+        let (base, query) = url.split_once('?').unwrap();
+        let query: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some(("sslrootcert", _)) => format!("sslrootcert={}", other.display()),
+                _ => p.to_owned(),
+            })
+            .collect();
+        let wrong = format!("{base}?{}", query.join("&"));
+        let refused = support_access::store::postgres::PostgresStore::open(&wrong).await;
+        assert!(
+            refused.is_err(),
+            "a server certificate from an untrusted CA was accepted"
+        );
+    } else {
+        assert!(
+            encrypted == 0 && plain >= 2,
+            "encrypted {encrypted}, plain {plain}"
+        );
+    }
+}

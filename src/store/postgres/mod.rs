@@ -17,8 +17,8 @@ mod import;
 mod migrations;
 mod query;
 mod sessions;
+mod tls;
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,7 +26,6 @@ use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, Transaction,
 };
 use jiff::Timestamp;
-use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use crate::domain::audit::AuditDraft;
@@ -35,6 +34,7 @@ use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
 use crate::store::*;
 use batch::TransitionBatcher;
+pub use tls::connection;
 
 /// Connections per instance: PostgreSQL's own group commit needs a few writers in
 /// flight, and several instances must stay well under its `max_connections`.
@@ -127,12 +127,11 @@ macro_rules! in_transaction {
 impl PostgresStore {
     /// Connects and applies pending migrations.
     pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
-        let mut config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Internal(format!("invalid PostgreSQL URL: {e}")))?;
+        let (mut config, tls) = connection(url)?;
         config.connect_timeout(CONNECT_TIMEOUT);
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
