@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::domain::Language;
 use crate::domain::time::parse_config_duration;
 use crate::store::sqlite::{self, Synchronous};
 
@@ -30,6 +31,7 @@ pub struct FileSettings {
     pub check_timeout: Option<String>,
     pub check_max_in_flight: Option<usize>,
     pub check_max_in_flight_per_domain: Option<usize>,
+    pub default_language: Option<String>,
 }
 
 impl FileSettings {
@@ -69,6 +71,9 @@ pub struct Settings {
     /// CheckHosts running at once, overall and per customer domain.
     pub check_max_in_flight: usize,
     pub check_max_in_flight_per_domain: usize,
+    /// The language of answers to requests with neither `X-Language` nor a supported
+    /// `Accept-Language`.
+    pub default_language: Language,
 }
 
 /// Values given as flags or environment variables (clap has already merged those two).
@@ -88,6 +93,7 @@ pub struct Overrides {
     pub check_timeout: Option<String>,
     pub check_max_in_flight: Option<usize>,
     pub check_max_in_flight_per_domain: Option<usize>,
+    pub default_language: Option<String>,
 }
 
 fn duration(name: &str, value: Option<String>, default: &str) -> Result<Duration, String> {
@@ -184,6 +190,10 @@ impl Settings {
                     .or(file.check_max_in_flight_per_domain),
                 4,
             )?,
+            default_language: match flags.default_language.or(file.default_language) {
+                Some(value) => Language::from_setting(&value)?,
+                None => Language::En,
+            },
         })
     }
 }
@@ -243,6 +253,7 @@ mod tests {
             (s.check_max_in_flight, s.check_max_in_flight_per_domain),
             (16, 4)
         );
+        assert_eq!(s.default_language, Language::En);
     }
 
     #[test]
@@ -293,6 +304,15 @@ mod tests {
             Settings::resolve(flags, FileSettings::default())
                 .unwrap_err()
                 .contains("check_max_in_flight")
+        );
+        let flags = Overrides {
+            default_language: Some("fr-fr".into()),
+            ..Default::default()
+        };
+        assert!(
+            Settings::resolve(flags, FileSettings::default())
+                .unwrap_err()
+                .contains("default_language")
         );
         assert!(toml::from_str::<FileSettings>("nonsense = 1").is_err());
     }

@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// CheckHosts running at once for one customer domain (default 4).
     #[arg(long, env = "SUPPORT_ACCESS_CHECK_MAX_IN_FLIGHT_PER_DOMAIN")]
     check_max_in_flight_per_domain: Option<usize>,
+    /// Language of answers to requests naming none (X-Language, Accept-Language):
+    /// `en-us` (default) or `zh-cn`.
+    #[arg(long, env = "SUPPORT_ACCESS_DEFAULT_LANGUAGE")]
+    default_language: Option<String>,
 }
 
 impl ServeArgs {
@@ -74,6 +78,7 @@ impl ServeArgs {
             check_timeout: self.check_timeout.clone(),
             check_max_in_flight: self.check_max_in_flight,
             check_max_in_flight_per_domain: self.check_max_in_flight_per_domain,
+            default_language: self.default_language.clone(),
         }
     }
 }
