@@ -27,7 +27,7 @@ pub async fn run(global: &GlobalArgs, command: AuditCommand) -> CliResult {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(CliError(format!(
+        Err(CliError::failed(format!(
             "audit chain verification FAILED:\n  {}",
             problems.join("\n  ")
         )))

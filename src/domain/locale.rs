@@ -118,7 +118,10 @@ mod tests {
     #[test]
     fn x_language_wins_then_accept_language_then_the_default() {
         let n = Language::negotiate;
-        assert_eq!(n(Some("en-us"), Some("zh-CN"), Language::Zh), Ok(Language::En));
+        assert_eq!(
+            n(Some("en-us"), Some("zh-CN"), Language::Zh),
+            Ok(Language::En)
+        );
         assert_eq!(n(None, Some("zh-CN"), Language::En), Ok(Language::Zh));
         assert_eq!(n(None, Some("fr"), Language::Zh), Ok(Language::Zh));
         assert_eq!(n(None, None, Language::En), Ok(Language::En));

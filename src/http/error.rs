@@ -148,7 +148,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(v) => ApiError::Validation(v),
             ServiceError::Unauthenticated(why) => ApiError::Unauthenticated(why),
             ServiceError::Forbidden(f) => ApiError::Forbidden(f),
-            ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::NotFound | ServiceError::Missing(_) => ApiError::NotFound,
             ServiceError::Conflict(t) => ApiError::Conflict(t),
             ServiceError::SessionConflict(why) => ApiError::SessionConflict(why),
             ServiceError::Duplicate(what) => ApiError::Duplicate(what),

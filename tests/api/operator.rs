@@ -27,14 +27,23 @@ async fn answers_are_english_by_default_and_chinese_when_asked() {
     assert_eq!((r.status, r.msg()), (404, "The API does not exist."));
     let r = unauthenticated(None).await;
     assert_eq!(r.status, 401);
-    assert!(r.msg().starts_with("Incorrect IAM authentication information"), "{}", r.msg());
+    assert!(
+        r.msg()
+            .starts_with("Incorrect IAM authentication information"),
+        "{}",
+        r.msg()
+    );
 
     for header in [("X-Language", "zh-cn"), ("Accept-Language", "zh-CN")] {
         let r = unknown_route(Some(header)).await;
         assert_eq!((r.status, r.msg()), (404, "API 不存在。"), "{header:?}");
         let r = unauthenticated(Some(header)).await;
         assert_eq!(r.status, 401);
-        assert!(r.msg().starts_with("IAM 认证信息错误"), "{header:?}: {}", r.msg());
+        assert!(
+            r.msg().starts_with("IAM 认证信息错误"),
+            "{header:?}: {}",
+            r.msg()
+        );
     }
 
     // X-Language wins over Accept-Language.
@@ -80,7 +89,11 @@ async fn the_customer_sees_the_host_and_port_the_engineer_entered() {
         .iter()
         .find(|d| d["id"] == details[0])
         .expect("the host detail");
-    assert_eq!((&host["host"], &host["port"]), (&"10.1.2.3".into(), &2222.into()), "{host}");
+    assert_eq!(
+        (&host["host"], &host["port"]),
+        (&"10.1.2.3".into(), &2222.into()),
+        "{host}"
+    );
 }
 
 #[tokio::test]
@@ -117,11 +130,17 @@ async fn the_log_line_names_the_route_latency_and_principal() {
     assert_eq!(w.send(req).await.status, 409);
     let line = logs_for("op-log-409");
     assert!(line.contains(route), "{line}");
-    assert!(line.contains(&format!("principal={}", w.ids["bob"])), "{line}");
+    assert!(
+        line.contains(&format!("principal={}", w.ids["bob"])),
+        "{line}"
+    );
     let latency = line
         .split_whitespace()
         .find_map(|f| f.strip_prefix("latency_ms="))
         .expect("latency_ms");
     let (whole, decimals) = latency.split_once('.').expect("a decimal point");
-    assert!(whole.parse::<u64>().is_ok() && decimals.len() == 3, "{latency}");
+    assert!(
+        whole.parse::<u64>().is_ok() && decimals.len() == 3,
+        "{latency}"
+    );
 }
