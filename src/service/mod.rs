@@ -3,6 +3,7 @@
 
 pub mod access_keys;
 pub mod admin;
+pub mod audit;
 pub mod credential_cache;
 pub mod customer;
 pub mod host_check;

@@ -106,6 +106,7 @@ async fn the_whole_workflow_answers_in_the_spec_shapes() {
         keys(host),
         sorted(vec![
             "id",
+            "host",
             "port",
             "type",
             "instance_id",
