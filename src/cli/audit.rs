@@ -70,7 +70,9 @@ impl FilterArgs {
                 store
                     .domain_by_name(&name)
                     .await?
-                    .ok_or_else(|| CliError::new("not_found", format!("domain `{name}` not found")))?
+                    .ok_or_else(|| {
+                        CliError::new("not_found", format!("domain `{name}` not found"))
+                    })?
                     .id,
             ),
         };
@@ -122,7 +124,15 @@ pub async fn run(global: &GlobalArgs, command: AuditCommand) -> CliResult {
                             })
                         })
                         .collect();
-                    let columns = ["time", "chain", "seq", "type", "actor", "authorization", "note"];
+                    let columns = [
+                        "time",
+                        "chain",
+                        "seq",
+                        "type",
+                        "actor",
+                        "authorization",
+                        "note",
+                    ];
                     global.output.rows(&columns, &rows);
                 }
             }
@@ -159,7 +169,10 @@ async fn verify_database(output: Output, store: &dyn Store) -> CliResult {
     } else {
         Err(CliError::new(
             "tampered",
-            format!("audit chain verification FAILED:\n  {}", problems.join("\n  ")),
+            format!(
+                "audit chain verification FAILED:\n  {}",
+                problems.join("\n  ")
+            ),
         ))
     }
 }
@@ -169,7 +182,8 @@ fn verify_file(output: Output, file: &std::path::Path) -> CliResult {
         .map_err(|e| CliError::failed(format!("cannot read {}: {e}", file.display())))?;
     match verify_export(&text) {
         Ok(check) => {
-            output.record(&json!({ "chains": check.chains, "events": check.events, "result": "ok" }));
+            output
+                .record(&json!({ "chains": check.chains, "events": check.events, "result": "ok" }));
             Ok(())
         }
         Err(problem) => {

@@ -95,13 +95,22 @@ fn check_run(events: &[AuditEvent]) -> Result<(), (i64, &'static str)> {
     let mut prev = first.prev_hash;
     for (e, expected) in events.iter().zip(first.seq..) {
         if e.seq != expected {
-            return Err((e.seq, "sequence number out of order (an event was removed or inserted)"));
+            return Err((
+                e.seq,
+                "sequence number out of order (an event was removed or inserted)",
+            ));
         }
         if e.prev_hash != prev {
-            return Err((e.seq, "previous-hash link does not match the event before it"));
+            return Err((
+                e.seq,
+                "previous-hash link does not match the event before it",
+            ));
         }
         if event_hash(&e.draft, e.seq, e.at, &e.prev_hash) != e.hash {
-            return Err((e.seq, "event content does not match its hash (the event was altered)"));
+            return Err((
+                e.seq,
+                "event content does not match its hash (the event was altered)",
+            ));
         }
         prev = e.hash;
     }
@@ -121,16 +130,24 @@ pub struct ExportCheck {
 pub fn verify_export(lines: &str) -> Result<ExportCheck, String> {
     let mut chains: BTreeMap<String, Vec<AuditEvent>> = BTreeMap::new();
     let mut events = 0;
-    for (i, line) in lines.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in lines
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let value: Value =
             serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
         let event = event_from_json(&value).map_err(|e| format!("line {}: {e}", i + 1))?;
-        chains.entry(event.draft.domain_id.clone()).or_default().push(event);
+        chains
+            .entry(event.draft.domain_id.clone())
+            .or_default()
+            .push(event);
         events += 1;
     }
     for (chain, list) in &mut chains {
         list.sort_by_key(|e| e.seq);
-        check_run(list).map_err(|(seq, problem)| format!("chain {chain}: event {seq}: {problem}"))?;
+        check_run(list)
+            .map_err(|(seq, problem)| format!("chain {chain}: event {seq}: {problem}"))?;
     }
     Ok(ExportCheck {
         chains: chains.len(),
@@ -214,7 +231,10 @@ pub fn ocsf_event(e: &AuditEvent) -> Value {
     match class_uid {
         3001 => {
             put("actor", json!({ "user": actor }));
-            put("user", ocsf_user_or_unknown(changed(&note, "id"), changed(&note, "name")));
+            put(
+                "user",
+                ocsf_user_or_unknown(changed(&note, "id"), changed(&note, "name")),
+            );
         }
         3006 => {
             put("actor", json!({ "user": actor }));
@@ -224,7 +244,10 @@ pub fn ocsf_event(e: &AuditEvent) -> Value {
             };
             put("group", json!({ "uid": group_id, "name": group_name }));
             if d.kind.starts_with("group.member") {
-                put("user", ocsf_user_or_unknown(changed(&note, "user_id"), changed(&note, "user")));
+                put(
+                    "user",
+                    ocsf_user_or_unknown(changed(&note, "user_id"), changed(&note, "user")),
+                );
             }
         }
         3002 => {
@@ -233,7 +256,10 @@ pub fn ocsf_event(e: &AuditEvent) -> Value {
         }
         3003 => {
             put("user", actor);
-            put("privileges", json!([authorization.unwrap_or_else(|| d.kind.clone())]));
+            put(
+                "privileges",
+                json!([authorization.unwrap_or_else(|| d.kind.clone())]),
+            );
         }
         _ => {
             put("actor", json!({ "user": actor }));
@@ -271,8 +297,14 @@ mod tests {
         (1..=n)
             .map(|seq| {
                 let after = json!({ "id": format!("u{seq}"), "name": "bob" });
-                let e = AuditDraft::admin(SYSTEM_CHAIN, &Actor::cli("root"), "user.created", None, Some(after))
-                    .seal(seq, Timestamp::from_second(seq).unwrap(), prev);
+                let e = AuditDraft::admin(
+                    SYSTEM_CHAIN,
+                    &Actor::cli("root"),
+                    "user.created",
+                    None,
+                    Some(after),
+                )
+                .seal(seq, Timestamp::from_second(seq).unwrap(), prev);
                 prev = e.hash;
                 e
             })
@@ -280,7 +312,10 @@ mod tests {
     }
 
     fn export(events: &[AuditEvent]) -> String {
-        events.iter().map(|e| format!("{}\n", event_json(e))).collect()
+        events
+            .iter()
+            .map(|e| format!("{}\n", event_json(e)))
+            .collect()
     }
 
     #[test]
@@ -289,7 +324,13 @@ mod tests {
         for e in &events {
             assert_eq!(&event_from_json(&event_json(e)).unwrap(), e);
         }
-        assert_eq!(verify_export(&export(&events)), Ok(ExportCheck { chains: 1, events: 4 }));
+        assert_eq!(
+            verify_export(&export(&events)),
+            Ok(ExportCheck {
+                chains: 1,
+                events: 4
+            })
+        );
         // A tail exported from later on verifies from its first event.
         assert!(verify_export(&export(&events[2..])).is_ok());
     }
@@ -301,7 +342,11 @@ mod tests {
         assert!(verify_export(&altered).unwrap_err().contains("altered"));
         let mut gap = events.clone();
         gap.remove(1);
-        assert!(verify_export(&export(&gap)).unwrap_err().contains("out of order"));
+        assert!(
+            verify_export(&export(&gap))
+                .unwrap_err()
+                .contains("out of order")
+        );
         assert!(verify_export("{not json").is_err());
     }
 
@@ -309,7 +354,10 @@ mod tests {
     fn kinds_map_to_ocsf_classes() {
         let e = &chain(1)[0];
         let o = ocsf_event(e);
-        assert_eq!((o["class_uid"].as_u64(), o["type_uid"].as_u64()), (Some(3001), Some(300101)));
+        assert_eq!(
+            (o["class_uid"].as_u64(), o["type_uid"].as_u64()),
+            (Some(3001), Some(300101))
+        );
         assert_eq!(o["user"]["uid"], "u1");
         assert_eq!(o["actor"]["user"]["uid"], "cli:root");
         assert_eq!(ocsf_class("session_opened"), (3003, 1));

@@ -41,5 +41,7 @@ pub async fn list(
     };
     let (count, events) = app.domain_audit_events(&p, filter).await?;
     let audit_events: Vec<Value> = events.iter().map(event_json).collect();
-    Ok(Json(json!({ "count": count, "audit_events": audit_events })))
+    Ok(Json(
+        json!({ "count": count, "audit_events": audit_events }),
+    ))
 }

@@ -143,7 +143,11 @@ async fn signed_requests_work_on_both_apis() {
     );
 
     // An engineer's key on the provider API, with a signed body.
-    let eng = w.admin().create_access_key("provider", "eng").await.unwrap();
+    let eng = w
+        .admin()
+        .create_access_key("provider", "eng")
+        .await
+        .unwrap();
     let s = Signer::new(&w, &eng);
     let body = json!({"customer_id": w.ids["acme"], "x_customer_id": w.ids["bob"], "incident_id": "CS-SIGNED",
         "simple_description": "signed", "auth_describe": "signed", "resource_type_id": "2", "visit_type_id": "4",
@@ -188,7 +192,10 @@ async fn bad_signatures_are_refused_with_a_reason() {
     assert_eq!(r.status, 401);
     assert!(r.msg().contains("SDK-HMAC-SM3"), "{}", r.msg());
 
-    w.admin().set_access_key_enabled(&bob.access_key, false).await.unwrap();
+    w.admin()
+        .set_access_key_enabled(&bob.access_key, false)
+        .await
+        .unwrap();
     let r = Signer::new(&w, &bob).send("GET", path, None).await;
     assert_eq!(r.status, 401);
     assert!(r.msg().contains("disabled"), "{}", r.msg());
@@ -250,16 +257,24 @@ async fn a_disabled_user_is_refused_at_once_and_enabled_again() {
         (token, signed, login)
     };
     assert_eq!(statuses().await, (200, 200, 201));
-    let disabled = w.admin().set_user_enabled("acme", "bob", false).await.unwrap();
+    let disabled = w
+        .admin()
+        .set_user_enabled("acme", "bob", false)
+        .await
+        .unwrap();
     assert!(!disabled.enabled);
     assert_eq!(statuses().await, (401, 401, 401), "no waiting for a poll");
     // Others are untouched.
     let alice = w.call("GET", path, Some(w.token("alice")), None).await;
     assert_eq!(alice.status, 200);
-    w.admin().set_user_enabled("acme", "bob", true).await.unwrap();
+    w.admin()
+        .set_user_enabled("acme", "bob", true)
+        .await
+        .unwrap();
     assert_eq!(statuses().await, (200, 200, 201));
     assert!(
-        w.admin().set_user_enabled("acme", "nobody", false)
+        w.admin()
+            .set_user_enabled("acme", "nobody", false)
             .await
             .is_err()
     );
@@ -289,7 +304,8 @@ async fn repeated_failures_lock_a_key_for_five_minutes() {
 async fn temporary_credentials_are_assumed_and_expire() {
     let w = World::new().await;
     let temp = w
-        .admin().create_temporary_access_key("acme", "bob", SignedDuration::from_hours(1))
+        .admin()
+        .create_temporary_access_key("acme", "bob", SignedDuration::from_hours(1))
         .await
         .unwrap();
     let s = Signer::new(&w, &temp);
