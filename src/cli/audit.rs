@@ -6,7 +6,6 @@ use clap::{Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use super::{CliError, CliResult, GlobalArgs, Output};
-use crate::config::Overrides;
 use crate::domain::audit::SYSTEM_CHAIN;
 use crate::domain::audit_export::{event_json, ocsf_event, verify_export};
 use crate::domain::time::format_utc;
@@ -101,7 +100,7 @@ pub async fn run(global: &GlobalArgs, command: AuditCommand) -> CliResult {
     if let AuditCommand::Verify { export: Some(file) } = &command {
         return verify_file(global.output, file);
     }
-    let settings = global.settings(Overrides::default())?;
+    let settings = global.settings()?;
     let store = crate::server::open_store(&settings).await?;
     match command {
         AuditCommand::Verify { .. } => verify_database(global.output, store.as_ref()).await,

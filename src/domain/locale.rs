@@ -38,9 +38,7 @@ impl Language {
         match value.to_ascii_lowercase().as_str() {
             "en-us" | "en" => Ok(Language::En),
             "zh-cn" | "zh" => Ok(Language::Zh),
-            _ => Err(format!(
-                "default_language: `{value}` is not `en-us` or `zh-cn`"
-            )),
+            _ => Err(format!("`{value}` is not `en-us` or `zh-cn`")),
         }
     }
 

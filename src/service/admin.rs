@@ -6,9 +6,10 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 
 use super::access_keys::{IssuedKey, TEMPORARY_MAX, TEMPORARY_MIN};
-use super::identity::{PROVIDER_DOMAIN, check_name, check_password, hash_password};
+use super::identity::{PROVIDER_DOMAIN, check_name, check_password};
 use super::{App, ServiceError, ServiceResult, new_hex_id};
 use crate::domain::audit::{Actor, AuditDraft, SYSTEM_CHAIN};
+use crate::domain::secret::Secret;
 use crate::domain::time::format_utc;
 use crate::domain::validation::{Rule, ValidationError, text};
 use crate::store::{
@@ -231,7 +232,11 @@ impl Admin<'_> {
             id: new_hex_id(),
             domain_id: domain.id.clone(),
             name: name.into(),
-            password_hash: hash_password(password).await?,
+            password_hash: self
+                .app
+                .passwords
+                .hash(Secret::new(password.to_owned()))
+                .await?,
             is_admin: admin,
             is_engineer: engineer.is_some(),
             is_provider_admin: engineer.unwrap_or(false),
@@ -299,7 +304,11 @@ impl Admin<'_> {
         let user = self.app.user_named(domain, name).await?;
         let change = AdminChange::SetPassword {
             user_id: user.id.clone(),
-            password_hash: hash_password(password).await?,
+            password_hash: self
+                .app
+                .passwords
+                .hash(Secret::new(password.to_owned()))
+                .await?,
         };
         let fields = json!({ "id": user.id, "name": user.name });
         self.record(

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::crypto::{password, token};
+use crate::crypto::token;
 use crate::domain::Principal;
 use crate::domain::principal::CredentialKind;
 use crate::domain::secret::Secret;
@@ -48,13 +48,6 @@ pub struct IssuedToken {
     pub expires_at: Timestamp,
 }
 
-pub(super) async fn hash_password(pw: &str) -> ServiceResult<String> {
-    let pw = Secret::new(pw.to_owned());
-    tokio::task::spawn_blocking(move || password::hash(pw.expose()))
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))
-}
-
 impl App {
     pub async fn domain_named(&self, name: &str) -> ServiceResult<DomainRecord> {
         self.store
@@ -85,16 +78,11 @@ impl App {
         };
         let (Some(domain), Some(user)) = (domain, user) else {
             // Spend the same time as a real check, so timing does not reveal who exists.
-            tokio::task::spawn_blocking(move || password::decoy_verify(pw.expose()))
-                .await
-                .ok();
+            self.passwords.verify(pw, None).await?;
             return Err(ServiceError::Unauthenticated(REFUSED.into()));
         };
         let phc = user.password_hash.clone();
-        let ok = tokio::task::spawn_blocking(move || password::verify(pw.expose(), &phc))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        if !ok {
+        if !self.passwords.verify(pw, Some(phc)).await? {
             return Err(ServiceError::Unauthenticated(REFUSED.into()));
         }
         let (token, hash) = token::generate();

@@ -12,7 +12,6 @@ use clap::Subcommand;
 
 use super::{CliResult, GlobalArgs, Output};
 use crate::clock::Clock;
-use crate::config::Overrides;
 use crate::domain::audit::Actor;
 use crate::service::App;
 
@@ -52,7 +51,7 @@ fn os_user() -> String {
 }
 
 pub async fn run(global: &GlobalArgs, command: AdminCommand) -> CliResult {
-    let settings = global.settings(Overrides::default())?;
+    let settings = global.settings()?;
     let app = crate::server::open_app(&settings, Clock::System).await?;
     let cx = Context {
         app,
