@@ -66,11 +66,15 @@ impl Drop for Demo {
     }
 }
 
-fn bash(script: &str, base: &str) -> Output {
+/// `script` in `dir`, as a fresh shell where `support-access` is not installed.
+fn bash(dir: &Path, script: &str, base: &str) -> Output {
     Command::new("bash")
+        .current_dir(dir)
         .arg("-c")
         .arg(script)
         .env("SA", base)
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env_remove("SUPPORT_ACCESS_DATABASE_URL")
         .output()
         .unwrap()
 }
@@ -97,7 +101,11 @@ fn demo_then_the_readme_walkthrough_works_as_written() {
     // The session the demo printed: list, reject the pending one, cancel the granted one.
     let snippet = &demo.printed[demo.printed.find("SA=").unwrap()..];
     let snippet = snippet.replacen(&format!("SA={}", demo.base), "", 1);
-    let out = bash(&format!("set -euo pipefail\n{snippet}"), &demo.base);
+    let out = bash(
+        dir.path(),
+        &format!("set -euo pipefail\n{snippet}"),
+        &demo.base,
+    );
     let text = stdout(&out);
     assert!(
         out.status.success(),
@@ -114,7 +122,11 @@ fn demo_then_the_readme_walkthrough_works_as_written() {
         "reject and cancel both succeed: {text}"
     );
 
-    let out = bash(&readme_walkthrough(), &demo.base);
+    // The checkout after `cargo run --release`: the binary in target/release.
+    let release = dir.path().join("target/release");
+    std::fs::create_dir_all(&release).unwrap();
+    std::os::unix::fs::symlink(BIN, release.join("support-access")).unwrap();
+    let out = bash(dir.path(), &readme_walkthrough(), &demo.base);
     let text = stdout(&out);
     assert!(
         out.status.success(),
@@ -125,6 +137,18 @@ fn demo_then_the_readme_walkthrough_works_as_written() {
         text.contains("CS2026112899  Nightly backup fails"),
         "{text}"
     );
+    // The domain ids, looked up with the CLI the README installs.
+    let acme = text
+        .lines()
+        .find(|l| l.starts_with("acme "))
+        .unwrap_or_else(|| panic!("no domain list: {text}"));
+    assert!(
+        demo.printed
+            .contains(acme.split_whitespace().nth(1).unwrap()),
+        "the banner prints the id: {}",
+        demo.printed
+    );
+    assert!(text.contains("\"host\": \"10.0.0.40\""), "{text}");
     assert!(
         text.contains("\"oper\": \"tail -n 50 /var/log/backup.log\""),
         "{text}"
