@@ -200,3 +200,35 @@ pub fn run() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command and flag has a line of help, down to the last subcommand.
+    #[test]
+    fn every_command_and_flag_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) -> usize {
+            let path = format!("{path} {}", command.get_name());
+            let mut seen = 1;
+            if command.get_about().is_none() {
+                missing.push(path.clone());
+            }
+            for arg in command.get_arguments() {
+                seen += 1;
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                seen += walk(sub, &path, missing);
+            }
+            seen
+        }
+        let mut missing = Vec::new();
+        let seen = walk(&Cli::command_with_settings(), "", &mut missing);
+        assert!(missing.is_empty(), "without help: {missing:#?}");
+        assert!(seen > 100, "the walk reached every subcommand: {seen}");
+    }
+}
