@@ -15,7 +15,8 @@ use crate::store::{AuditFilter, Store};
 pub enum AuditCommand {
     /// Check the hash chain of every domain's audit log (or of an exported file).
     Verify {
-        /// Verify this `audit export --format jsonl` file instead of the database.
+        /// Verify this `audit export --format jsonl` file (of whole chains: no --since,
+        /// --type or --authorization) instead of the database.
         #[arg(long, value_name = "FILE")]
         export: Option<PathBuf>,
     },

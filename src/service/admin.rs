@@ -405,21 +405,7 @@ impl Admin<'_> {
         group: &str,
         user: &str,
     ) -> ServiceResult<(GroupRecord, UserRecord)> {
-        let g = self.app.group_named(domain, group).await?;
-        let u = self.app.user_named(domain, user).await?;
-        let change = AdminChange::AddGroupMember {
-            group_id: g.id.clone(),
-            user_id: u.id.clone(),
-        };
-        self.record(
-            &g.domain_id,
-            change,
-            "group.member_added",
-            None,
-            Some(membership(&g, &u)),
-        )
-        .await?;
-        Ok((g, u))
+        self.change_membership(domain, group, user, true).await
     }
 
     pub async fn remove_group_member(
@@ -428,26 +414,35 @@ impl Admin<'_> {
         group: &str,
         user: &str,
     ) -> ServiceResult<(GroupRecord, UserRecord)> {
+        self.change_membership(domain, group, user, false).await
+    }
+
+    async fn change_membership(
+        &self,
+        domain: &str,
+        group: &str,
+        user: &str,
+        add: bool,
+    ) -> ServiceResult<(GroupRecord, UserRecord)> {
         let g = self.app.group_named(domain, group).await?;
         let u = self.app.user_named(domain, user).await?;
-        let change = AdminChange::RemoveGroupMember {
-            group_id: g.id.clone(),
-            user_id: u.id.clone(),
+        let (group_id, user_id) = (g.id.clone(), u.id.clone());
+        let fields = Some(membership(&g, &u));
+        let (change, kind, before, after) = if add {
+            let change = AdminChange::AddGroupMember { group_id, user_id };
+            (change, "group.member_added", None, fields)
+        } else {
+            let change = AdminChange::RemoveGroupMember { group_id, user_id };
+            (change, "group.member_removed", fields, None)
         };
-        self.record(
-            &g.domain_id,
-            change,
-            "group.member_removed",
-            Some(membership(&g, &u)),
-            None,
-        )
-        .await
-        .map_err(|e| match e {
-            ServiceError::NotFound => ServiceError::Missing(format!(
-                "user `{user}` as a member of group `{group}` in domain `{domain}`"
-            )),
-            other => other,
-        })?;
+        self.record(&g.domain_id, change, kind, before, after)
+            .await
+            .map_err(|e| match e {
+                ServiceError::NotFound => ServiceError::Missing(format!(
+                    "user `{user}` as a member of group `{group}` in domain `{domain}`"
+                )),
+                other => other,
+            })?;
         Ok((g, u))
     }
 

@@ -1,6 +1,6 @@
 //! `admin group ...`.
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::Context;
@@ -30,46 +30,49 @@ pub enum GroupCommand {
     },
     /// Show one group with its members.
     Show {
-        /// The group's domain.
-        #[arg(long)]
-        domain: String,
-        /// Group name.
-        #[arg(long)]
-        name: String,
+        #[command(flatten)]
+        group: GroupRef,
     },
     /// Add a user to a group.
     AddMember {
-        /// The domain of group and user.
-        #[arg(long)]
-        domain: String,
-        /// Group name.
-        #[arg(long)]
-        group: String,
-        /// User name.
-        #[arg(long)]
-        user: String,
+        #[command(flatten)]
+        member: MemberRef,
     },
     /// Remove a user from a group.
     RemoveMember {
-        /// The domain of group and user.
-        #[arg(long)]
-        domain: String,
-        /// Group name.
-        #[arg(long)]
-        group: String,
-        /// User name.
-        #[arg(long)]
-        user: String,
+        #[command(flatten)]
+        member: MemberRef,
     },
     /// Delete a group (its members stay users of the domain).
     Delete {
-        /// The group's domain.
-        #[arg(long)]
-        domain: String,
-        /// Group name.
-        #[arg(long)]
-        name: String,
+        #[command(flatten)]
+        group: GroupRef,
     },
+}
+
+/// A group named within a domain.
+#[derive(Args)]
+pub struct GroupRef {
+    /// The group's domain.
+    #[arg(long)]
+    domain: String,
+    /// Group name.
+    #[arg(long)]
+    name: String,
+}
+
+/// A user as a group's member.
+#[derive(Args)]
+pub struct MemberRef {
+    /// The domain of group and user.
+    #[arg(long)]
+    domain: String,
+    /// Group name.
+    #[arg(long)]
+    group: String,
+    /// User name.
+    #[arg(long)]
+    user: String,
 }
 
 fn fields(g: &GroupListing, domain: &str) -> Value {
@@ -99,15 +102,20 @@ pub async fn run(cx: &Context, command: GroupCommand) -> CliResult {
             let rows: Vec<Value> = groups.iter().map(|g| fields(g, &domain)).collect();
             cx.out.rows(&["name", "id", "operator", "members"], &rows);
         }
-        GroupCommand::Show { domain, name } => {
+        GroupCommand::Show {
+            group: GroupRef { domain, name },
+        } => {
             let g = cx.app.group_named(&domain, &name).await?;
             let listing = cx.app.group_listing(g).await?;
             cx.out.record(&fields(&listing, &domain));
         }
         GroupCommand::AddMember {
-            domain,
-            group,
-            user,
+            member:
+                MemberRef {
+                    domain,
+                    group,
+                    user,
+                },
         } => {
             let (g, u) = admin.add_group_member(&domain, &group, &user).await?;
             cx.out.record(
@@ -115,16 +123,21 @@ pub async fn run(cx: &Context, command: GroupCommand) -> CliResult {
             );
         }
         GroupCommand::RemoveMember {
-            domain,
-            group,
-            user,
+            member:
+                MemberRef {
+                    domain,
+                    group,
+                    user,
+                },
         } => {
             admin.remove_group_member(&domain, &group, &user).await?;
             cx.out.message(&format!(
                 "user {user} removed from group {group} in domain {domain}"
             ));
         }
-        GroupCommand::Delete { domain, name } => {
+        GroupCommand::Delete {
+            group: GroupRef { domain, name },
+        } => {
             admin.delete_group(&domain, &name).await?;
             cx.out
                 .message(&format!("group {name} deleted from domain {domain}"));

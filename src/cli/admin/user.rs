@@ -1,6 +1,6 @@
 //! `admin user ...`.
 
-use clap::{ArgAction, Subcommand};
+use clap::{ArgAction, Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::Context;
@@ -34,21 +34,13 @@ pub enum UserCommand {
     },
     /// Show one user.
     Show {
-        /// The user's domain.
-        #[arg(long)]
-        domain: String,
-        /// User name.
-        #[arg(long)]
-        name: String,
+        #[command(flatten)]
+        user: UserRef,
     },
     /// Change a user's e-mail address or administrator flag.
     Update {
-        /// The user's domain.
-        #[arg(long)]
-        domain: String,
-        /// User name.
-        #[arg(long)]
-        name: String,
+        #[command(flatten)]
+        user: UserRef,
         /// Contact address; an empty value clears it.
         #[arg(long)]
         email: Option<String>,
@@ -61,44 +53,39 @@ pub enum UserCommand {
     },
     /// Set a new password (asked for unless given).
     SetPassword {
-        /// The user's domain.
-        #[arg(long)]
-        domain: String,
-        /// User name.
-        #[arg(long)]
-        name: String,
+        #[command(flatten)]
+        user: UserRef,
         #[command(flatten)]
         password: PasswordArgs,
     },
     /// The user can no longer log in, and their tokens and access keys stop working
     /// (within 250 ms on running servers). Engineers are users of domain `provider`.
     Disable {
-        /// The user's domain.
-        #[arg(long)]
-        domain: String,
-        /// User name.
-        #[arg(long)]
-        name: String,
+        #[command(flatten)]
+        user: UserRef,
     },
     /// Undoes `disable`; tokens issued before still work if unexpired.
     Enable {
-        /// The user's domain.
-        #[arg(long)]
-        domain: String,
-        /// User name.
-        #[arg(long)]
-        name: String,
+        #[command(flatten)]
+        user: UserRef,
     },
     /// Delete a user with their tokens, access keys and group memberships; the
     /// authorizations they submitted stay.
     Delete {
-        /// The user's domain.
-        #[arg(long)]
-        domain: String,
-        /// User name.
-        #[arg(long)]
-        name: String,
+        #[command(flatten)]
+        user: UserRef,
     },
+}
+
+/// A user named within a domain.
+#[derive(Args)]
+pub struct UserRef {
+    /// The user's domain.
+    #[arg(long)]
+    domain: String,
+    /// User name.
+    #[arg(long)]
+    name: String,
 }
 
 /// A user as the admin commands show one (never the password hash).
@@ -132,13 +119,14 @@ pub async fn run(cx: &Context, command: UserCommand) -> CliResult {
             cx.out.rows(&COLUMNS, &rows);
             return Ok(());
         }
-        UserCommand::Show { domain, name } => {
+        UserCommand::Show {
+            user: UserRef { domain, name },
+        } => {
             let u = cx.app.user_named(&domain, &name).await?;
             (domain, u)
         }
         UserCommand::Update {
-            domain,
-            name,
+            user: UserRef { domain, name },
             email,
             admin: make_admin,
             no_admin,
@@ -151,8 +139,7 @@ pub async fn run(cx: &Context, command: UserCommand) -> CliResult {
             (domain, u)
         }
         UserCommand::SetPassword {
-            domain,
-            name,
+            user: UserRef { domain, name },
             password,
         } => {
             let password = password.read(&name)?;
@@ -162,15 +149,21 @@ pub async fn run(cx: &Context, command: UserCommand) -> CliResult {
             ));
             return Ok(());
         }
-        UserCommand::Disable { domain, name } => {
+        UserCommand::Disable {
+            user: UserRef { domain, name },
+        } => {
             let u = admin.set_user_enabled(&domain, &name, false).await?;
             (domain, u)
         }
-        UserCommand::Enable { domain, name } => {
+        UserCommand::Enable {
+            user: UserRef { domain, name },
+        } => {
             let u = admin.set_user_enabled(&domain, &name, true).await?;
             (domain, u)
         }
-        UserCommand::Delete { domain, name } => {
+        UserCommand::Delete {
+            user: UserRef { domain, name },
+        } => {
             admin.delete_user(&domain, &name).await?;
             cx.out
                 .message(&format!("user {name} deleted from domain {domain}"));

@@ -5,8 +5,8 @@ use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 use tokio_postgres::types::ToSql;
 
-use super::identity::{self, USER_COLUMNS, domain_from_row, user_from_row};
-use super::{access_keys, audit, from_ms};
+use super::identity::{self, USER_COLUMNS, domain_from_row, group_from_row, user_from_row};
+use super::{access_keys, audit};
 use crate::domain::audit::AuditDraft;
 use crate::store::{AdminChange, DomainRecord, GroupRecord, StoreResult, UserRecord, found};
 
@@ -122,17 +122,7 @@ pub async fn list_groups(c: &impl GenericClient, domain_id: &str) -> StoreResult
             &[&domain_id],
         )
         .await?;
-    let mut groups = Vec::with_capacity(rows.len());
-    for r in rows {
-        groups.push(GroupRecord {
-            id: r.try_get(0)?,
-            domain_id: r.try_get(1)?,
-            name: r.try_get(2)?,
-            is_operator: r.try_get(3)?,
-            created_at: from_ms(r.try_get(4)?),
-        });
-    }
-    Ok(groups)
+    Ok(rows.iter().map(group_from_row).collect::<Result<_, _>>()?)
 }
 
 pub async fn group_member_names(

@@ -171,13 +171,18 @@ pub async fn group_by_name(
     let Some(r) = c.query_opt(&stmt, &[&domain_id, &name]).await? else {
         return Ok(None);
     };
-    Ok(Some(GroupRecord {
+    Ok(Some(group_from_row(&r)?))
+}
+
+/// A group from `id, domain_id, name, is_operator, created_at`.
+pub(super) fn group_from_row(r: &Row) -> PgResult<GroupRecord> {
+    Ok(GroupRecord {
         id: r.try_get(0)?,
         domain_id: r.try_get(1)?,
         name: r.try_get(2)?,
         is_operator: r.try_get(3)?,
         created_at: from_ms(r.try_get(4)?),
-    }))
+    })
 }
 
 pub async fn add_group_member(

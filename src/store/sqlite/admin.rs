@@ -4,8 +4,8 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, params};
 
-use super::identity::{self, USER_COLUMNS, domain_from_row, user_from_row};
-use super::{access_keys, audit, from_ms};
+use super::identity::{self, USER_COLUMNS, domain_from_row, group_from_row, user_from_row};
+use super::{access_keys, audit};
 use crate::domain::audit::AuditDraft;
 use crate::store::{AdminChange, DomainRecord, GroupRecord, StoreResult, UserRecord, found};
 
@@ -98,15 +98,7 @@ pub fn list_groups(conn: &Connection, domain_id: &str) -> StoreResult<Vec<GroupR
             "SELECT id, domain_id, name, is_operator, created_at FROM user_groups \
              WHERE domain_id = ? ORDER BY name",
         )?
-        .query_map([domain_id], |r| {
-            Ok(GroupRecord {
-                id: r.get(0)?,
-                domain_id: r.get(1)?,
-                name: r.get(2)?,
-                is_operator: r.get(3)?,
-                created_at: from_ms(r.get(4)?),
-            })
-        })?
+        .query_map([domain_id], group_from_row)?
         .collect::<rusqlite::Result<_>>()?)
 }
 

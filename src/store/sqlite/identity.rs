@@ -39,6 +39,17 @@ pub(super) fn domain_from_row(r: &Row, at: usize) -> rusqlite::Result<DomainReco
     })
 }
 
+/// A group from `id, domain_id, name, is_operator, created_at`.
+pub(super) fn group_from_row(r: &Row) -> rusqlite::Result<GroupRecord> {
+    Ok(GroupRecord {
+        id: r.get(0)?,
+        domain_id: r.get(1)?,
+        name: r.get(2)?,
+        is_operator: r.get(3)?,
+        created_at: from_ms(r.get(4)?),
+    })
+}
+
 pub fn create_domain(conn: &Connection, d: &DomainRecord) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO domains (id, name, is_provider, created_at) VALUES (?,?,?,?)",
@@ -135,15 +146,7 @@ pub fn group_by_name(
 ) -> StoreResult<Option<GroupRecord>> {
     Ok(conn
         .prepare_cached("SELECT id, domain_id, name, is_operator, created_at FROM user_groups WHERE domain_id = ? AND name = ?")?
-        .query_row([domain_id, name], |r| {
-            Ok(GroupRecord {
-                id: r.get(0)?,
-                domain_id: r.get(1)?,
-                name: r.get(2)?,
-                is_operator: r.get(3)?,
-                created_at: from_ms(r.get(4)?),
-            })
-        })
+        .query_row([domain_id, name], group_from_row)
         .optional()?)
 }
 
