@@ -1,4 +1,4 @@
-//! Who is calling, and what they may see (SPEC §4, §5).
+//! Who is calling, and what they may see (docs/API.md, Common rules).
 
 /// How the caller authenticated; ShowLoginType reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use crate::domain::{AuthorizationId, DetailId, Language, Principal, SessionId};
 use crate::service::SessionPath;
 use crate::store::{Order, Page};
 
-/// The optional headers every customer operation takes (SPEC §1).
+/// The optional headers every customer operation takes (docs/API.md, Common rules).
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub lang: Language,

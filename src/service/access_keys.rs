@@ -39,14 +39,20 @@ pub struct SignatureFailures {
 
 impl SignatureFailures {
     fn locked_until(&self, key: &str, now: Timestamp) -> Option<Timestamp> {
-        let map = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
+        let map = self
+            .by_key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.get(key)
             .and_then(|(_, until)| *until)
             .filter(|until| *until > now)
     }
 
     fn failed(&self, key: &str, now: Timestamp) {
-        let mut map = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self
+            .by_key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = map.entry(key.to_owned()).or_insert((0, None));
         entry.0 += 1;
         if entry.0 >= MAX_FAILURES {
@@ -57,7 +63,7 @@ impl SignatureFailures {
     fn succeeded(&self, key: &str) {
         self.by_key
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(key);
     }
 }

@@ -19,7 +19,7 @@ pub const PROVIDER_DOMAIN: &str = "provider";
 /// Names of domains, users and groups: 1..64 printable characters.
 pub(super) fn check_name(field: &str, name: &str) -> Result<(), ValidationError> {
     text(field, name, 1, 64)?;
-    if name.chars().any(|c| c.is_control()) || name.trim() != name {
+    if name.chars().any(char::is_control) || name.trim() != name {
         return Err(ValidationError::new(
             field,
             Rule::Length { min: 1, max: 64 },

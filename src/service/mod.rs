@@ -107,13 +107,10 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::NotFound,
-            StoreError::SessionClosed(why) => ServiceError::SessionConflict(why),
+            StoreError::Session(why) => ServiceError::SessionConflict(why.message()),
             StoreError::Duplicate(what) => ServiceError::Duplicate(what),
             StoreError::Unavailable(why) => ServiceError::Unavailable(why),
-            // Transition conflicts are mapped where the action is known.
-            StoreError::Conflict(status) => {
-                ServiceError::Internal(format!("unmapped conflict in status {status:?}"))
-            }
+            StoreError::Transition(e) => ServiceError::Conflict(e),
             StoreError::Internal(why) => ServiceError::Internal(why),
         }
     }

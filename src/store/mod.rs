@@ -5,6 +5,7 @@
 //! audit event in one transaction.
 
 pub mod copy;
+pub mod plan;
 pub mod postgres;
 pub mod records;
 pub mod sqlite;
@@ -14,8 +15,10 @@ use jiff::Timestamp;
 
 use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::principal::GroupView;
-use crate::domain::session::{FileTransfer, Operation, Session};
-use crate::domain::{Action, Authorization, AuthorizationId, DetailId, Scope, SessionId, Status};
+use crate::domain::session::{FileTransfer, Operation, Session, SessionRefused};
+use crate::domain::{
+    Action, Authorization, AuthorizationId, DetailId, Scope, SessionId, Status, TransitionError,
+};
 
 pub use records::*;
 
@@ -23,12 +26,12 @@ pub use records::*;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A conditional update lost: the row is in another status.
-    #[error("conflict: the authorization is {0:?}")]
-    Conflict(Status),
+    /// The action is not allowed in the row's status (read before, or after a lost race).
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
     /// A session that is closed, or whose authorization no longer allows access.
-    #[error("conflict: {0}")]
-    SessionClosed(&'static str),
+    #[error(transparent)]
+    Session(#[from] SessionRefused),
     #[error("already exists: {0}")]
     Duplicate(String),
     #[error("database unavailable: {0}")]
@@ -291,20 +294,6 @@ pub struct TransitionRequest {
     pub reason: Option<String>,
     /// Only for confirm.
     pub grant: Option<StoredGrant>,
-}
-
-impl TransitionRequest {
-    /// The reject reason this transition records on the row, if it records one (a
-    /// reject does, even an empty one; nothing else touches it).
-    pub fn recorded_reason(&self) -> Option<Option<&str>> {
-        (self.action == Action::Reject).then_some(self.reason.as_deref())
-    }
-
-    /// The handler this transition records on the row, if any: who rejected or
-    /// canceled. (A confirm records its handler with the grant.)
-    pub fn recorded_handler(&self) -> Option<&str> {
-        matches!(self.action, Action::Reject | Action::Cancel).then_some(self.actor.1.as_str())
-    }
 }
 
 /// A confirm's grant with the host passwords already encrypted.

@@ -91,7 +91,7 @@ pub async fn run(cx: &Context, command: AccessKeyCommand) -> CliResult {
             cx.out.record(&json!({
                 "access_key": key.access_key,
                 "secret_key": key.secret_key.expose(),
-                "security_token": key.security_token.as_ref().map(|t| t.expose()),
+                "security_token": key.security_token.as_ref().map(crate::domain::secret::Secret::expose),
                 "expires_at": key.expires_at.map(format_utc),
                 "domain_id": domain_id,
             }));

@@ -38,7 +38,7 @@ pub async fn insert(c: &impl GenericClient, k: &AccessKeyRecord) -> StoreResult<
             &k.secret_ciphertext,
             &k.enabled,
             &k.created_at.as_millisecond(),
-            &k.expires_at.map(|t| t.as_millisecond()),
+            &k.expires_at.map(jiff::Timestamp::as_millisecond),
             &k.security_token_hash.as_ref().map(|h| &h[..]),
         ],
     )

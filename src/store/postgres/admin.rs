@@ -52,18 +52,18 @@ pub async fn apply(
             .await?,
         )?,
         AdminChange::SetUserEnabled { user_id, enabled } => {
-            identity::set_user_enabled(tx, user_id, *enabled).await?
+            identity::set_user_enabled(tx, user_id, *enabled).await?;
         }
         AdminChange::DeleteUser { user_id } => {
             for table in ["tokens", "access_keys", "group_members"] {
                 let sql = format!("DELETE FROM {table} WHERE user_id = $1");
                 execute(tx, &sql, &[user_id]).await?;
             }
-            found(execute(tx, "DELETE FROM users WHERE id = $1", &[user_id]).await?)?
+            found(execute(tx, "DELETE FROM users WHERE id = $1", &[user_id]).await?)?;
         }
         AdminChange::CreateGroup(g) => identity::create_group(tx, g).await?,
         AdminChange::AddGroupMember { group_id, user_id } => {
-            identity::add_group_member(tx, group_id, user_id).await?
+            identity::add_group_member(tx, group_id, user_id).await?;
         }
         AdminChange::RemoveGroupMember { group_id, user_id } => found(
             execute(
@@ -80,7 +80,7 @@ pub async fn apply(
                 &[group_id],
             )
             .await?;
-            found(execute(tx, "DELETE FROM user_groups WHERE id = $1", &[group_id]).await?)?
+            found(execute(tx, "DELETE FROM user_groups WHERE id = $1", &[group_id]).await?)?;
         }
         AdminChange::InsertAccessKey(k) => access_keys::insert(tx, k).await?,
         AdminChange::SetAccessKeyEnabled {

@@ -100,8 +100,8 @@ pub async fn events(
     const WHERE: &str = "WHERE ($1::text IS NULL OR domain_id = $1) \
         AND ($2::bigint IS NULL OR authorization_id = $2) AND ($3::bigint IS NULL OR at >= $3) \
         AND ($4::bigint IS NULL OR at <= $4) AND ($5::text IS NULL OR kind = $5)";
-    let since = filter.since.map(|t| t.as_millisecond());
-    let until = filter.until.map(|t| t.as_millisecond());
+    let since = filter.since.map(jiff::Timestamp::as_millisecond);
+    let until = filter.until.map(jiff::Timestamp::as_millisecond);
     let total: i64 = c
         .query_one(
             &format!("SELECT COUNT(*) FROM audit_events {WHERE}"),

@@ -81,7 +81,8 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         let Some(db) = e.as_db_error() else {
             // No answer from the server: the connection failed or was lost.
-            let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+            let io = std::error::Error::source(&e)
+                .is_some_and(<dyn std::error::Error + 'static>::is::<std::io::Error>);
             return if e.is_closed() || io {
                 StoreError::Unavailable(with_causes(&e))
             } else {

@@ -38,7 +38,7 @@ pub fn apply(
             params![password_hash, user_id],
         )?)?,
         AdminChange::SetUserEnabled { user_id, enabled } => {
-            identity::set_user_enabled(conn, user_id, *enabled)?
+            identity::set_user_enabled(conn, user_id, *enabled)?;
         }
         AdminChange::DeleteUser { user_id } => {
             for table in ["tokens", "access_keys", "group_members"] {
@@ -47,11 +47,11 @@ pub fn apply(
                     params![user_id],
                 )?;
             }
-            found(execute("DELETE FROM users WHERE id = ?", params![user_id])?)?
+            found(execute("DELETE FROM users WHERE id = ?", params![user_id])?)?;
         }
         AdminChange::CreateGroup(g) => identity::create_group(conn, g)?,
         AdminChange::AddGroupMember { group_id, user_id } => {
-            identity::add_group_member(conn, group_id, user_id)?
+            identity::add_group_member(conn, group_id, user_id)?;
         }
         AdminChange::RemoveGroupMember { group_id, user_id } => found(execute(
             "DELETE FROM group_members WHERE group_id = ? AND user_id = ?",
@@ -65,7 +65,7 @@ pub fn apply(
             found(execute(
                 "DELETE FROM user_groups WHERE id = ?",
                 params![group_id],
-            )?)?
+            )?)?;
         }
         AdminChange::InsertAccessKey(k) => access_keys::insert(conn, k)?,
         AdminChange::SetAccessKeyEnabled {

@@ -80,8 +80,8 @@ pub fn events(conn: &Connection, filter: &AuditFilter) -> StoreResult<(u64, Vec<
     let values = params![
         filter.chain,
         filter.authorization_id,
-        filter.since.map(|t| t.as_millisecond()),
-        filter.until.map(|t| t.as_millisecond()),
+        filter.since.map(jiff::Timestamp::as_millisecond),
+        filter.until.map(jiff::Timestamp::as_millisecond),
         filter.kind,
     ];
     let total: i64 = conn
@@ -98,8 +98,8 @@ pub fn events(conn: &Connection, filter: &AuditFilter) -> StoreResult<(u64, Vec<
             params![
                 filter.chain,
                 filter.authorization_id,
-                filter.since.map(|t| t.as_millisecond()),
-                filter.until.map(|t| t.as_millisecond()),
+                filter.since.map(jiff::Timestamp::as_millisecond),
+                filter.until.map(jiff::Timestamp::as_millisecond),
                 filter.kind,
                 limit,
                 filter.offset,
