@@ -191,11 +191,8 @@ impl Admin<'_> {
     ) -> ServiceResult<UserRecord> {
         let domain = self.app.domain_named(domain).await?;
         if domain.is_provider {
-            let why = "domain: `provider` holds engineers; use `admin engineer create`";
-            return Err(ServiceError::Invalid(ValidationError::new(
-                why,
-                Rule::UnknownId,
-            )));
+            // Engineers are made with `create_engineer`, which sets their role.
+            return Err(ValidationError::new("domain", Rule::UnknownId).into());
         }
         self.insert_user(&domain, name, password, admin, None).await
     }
