@@ -30,10 +30,10 @@ fn init_logging(format: LogFormat, levels: &str) {
 /// Installs the metrics recorder (before anything records) and serves the scrape
 /// endpoint for as long as the process runs.
 async fn serve_metrics(address: &str) -> CliResult {
-    let handle = crate::telemetry::install().map_err(CliError)?;
+    let handle = crate::telemetry::install().map_err(CliError::failed)?;
     let listener = TcpListener::bind(address)
         .await
-        .map_err(|e| CliError(format!("cannot listen for metrics on {address}: {e}")))?;
+        .map_err(|e| CliError::failed(format!("cannot listen for metrics on {address}: {e}")))?;
     let bound = listener.local_addr()?;
     println!("support-access metrics on http://{bound}/metrics");
     tokio::spawn(async move {
@@ -53,7 +53,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
     let app = crate::server::open_app(&settings, Clock::System).await?;
     let listener = TcpListener::bind(&settings.listen)
         .await
-        .map_err(|e| CliError(format!("cannot listen on {}: {e}", settings.listen)))?;
+        .map_err(|e| CliError::failed(format!("cannot listen on {}: {e}", settings.listen)))?;
     let address = listener.local_addr()?;
     if args.demo {
         super::demo::seed_and_explain(&app, address).await?;

@@ -91,7 +91,7 @@ impl Client {
 #[tokio::test]
 async fn customers_list_show_confirm_and_cancel_with_an_access_key() {
     let w = World::new().await;
-    let bob_key = w.app.create_access_key("acme", "bob").await.unwrap();
+    let bob_key = w.admin().create_access_key("acme", "bob").await.unwrap();
     let bob = Client::new(&w).with_access_key(&bob_key);
     let (id, details) = w.raise("bob").await;
     let (other, _) = w.raise("bob").await;

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::identity::{USER_COLUMNS, domain_from_row, user_from_row};
+use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
 use super::{from_ms, opt_from_ms};
 use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
 
@@ -54,7 +54,7 @@ pub fn owner(
             Ok((
                 key_from_row(r)?,
                 user_from_row(r, 7)?,
-                domain_from_row(r, 16)?,
+                domain_from_row(r, 7 + USER_COLUMN_COUNT)?,
             ))
         })
         .optional()?)
