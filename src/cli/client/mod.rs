@@ -81,10 +81,13 @@ pub enum AuthorizationsCommand {
         /// Only requests in this status.
         #[arg(long, value_parser = parse_status)]
         status: Option<Status>,
+        /// Only requests for this ticket.
         #[arg(long)]
         incident_id: Option<String>,
+        /// Rows to skip.
         #[arg(long, default_value = "0")]
         offset: u32,
+        /// Rows to show at most.
         #[arg(long, default_value = "100")]
         limit: u32,
     },
@@ -92,6 +95,7 @@ pub enum AuthorizationsCommand {
     Show {
         #[command(flatten)]
         remote: RemoteArgs,
+        /// The authorization id.
         id: String,
     },
     /// Approve a pending request; the host password is prompted for (no echo).
@@ -100,7 +104,9 @@ pub enum AuthorizationsCommand {
     Reject {
         #[command(flatten)]
         remote: RemoteArgs,
+        /// The authorization id.
         id: String,
+        /// Why, as the engineer will read it.
         #[arg(long)]
         reason: String,
     },
@@ -108,6 +114,7 @@ pub enum AuthorizationsCommand {
     Cancel {
         #[command(flatten)]
         remote: RemoteArgs,
+        /// The authorization id.
         id: String,
     },
 }
@@ -116,6 +123,7 @@ pub enum AuthorizationsCommand {
 pub struct ConfirmArgs {
     #[command(flatten)]
     remote: RemoteArgs,
+    /// The authorization id.
     id: String,
     /// The host detail to hand an account over for (none for a console-only request).
     #[arg(long, requires = "account")]
@@ -141,9 +149,12 @@ pub struct ConfirmArgs {
 pub struct CheckHostArgs {
     #[command(flatten)]
     remote: RemoteArgs,
+    /// The host detail's id.
     detail_id: i64,
+    /// The host account to log in as.
     #[arg(long)]
     account: String,
+    /// The host's SSH port.
     #[arg(long, default_value = "22")]
     port: u16,
     /// Read the host password from the first line of stdin instead of prompting.
@@ -155,7 +166,9 @@ pub struct CheckHostArgs {
 pub struct SessionsArgs {
     #[command(flatten)]
     remote: RemoteArgs,
+    /// The authorization id.
     id: String,
+    /// The host detail's id.
     detail_id: i64,
 }
 
@@ -163,8 +176,11 @@ pub struct SessionsArgs {
 pub struct SessionArgs {
     #[command(flatten)]
     remote: RemoteArgs,
+    /// The authorization id.
     id: String,
+    /// The host detail's id.
     detail_id: i64,
+    /// The session id (from `sessions`).
     session_id: i64,
 }
 
@@ -174,6 +190,7 @@ pub enum RequestCommand {
     Raise {
         #[command(flatten)]
         remote: RemoteArgs,
+        /// The request body, as JSON.
         #[arg(long)]
         file: PathBuf,
     },
@@ -181,10 +198,13 @@ pub enum RequestCommand {
     List {
         #[command(flatten)]
         remote: RemoteArgs,
+        /// Only requests in this status.
         #[arg(long, value_parser = parse_status)]
         status: Option<Status>,
+        /// Rows to skip.
         #[arg(long, default_value = "0")]
         offset: u32,
+        /// Rows to show at most.
         #[arg(long, default_value = "100")]
         limit: u32,
     },
@@ -192,7 +212,9 @@ pub enum RequestCommand {
     Recall {
         #[command(flatten)]
         remote: RemoteArgs,
+        /// The request's id.
         id: String,
+        /// Why, as the customer will read it.
         #[arg(long)]
         reason: Option<String>,
     },
