@@ -30,6 +30,8 @@ pub struct FileSettings {
     pub check_timeout: Option<String>,
     pub check_max_in_flight: Option<usize>,
     pub check_max_in_flight_per_domain: Option<usize>,
+    /// Mark the console's cookies `Secure` (set it when users reach the console over TLS).
+    pub console_secure_cookies: Option<bool>,
 }
 
 impl FileSettings {
@@ -69,6 +71,8 @@ pub struct Settings {
     /// CheckHosts running at once, overall and per customer domain.
     pub check_max_in_flight: usize,
     pub check_max_in_flight_per_domain: usize,
+    /// The console's cookies carry `Secure`.
+    pub console_secure_cookies: bool,
 }
 
 /// Values given as flags or environment variables (clap has already merged those two).
@@ -184,6 +188,7 @@ impl Settings {
                     .or(file.check_max_in_flight_per_domain),
                 4,
             )?,
+            console_secure_cookies: file.console_secure_cookies.unwrap_or(false),
         })
     }
 }

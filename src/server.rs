@@ -108,7 +108,10 @@ pub async fn serve(
         request_timeout: settings.request_timeout,
         body_limit: settings.body_limit_bytes,
     };
-    let router = crate::http::router(app, config);
+    let console = crate::console::ConsoleConfig {
+        secure_cookies: settings.console_secure_cookies,
+    };
+    let router = crate::http::router(app, config, console);
     let result = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -20,7 +20,12 @@ use crate::service::App;
 use middleware::EnvelopeConfig;
 
 /// The whole API. `config` sets the body limit and the request timeout.
-pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
+/// The web console is served under `/console/` from the same router.
+pub fn router(
+    app: Arc<App>,
+    config: EnvelopeConfig,
+    console: crate::console::ConsoleConfig,
+) -> Router {
     let auth = middleware::AuthState {
         app: app.clone(),
         body_limit: config.body_limit,
@@ -89,6 +94,8 @@ pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
             "/v3/auth/domains",
             get(identity::caller_domains).route_layer(authenticated()),
         )
+        .nest("/console", crate::console::router(console))
+        .route("/", get(crate::console::root))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route_layer(axum::middleware::from_fn(middleware::tag_route))

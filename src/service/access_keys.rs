@@ -31,21 +31,22 @@ pub struct IssuedKey {
     pub expires_at: Option<Timestamp>,
 }
 
-/// Consecutive signature failures per access key (per process).
+/// Consecutive failures per key (per process): signatures per access key, and console
+/// sign-ins per domain and user name.
 #[derive(Default)]
 pub struct SignatureFailures {
     by_key: Mutex<HashMap<String, (u32, Option<Timestamp>)>>,
 }
 
 impl SignatureFailures {
-    fn locked_until(&self, key: &str, now: Timestamp) -> Option<Timestamp> {
+    pub(crate) fn locked_until(&self, key: &str, now: Timestamp) -> Option<Timestamp> {
         let map = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
         map.get(key)
             .and_then(|(_, until)| *until)
             .filter(|until| *until > now)
     }
 
-    fn failed(&self, key: &str, now: Timestamp) {
+    pub(crate) fn failed(&self, key: &str, now: Timestamp) {
         let mut map = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
         let entry = map.entry(key.to_owned()).or_insert((0, None));
         entry.0 += 1;
@@ -54,7 +55,7 @@ impl SignatureFailures {
         }
     }
 
-    fn succeeded(&self, key: &str) {
+    pub(crate) fn succeeded(&self, key: &str) {
         self.by_key
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -215,13 +215,13 @@ impl App {
         Ok((group, user))
     }
 
-    /// The password method of `POST /v3/auth/tokens`.
-    pub async fn issue_token(
+    /// The enabled user with this name and password, with their domain.
+    pub(super) async fn verify_password(
         &self,
         domain: DomainRef,
         user_name: &str,
         pw: Secret,
-    ) -> ServiceResult<IssuedToken> {
+    ) -> ServiceResult<(UserRecord, DomainRecord)> {
         const REFUSED: &str = "The username or password is wrong.";
         let domain = match &domain {
             DomainRef::Name(name) => self.store.domain_by_name(name).await?,
@@ -249,6 +249,17 @@ impl App {
         if !ok {
             return Err(ServiceError::Unauthenticated(REFUSED.into()));
         }
+        Ok((user, domain))
+    }
+
+    /// The password method of `POST /v3/auth/tokens`.
+    pub async fn issue_token(
+        &self,
+        domain: DomainRef,
+        user_name: &str,
+        pw: Secret,
+    ) -> ServiceResult<IssuedToken> {
+        let (user, domain) = self.verify_password(domain, user_name, pw).await?;
         let (token, hash) = token::generate();
         let issued_at = self.clock.now();
         let expires_at = issued_at

@@ -2,6 +2,7 @@
 //! The HTTP layer and the CLI both call these; neither talks to the store directly.
 
 pub mod access_keys;
+pub mod console;
 pub mod credential_cache;
 pub mod customer;
 pub mod host_check;
@@ -51,6 +52,8 @@ pub struct App {
     pub policy: Policy,
     /// Consecutive AK/SK signature failures, for the lockout.
     pub failures: access_keys::SignatureFailures,
+    /// Consecutive failed console sign-ins, for the same lockout.
+    pub login_failures: access_keys::SignatureFailures,
     /// Tokens and access keys already resolved.
     pub credentials: credential_cache::CredentialCache,
     /// Bounds on concurrent SSH host checks.
@@ -161,6 +164,7 @@ impl App {
             clock,
             policy,
             failures: Default::default(),
+            login_failures: Default::default(),
             credentials: Default::default(),
             host_checks,
         }

@@ -180,9 +180,32 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<()>;
 
+    // Web console sessions.
+    /// Stores a new session and drops every session whose absolute end has passed.
+    async fn insert_console_session(&self, session: ConsoleSessionRecord) -> StoreResult<()>;
+    /// The enabled user holding the session with this hash, if it has not reached its
+    /// absolute end and was last used after `idle_since`.
+    async fn console_session(
+        &self,
+        hash: &[u8; 32],
+        now: Timestamp,
+        idle_since: Timestamp,
+    ) -> StoreResult<Option<ConsoleSessionHolder>>;
+    /// Records that the session was used at `now`.
+    async fn touch_console_session(&self, hash: &[u8; 32], now: Timestamp) -> StoreResult<()>;
+    /// Ends the session (sign-out); ending one that is gone already is not an error.
+    async fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<()>;
+
     // Audit.
     /// Every event of every chain, ordered by domain then sequence, plus each chain's head.
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>>;
+    /// The events of one authorization of `domain_id`, oldest first. The caller has
+    /// checked that the authorization is visible.
+    async fn authorization_events(
+        &self,
+        domain_id: &str,
+        id: AuthorizationId,
+    ) -> StoreResult<Vec<AuditEvent>>;
 }
 
 /// One domain's audit chain as stored.

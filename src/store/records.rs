@@ -110,3 +110,22 @@ impl std::fmt::Debug for AccessKeyRecord {
             .finish_non_exhaustive()
     }
 }
+
+/// A signed-in web console session. Only the hash of its cookie value is stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConsoleSessionRecord {
+    pub hash: [u8; 32],
+    pub user_id: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    /// The absolute end, however active the session is.
+    pub expires_at: Timestamp,
+}
+
+/// Who holds a live console session, and when it was last used.
+#[derive(Clone)]
+pub struct ConsoleSessionHolder {
+    pub user: UserRecord,
+    pub domain: DomainRecord,
+    pub last_seen_at: Timestamp,
+}

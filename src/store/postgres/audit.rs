@@ -3,7 +3,9 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
-use super::from_ms;
+use tokio_postgres::Row;
+
+use super::{PgResult, from_ms};
 use crate::domain::audit::{AuditDraft, AuditEvent, GENESIS_HASH};
 use crate::domain::{AuthorizationId, Status};
 use crate::store::{AuditChain, StoreResult};
@@ -67,36 +69,60 @@ pub async fn append(tx: &Transaction<'_>, draft: AuditDraft, at: Timestamp) -> S
     Ok(())
 }
 
+/// The columns `event_from_row` reads, in its order.
+const EVENT_COLUMNS: &str = "domain_id, seq, at, authorization_id, actor_id, actor_name, kind, \
+    from_status, to_status, reason, note, prev_hash, hash";
+
+fn event_from_row(r: &Row) -> PgResult<AuditEvent> {
+    let status = |v: Option<i64>| v.and_then(Status::from_code);
+    Ok(AuditEvent {
+        seq: r.try_get(1)?,
+        at: from_ms(r.try_get(2)?),
+        draft: AuditDraft {
+            domain_id: r.try_get(0)?,
+            authorization_id: r.try_get::<_, Option<i64>>(3)?.map(AuthorizationId),
+            actor_id: r.try_get(4)?,
+            actor_name: r.try_get(5)?,
+            kind: r.try_get(6)?,
+            from_status: status(r.try_get(7)?),
+            to_status: status(r.try_get(8)?),
+            reason: r.try_get(9)?,
+            note: r.try_get(10)?,
+        },
+        prev_hash: hash_from(r.try_get(11)?),
+        hash: hash_from(r.try_get(12)?),
+    })
+}
+
+/// One authorization's events, oldest first.
+pub async fn of_authorization(
+    c: &impl GenericClient,
+    domain_id: &str,
+    id: AuthorizationId,
+) -> StoreResult<Vec<AuditEvent>> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE authorization_id = $1 AND domain_id = $2 \
+             ORDER BY seq"
+        ))
+        .await?;
+    let rows = c.query(&stmt, &[&id.0, &domain_id]).await?;
+    Ok(rows.iter().map(event_from_row).collect::<PgResult<_>>()?)
+}
+
 /// Run inside one snapshot so the heads match the events read.
 pub async fn chains(c: &impl GenericClient) -> StoreResult<Vec<AuditChain>> {
     let rows = c
         .query(
-            "SELECT domain_id, seq, at, authorization_id, actor_id, actor_name, kind, from_status, \
-             to_status, reason, note, prev_hash, hash FROM audit_events \
-             ORDER BY domain_id COLLATE \"C\", seq",
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY domain_id COLLATE \"C\", seq"
+            ),
             &[],
         )
         .await?;
     let mut chains: Vec<AuditChain> = Vec::new();
     for r in rows {
-        let status = |v: Option<i64>| v.and_then(Status::from_code);
-        let event = AuditEvent {
-            seq: r.try_get(1)?,
-            at: from_ms(r.try_get(2)?),
-            draft: AuditDraft {
-                domain_id: r.try_get(0)?,
-                authorization_id: r.try_get::<_, Option<i64>>(3)?.map(AuthorizationId),
-                actor_id: r.try_get(4)?,
-                actor_name: r.try_get(5)?,
-                kind: r.try_get(6)?,
-                from_status: status(r.try_get(7)?),
-                to_status: status(r.try_get(8)?),
-                reason: r.try_get(9)?,
-                note: r.try_get(10)?,
-            },
-            prev_hash: hash_from(r.try_get(11)?),
-            hash: hash_from(r.try_get(12)?),
-        };
+        let event = event_from_row(&r)?;
         match chains.last_mut() {
             Some(c) if c.domain_id == event.draft.domain_id => c.events.push(event),
             _ => chains.push(AuditChain {

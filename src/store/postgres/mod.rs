@@ -11,6 +11,7 @@ mod access_keys;
 mod audit;
 mod authorizations;
 mod batch;
+mod console;
 mod host_keys;
 mod identity;
 mod import;
@@ -29,7 +30,7 @@ use jiff::Timestamp;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-use crate::domain::audit::AuditDraft;
+use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
@@ -409,6 +410,35 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = Self::snapshot(&mut client).await?;
         sessions::list_file_transfers(&tx, &target, order, page).await
+    }
+
+    async fn insert_console_session(&self, session: ConsoleSessionRecord) -> StoreResult<()> {
+        console::insert(&self.client().await?, &session).await
+    }
+
+    async fn console_session(
+        &self,
+        hash: &[u8; 32],
+        now: Timestamp,
+        idle_since: Timestamp,
+    ) -> StoreResult<Option<ConsoleSessionHolder>> {
+        console::holder(&self.client().await?, hash, now, idle_since).await
+    }
+
+    async fn touch_console_session(&self, hash: &[u8; 32], now: Timestamp) -> StoreResult<()> {
+        console::touch(&self.client().await?, hash, now).await
+    }
+
+    async fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<()> {
+        console::delete(&self.client().await?, hash).await
+    }
+
+    async fn authorization_events(
+        &self,
+        domain_id: &str,
+        id: AuthorizationId,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        audit::of_authorization(&self.client().await?, domain_id, id).await
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {

@@ -49,32 +49,51 @@ pub fn append(conn: &Connection, draft: AuditDraft, at: Timestamp) -> StoreResul
     Ok(())
 }
 
+/// The columns `event_from_row` reads, in its order.
+const EVENT_COLUMNS: &str = "domain_id, seq, at, authorization_id, actor_id, actor_name, kind, \
+    from_status, to_status, reason, note, prev_hash, hash";
+
+fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<AuditEvent> {
+    let status = |v: Option<i64>| v.and_then(Status::from_code);
+    Ok(AuditEvent {
+        seq: r.get(1)?,
+        at: from_ms(r.get(2)?),
+        draft: AuditDraft {
+            domain_id: r.get(0)?,
+            authorization_id: r.get::<_, Option<i64>>(3)?.map(AuthorizationId),
+            actor_id: r.get(4)?,
+            actor_name: r.get(5)?,
+            kind: r.get(6)?,
+            from_status: status(r.get(7)?),
+            to_status: status(r.get(8)?),
+            reason: r.get(9)?,
+            note: r.get(10)?,
+        },
+        prev_hash: hash_from(r.get(11)?),
+        hash: hash_from(r.get(12)?),
+    })
+}
+
+/// One authorization's events, oldest first.
+pub fn of_authorization(
+    conn: &Connection,
+    domain_id: &str,
+    id: AuthorizationId,
+) -> StoreResult<Vec<AuditEvent>> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM audit_events WHERE authorization_id = ? AND domain_id = ? ORDER BY seq"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let events = stmt.query_map(params![id.0, domain_id], event_from_row)?;
+    Ok(events.collect::<Result<_, _>>()?)
+}
+
 pub fn chains(conn: &Connection) -> StoreResult<Vec<AuditChain>> {
     let mut chains: Vec<AuditChain> = Vec::new();
-    let mut stmt = conn.prepare(
-        "SELECT domain_id, seq, at, authorization_id, actor_id, actor_name, kind, from_status, \
-         to_status, reason, note, prev_hash, hash FROM audit_events ORDER BY domain_id, seq",
-    )?;
-    let events = stmt.query_map([], |r| {
-        let status = |v: Option<i64>| v.and_then(Status::from_code);
-        Ok(AuditEvent {
-            seq: r.get(1)?,
-            at: from_ms(r.get(2)?),
-            draft: AuditDraft {
-                domain_id: r.get(0)?,
-                authorization_id: r.get::<_, Option<i64>>(3)?.map(AuthorizationId),
-                actor_id: r.get(4)?,
-                actor_name: r.get(5)?,
-                kind: r.get(6)?,
-                from_status: status(r.get(7)?),
-                to_status: status(r.get(8)?),
-                reason: r.get(9)?,
-                note: r.get(10)?,
-            },
-            prev_hash: hash_from(r.get(11)?),
-            hash: hash_from(r.get(12)?),
-        })
-    })?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY domain_id, seq"
+    ))?;
+    let events = stmt.query_map([], event_from_row)?;
     for event in events {
         let event = event?;
         match chains.last_mut() {

@@ -5,6 +5,7 @@ mod access_keys;
 mod audit;
 mod authorizations;
 mod checkpointer;
+mod console;
 pub mod export;
 mod host_keys;
 mod identity;
@@ -21,7 +22,7 @@ use jiff::Timestamp;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode};
 
-use crate::domain::audit::AuditDraft;
+use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
@@ -391,6 +392,37 @@ impl Store for SqliteStore {
         let scope = scope.clone();
         self.write(move |c| host_keys::reset(c, &scope, id, detail, &actor, now))
             .await
+    }
+
+    async fn insert_console_session(&self, session: ConsoleSessionRecord) -> StoreResult<()> {
+        self.write(move |c| console::insert(c, &session)).await
+    }
+
+    async fn console_session(
+        &self,
+        hash: &[u8; 32],
+        now: Timestamp,
+        idle_since: Timestamp,
+    ) -> StoreResult<Option<ConsoleSessionHolder>> {
+        self.read(|c| console::holder(c, hash, now, idle_since))
+    }
+
+    async fn touch_console_session(&self, hash: &[u8; 32], now: Timestamp) -> StoreResult<()> {
+        let hash = *hash;
+        self.write(move |c| console::touch(c, &hash, now)).await
+    }
+
+    async fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<()> {
+        let hash = *hash;
+        self.write(move |c| console::delete(c, &hash)).await
+    }
+
+    async fn authorization_events(
+        &self,
+        domain_id: &str,
+        id: AuthorizationId,
+    ) -> StoreResult<Vec<AuditEvent>> {
+        self.read(|c| audit::of_authorization(c, domain_id, id))
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {
