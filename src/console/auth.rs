@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::Form;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::extract::{FromRequestParts, OriginalUri, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -84,9 +84,20 @@ pub struct Visitor {
     pub here: String,
 }
 
+/// The path as the browser sent it (routers nested under `/console` see less).
+pub fn original_path(extensions: &axum::http::Extensions, uri: &axum::http::Uri) -> String {
+    extensions
+        .get::<OriginalUri>()
+        .map_or(uri, |o| &o.0)
+        .path()
+        .to_owned()
+}
+
 fn here(parts: &Parts) -> String {
     parts
-        .uri
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |o| &o.0)
         .path_and_query()
         .map_or("/console/", |p| p.as_str())
         .to_owned()
@@ -133,7 +144,7 @@ pub async fn require_csrf(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let lang = i18n::choose(req.headers(), cookie(req.headers(), i18n::LANG_COOKIE));
-    let cookie_name = if req.uri().path() == "/console/login" {
+    let cookie_name = if original_path(req.extensions(), req.uri()) == "/console/login" {
         PRELOGIN_COOKIE
     } else {
         SESSION_COOKIE

@@ -35,7 +35,7 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 /// Headers on every console response: no inline script, no framing, no referrer, and
 /// pages (not the hashed assets) never cached.
 async fn security_headers(req: Request, next: Next) -> Response {
-    let is_asset = req.uri().path().starts_with("/console/static/");
+    let is_asset = auth::original_path(req.extensions(), req.uri()).starts_with("/console/static/");
     let mut response = next.run(req).await;
     let h = response.headers_mut();
     h.insert(
@@ -57,27 +57,28 @@ async fn security_headers(req: Request, next: Next) -> Response {
     response
 }
 
-/// The console's routes, to be nested at `/console`.
+/// The console's routes, all under `/console`, to be merged into the API's router.
 pub fn router(config: ConsoleConfig) -> Router<Arc<App>> {
-    let detail = "/requests/{authorization_id}/details/{detail_id}";
+    let detail = "/console/requests/{authorization_id}/details/{detail_id}";
     Router::new()
-        .route("/", get(home))
-        .route("/login", get(auth::login_page).post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/lang/{tag}", get(auth::switch_language))
-        .route("/static/{name}", get(assets::serve))
-        .route("/requests", get(customer::list))
-        .route("/requests/{authorization_id}", get(customer::show))
+        .route("/console", get(home))
+        .route("/console/", get(home))
+        .route("/console/login", get(auth::login_page).post(auth::login))
+        .route("/console/logout", post(auth::logout))
+        .route("/console/lang/{tag}", get(auth::switch_language))
+        .route("/console/static/{name}", get(assets::serve))
+        .route("/console/requests", get(customer::list))
+        .route("/console/requests/{authorization_id}", get(customer::show))
         .route(
-            "/requests/{authorization_id}/approve",
+            "/console/requests/{authorization_id}/approve",
             get(customer::approve_page).post(customer::approve),
         )
         .route(
-            "/requests/{authorization_id}/reject",
+            "/console/requests/{authorization_id}/reject",
             post(customer::reject),
         )
         .route(
-            "/requests/{authorization_id}/revoke",
+            "/console/requests/{authorization_id}/revoke",
             get(customer::revoke_page).post(customer::revoke),
         )
         .route(&format!("{detail}/check"), post(customer::check))
@@ -85,10 +86,16 @@ pub fn router(config: ConsoleConfig) -> Router<Arc<App>> {
             &format!("{detail}/sessions/{{session_id}}"),
             get(customer::session),
         )
-        .route("/mine", get(engineer::mine))
-        .route("/mine/{authorization_id}/recall", post(engineer::recall))
-        .route("/raise", get(engineer::raise_page).post(engineer::raise))
-        .fallback(layout::not_found_page)
+        .route("/console/mine", get(engineer::mine))
+        .route(
+            "/console/mine/{authorization_id}/recall",
+            post(engineer::recall),
+        )
+        .route(
+            "/console/raise",
+            get(engineer::raise_page).post(engineer::raise),
+        )
+        .route("/console/{*rest}", get(layout::not_found_page))
         .layer(axum::middleware::from_fn(auth::require_csrf))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(Extension(config))

@@ -94,7 +94,7 @@ pub fn router(
             "/v3/auth/domains",
             get(identity::caller_domains).route_layer(authenticated()),
         )
-        .nest("/console", crate::console::router(console))
+        .merge(crate::console::router(console))
         .route("/", get(crate::console::root))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
