@@ -4,6 +4,7 @@
 
 mod check_hosts;
 mod concurrency;
+mod console;
 mod copy;
 mod expiry;
 mod helpers;
