@@ -8,6 +8,7 @@ pub mod customer;
 pub mod host_check;
 pub mod identity;
 pub mod in_flight;
+pub mod password_pool;
 pub mod provider;
 pub mod ssh;
 pub mod sweeper;
@@ -58,6 +59,8 @@ pub struct App {
     pub credentials: credential_cache::CredentialCache,
     /// Bounds on concurrent SSH host checks.
     pub host_checks: Arc<HostChecks>,
+    /// The threads that hash and verify passwords.
+    pub passwords: password_pool::PasswordPool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +170,7 @@ impl App {
             login_failures: Default::default(),
             credentials: Default::default(),
             host_checks,
+            passwords: Default::default(),
         }
     }
 

@@ -9,13 +9,14 @@ use super::sqlite::export::Snapshot;
 use super::{Store, StoreError, StoreResult};
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 15] = [
     "domains",
     "users",
     "access_keys",
     "user_groups",
     "group_members",
     "tokens",
+    "console_sessions",
     "keyring",
     "authorizations",
     "authorization_details",
