@@ -178,7 +178,7 @@ pub async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<ListQu
             p.empty { (t(M::NoRequests)) }
         } @else {
             div.table-wrap role="region" aria-label=(t(M::Requests)) tabindex="0" {
-                table.list {
+                table.list.cards {
                     thead { tr {
                         th scope="col" { (t(M::IncidentId)) }
                         th scope="col" { (t(M::Summary)) }
@@ -189,11 +189,11 @@ pub async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<ListQu
                     tbody {
                         @for a in &rows {
                             tr {
-                                td { a href=(request_url(a.id, group)) { (a.incident_id) } }
-                                td { (a.simple_description) }
-                                td { (a.xcustomer_name) }
-                                td { (status_badge(a.status, lang)) }
-                                td { (when(a.created_at)) }
+                                td data-label=(t(M::IncidentId)) { a href=(request_url(a.id, group)) { (a.incident_id) } }
+                                td data-label=(t(M::Summary)) { (a.simple_description) }
+                                td data-label=(t(M::Submitter)) { (a.xcustomer_name) }
+                                td data-label=(t(M::Status)) { (status_badge(a.status, lang)) }
+                                td data-label=(t(M::Raised)) { (when(a.created_at)) }
                             }
                         }
                     }

@@ -55,7 +55,7 @@ pub async fn mine(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<MineQu
             p.empty { (t(M::NoRequests)) }
         } @else {
             div.table-wrap role="region" aria-label=(t(M::MyRequests)) tabindex="0" {
-                table.list {
+                table.list.cards {
                     thead { tr {
                         th scope="col" { (t(M::IncidentId)) }
                         th scope="col" { (t(M::Summary)) }
@@ -69,12 +69,12 @@ pub async fn mine(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<MineQu
                         @for a in &rows {
                             @let (from, to) = a.shown_window();
                             tr {
-                                td { (a.incident_id) }
-                                td { (a.simple_description) }
-                                td { (a.xcustomer_name) }
-                                td { (status_badge(a.status, lang)) }
-                                td { @if a.status == Status::Authorized { (window(lang, from, to)) } }
-                                td { (when(a.created_at)) }
+                                td data-label=(t(M::IncidentId)) { (a.incident_id) }
+                                td data-label=(t(M::Summary)) { (a.simple_description) }
+                                td data-label=(t(M::Submitter)) { (a.xcustomer_name) }
+                                td data-label=(t(M::Status)) { (status_badge(a.status, lang)) }
+                                td data-label=(t(M::GrantedWindow)) { @if a.status == Status::Authorized { (window(lang, from, to)) } }
+                                td data-label=(t(M::Raised)) { (when(a.created_at)) }
                                 td {
                                     @if a.status == Status::Pending {
                                         form.inline method="post" action={ "/console/mine/" (a.id.0) "/recall" } {
