@@ -682,6 +682,32 @@ fn audit_drafts(domain: &Domain, r: &Row, engineers: &[Person]) -> Vec<(Timestam
     drafts
 }
 
+/// A console session for every domain admin on the run copy, its cookie the admin's API
+/// token (hashed alike; the tables are apart), for the console-list workload.
+pub fn console_sessions(run_dir: &Path, users: &[Credentials]) -> Result<(), String> {
+    let conn = Connection::open(db_path(run_dir)).map_err(|e| e.to_string())?;
+    let now = Timestamp::now();
+    let expires = now + SignedDuration::from_hours(12);
+    let mut insert = conn
+        .prepare(
+            "INSERT OR REPLACE INTO console_sessions (hash, user_id, created_at, last_seen_at, expires_at) \
+             VALUES (?,?,?,?,?)",
+        )
+        .map_err(|e| e.to_string())?;
+    for u in users.iter().filter(|u| u.is_admin) {
+        insert
+            .execute(params![
+                &token::hash(&u.token)[..],
+                u.user_id,
+                now.as_millisecond(),
+                now.as_millisecond(),
+                expires.as_millisecond()
+            ])
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// Tenants are heavy-tailed: domain `i` holds a share proportional to `1 / (i + 1)`.
 pub fn domain_sizes(total: u64, domains: usize) -> Vec<u64> {
     let harmonic: f64 = (1..=domains).map(|i| 1.0 / i as f64).sum();

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::auth::Viewer;
 use super::i18n::{self, M};
-use super::layout::{self, page, when, window};
+use super::layout::{self, page, paging, table, when, window};
 use crate::domain::catalog::{self, CONTENT_TYPES, RESOURCE_TYPES, VISIT_TYPES};
 use crate::domain::confirm::{ConfirmInput, GrantInput};
 use crate::domain::host_check::HostCheckInput;
@@ -147,6 +147,9 @@ pub async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<ListQu
     let selected = q.status();
     let all: u64 = counts.iter().map(|(_, n)| n).sum();
     let offset = filter.page.offset;
+    let prev = (offset > 0).then(|| q.url(selected, offset.saturating_sub(PAGE_SIZE)));
+    let more = u64::from(offset) + (rows.len() as u64) < total;
+    let next = (more && offset + PAGE_SIZE <= 65_535).then(|| q.url(selected, offset + PAGE_SIZE));
     let body = html! {
         h1 { (t(M::Requests)) }
         nav.tabs aria-label=(t(M::StatusTabs)) {
@@ -177,16 +180,7 @@ pub async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<ListQu
         @if rows.is_empty() {
             p.empty { (t(M::NoRequests)) }
         } @else {
-            div.table-wrap role="region" aria-label=(t(M::Requests)) tabindex="0" {
-                table.list.cards {
-                    thead { tr {
-                        th scope="col" { (t(M::IncidentId)) }
-                        th scope="col" { (t(M::Summary)) }
-                        th scope="col" { (t(M::Submitter)) }
-                        th scope="col" { (t(M::Status)) }
-                        th scope="col" { (t(M::Raised)) }
-                    } }
-                    tbody {
+            (table(lang, M::Requests, &[M::IncidentId, M::Summary, M::Submitter, M::Status, M::Raised], true, html! {
                         @for a in &rows {
                             tr {
                                 td data-label=(t(M::IncidentId)) { a href=(request_url(a.id, group)) { (a.incident_id) } }
@@ -196,18 +190,8 @@ pub async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<ListQu
                                 td data-label=(t(M::Raised)) { (when(a.created_at)) }
                             }
                         }
-                    }
-                }
-            }
-            nav.paging aria-label=(t(M::Paging)) {
-                span { (t(M::PageOf)) " " (offset + 1) "–" (offset as u64 + rows.len() as u64) " " (t(M::Of)) " " (total) }
-                @if offset > 0 {
-                    a href=(q.url(selected, offset.saturating_sub(PAGE_SIZE))) rel="prev" { (t(M::Previous)) }
-                }
-                @if (offset as u64 + rows.len() as u64) < total && offset + PAGE_SIZE <= 65_535 {
-                    a href=(q.url(selected, offset + PAGE_SIZE)) rel="next" { (t(M::Next)) }
-                }
-            }
+            }))
+            (paging(lang, offset, rows.len(), total, prev, next))
         }
     };
     page(&v.chrome(), t(M::Requests), body)
@@ -263,16 +247,7 @@ fn targets(a: &Authorization, lang: Language) -> Markup {
     let t = |m: M| m.text(lang);
     html! {
         h2 { (t(M::Targets)) }
-        div.table-wrap role="region" aria-label=(t(M::Targets)) tabindex="0" {
-            table.list {
-                thead { tr {
-                    th scope="col" { (t(M::Type)) }
-                    th scope="col" { (t(M::Instance)) }
-                    th scope="col" { (t(M::Region)) }
-                    th scope="col" { (t(M::Address)) }
-                    th scope="col" { (t(M::Account)) }
-                } }
-                tbody {
+        (table(lang, M::Targets, &[M::Type, M::Instance, M::Region, M::Address, M::Account], false, html! {
                     @for d in &a.details {
                         tr {
                             td { (t(if d.detail_type == DetailType::Host { M::Host } else { M::Console })) }
@@ -285,9 +260,7 @@ fn targets(a: &Authorization, lang: Language) -> Markup {
                             td { @if let Some(account) = &d.account { (account) } }
                         }
                     }
-                }
-            }
-        }
+        }))
     }
 }
 
@@ -376,16 +349,7 @@ pub async fn show(
         @if sessions.is_empty() {
             p.empty { (t(M::NoSessions)) }
         } @else {
-            div.table-wrap role="region" aria-label=(t(M::History)) tabindex="0" {
-                table.list {
-                    thead { tr {
-                        th scope="col" { (t(M::Session)) }
-                        th scope="col" { (t(M::Host)) }
-                        th scope="col" { (t(M::Started)) }
-                        th scope="col" { (t(M::Ended)) }
-                        th scope="col" { (t(M::Duration)) }
-                    } }
-                    tbody {
+            (table(lang, M::History, &[M::Session, M::Host, M::Started, M::Ended, M::Duration], false, html! {
                         @for (d, s) in &sessions {
                             tr {
                                 td { a href={ (base) "/details/" (d.id.0) "/sessions/" (s.id.0) (group_query(group)) } { (s.id.0) } }
@@ -395,9 +359,7 @@ pub async fn show(
                                 td { (format_duration_ms(s.duration_ms(now))) }
                             }
                         }
-                    }
-                }
-            }
+            }))
         }
     };
     page(&v.chrome(), &auth.incident_id, body)
@@ -766,7 +728,8 @@ pub async fn session(
         Ok(found) => found,
         Err(e) => return layout::failure(v.lang, e),
     };
-    let t = |m: M| m.text(v.lang);
+    let lang = v.lang;
+    let t = |m: M| m.text(lang);
     let back = path
         .authorization_id
         .map_or("/console/requests".into(), |a| request_url(a, group));
@@ -775,27 +738,14 @@ pub async fn session(
         h1 { (t(M::Session)) " " (session) }
         h2 { (t(M::Commands)) }
         @if ops.is_empty() { p.empty { (t(M::NoCommands)) } } @else {
-            div.table-wrap role="region" aria-label=(t(M::Commands)) tabindex="0" {
-                table.list {
-                    thead { tr { th scope="col" { (t(M::Time)) } th scope="col" { (t(M::Command)) } } }
-                    tbody { @for o in &ops { tr { td { (when(o.operate_time)) } td { code { (o.oper) } } } } }
-                }
-            }
+            (table(lang, M::Commands, &[M::Time, M::Command], false, html! {
+                @for o in &ops { tr { td { (when(o.operate_time)) } td { code { (o.oper) } } } }
+            }))
         }
         h2 { (t(M::Transfers)) }
         @if files.is_empty() { p.empty { (t(M::NoTransfers)) } } @else {
-            div.table-wrap role="region" aria-label=(t(M::Transfers)) tabindex="0" {
-                table.list {
-                    thead { tr {
-                        th scope="col" { (t(M::Time)) }
-                        th scope="col" { (t(M::Direction)) }
-                        th scope="col" { (t(M::FileName)) }
-                        th scope="col" { (t(M::From)) }
-                        th scope="col" { (t(M::To)) }
-                        th scope="col" { (t(M::Size)) }
-                        th scope="col" { (t(M::Result)) }
-                    } }
-                    tbody { @for f in &files { tr {
+            (table(lang, M::Transfers, &[M::Time, M::Direction, M::FileName, M::From, M::To, M::Size, M::Result], false, html! {
+                    @for f in &files { tr {
                         td { (when(f.operate_time)) }
                         td { (f.operate_type) }
                         td { (f.file_name) }
@@ -803,9 +753,8 @@ pub async fn session(
                         td { code { (f.to_path) } }
                         td title=(f.file_size_bytes) { (human_size(f.file_size_bytes)) }
                         td { (f.oper_result) }
-                    } } }
-                }
-            }
+                    } }
+            }))
         }
     };
     page(&v.chrome(), t(M::Session), body)

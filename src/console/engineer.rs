@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::auth::Viewer;
 use super::customer::status_badge;
 use super::i18n::M;
-use super::layout::{self, page, when, window};
+use super::layout::{self, page, paging, table, when, window};
 use crate::domain::authorization::{DetailInput, RaiseInput};
 use crate::domain::catalog::{CONTENT_TYPES, CatalogEntry, RESOURCE_TYPES, VISIT_TYPES};
 use crate::domain::time::parse_time_zone;
@@ -48,24 +48,17 @@ pub async fn mine(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<MineQu
     };
     let lang = v.lang;
     let t = |m: M| m.text(lang);
+    let prev =
+        (offset > 0).then(|| format!("/console/mine?offset={}", offset.saturating_sub(PAGE_SIZE)));
+    let more = u64::from(offset) + (rows.len() as u64) < total;
+    let next = more.then(|| format!("/console/mine?offset={}", offset + PAGE_SIZE));
     let body = html! {
         h1 { (t(M::MyRequests)) }
         p { a.button.primary href="/console/raise" { (t(M::RaiseRequest)) } }
         @if rows.is_empty() {
             p.empty { (t(M::NoRequests)) }
         } @else {
-            div.table-wrap role="region" aria-label=(t(M::MyRequests)) tabindex="0" {
-                table.list.cards {
-                    thead { tr {
-                        th scope="col" { (t(M::IncidentId)) }
-                        th scope="col" { (t(M::Summary)) }
-                        th scope="col" { (t(M::Submitter)) }
-                        th scope="col" { (t(M::Status)) }
-                        th scope="col" { (t(M::GrantedWindow)) }
-                        th scope="col" { (t(M::Raised)) }
-                        th scope="col" { span.visually-hidden { (t(M::Recall)) } }
-                    } }
-                    tbody {
+            (table(lang, M::MyRequests, &[M::IncidentId, M::Summary, M::Submitter, M::Status, M::GrantedWindow, M::Raised, M::Recall], true, html! {
                         @for a in &rows {
                             @let (from, to) = a.shown_window();
                             tr {
@@ -85,14 +78,8 @@ pub async fn mine(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<MineQu
                                 }
                             }
                         }
-                    }
-                }
-            }
-            nav.paging aria-label=(t(M::Paging)) {
-                span { (t(M::PageOf)) " " (offset + 1) "–" (offset as u64 + rows.len() as u64) " " (t(M::Of)) " " (total) }
-                @if offset > 0 { a href={ "/console/mine?offset=" (offset.saturating_sub(PAGE_SIZE)) } rel="prev" { (t(M::Previous)) } }
-                @if (offset as u64 + rows.len() as u64) < total { a href={ "/console/mine?offset=" (offset + PAGE_SIZE) } rel="next" { (t(M::Next)) } }
-            }
+            }))
+            (paging(lang, offset, rows.len(), total, prev, next))
         }
     };
     page(&v.chrome(), t(M::MyRequests), body)

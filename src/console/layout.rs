@@ -173,3 +173,35 @@ pub fn local_time(
     let civil: jiff::civil::DateTime = value.parse().map_err(|_| invalid())?;
     Ok(Some(tz.to_timestamp(civil).map_err(|_| invalid())?))
 }
+
+/// A table of `rows` under the `columns` headings, scrollable by keyboard when too wide;
+/// `cards` turns each row into a card on a phone (its cells need `data-label`).
+pub fn table(lang: Language, label: M, columns: &[M], cards: bool, rows: Markup) -> Markup {
+    html! {
+        div.table-wrap role="region" aria-label=(label.text(lang)) tabindex="0" {
+            table.list.cards[cards] {
+                thead { tr { @for c in columns { th scope="col" { (c.text(lang)) } } } }
+                tbody { (rows) }
+            }
+        }
+    }
+}
+
+/// "Showing 1–20 of 312" with the links to the pages before and after, if any.
+pub fn paging(
+    lang: Language,
+    offset: u32,
+    shown: usize,
+    total: u64,
+    prev: Option<String>,
+    next: Option<String>,
+) -> Markup {
+    let t = |m: M| m.text(lang);
+    html! {
+        nav.paging aria-label=(t(M::Paging)) {
+            span { (t(M::PageOf)) " " (offset + 1) "–" (u64::from(offset) + shown as u64) " " (t(M::Of)) " " (total) }
+            @if let Some(href) = prev { a href=(href) rel="prev" { (t(M::Previous)) } }
+            @if let Some(href) = next { a href=(href) rel="next" { (t(M::Next)) } }
+        }
+    }
+}

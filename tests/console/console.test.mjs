@@ -144,10 +144,8 @@ async function signIn(page, domain, user, password) {
 
 /// axe-core, injected: no serious or critical violations.
 async function assertAccessible(page, what) {
-  await page.addScriptTag({ content: AXE }).catch(async () => {
-    // The CSP forbids inline script in the page itself; evaluate it instead.
-    await page.evaluate(AXE);
-  });
+  // The page's CSP refuses an injected <script>; evaluating the source works.
+  await page.evaluate(AXE);
   const result = await page.evaluate(async () => await window.axe.run(document, {
     runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] },
   }));
@@ -215,7 +213,6 @@ test("the console end to end", async (t) => {
     assert.match(await pendingTab.textContent(), /pending\s+4/);
     await assertAccessible(page, "the request list");
     await shot(page, "list-en-desktop");
-    await page.getByLabel("Filters").click().catch(() => {});
     await page.locator("summary", { hasText: "Filters" }).click();
     await page.getByLabel("Ticket ID").fill("CS-E2E-01");
     await page.getByRole("button", { name: "Apply" }).click();
@@ -323,7 +320,7 @@ test("the console end to end", async (t) => {
     await page.goto(`${base}${href}/approve`);
     await shot(page, "approve-zh-phone");
     await page.getByRole("link", { name: "English" }).click();
-    await page.getByRole("heading", { name: "Approve access: CS2026112801" }).waitFor().catch(() => {});
+    await page.getByRole("heading", { name: /^Approve access: CS2026/ }).waitFor();
     await page.goto(`${base}/console/requests`);
     assert.equal(await page.locator("html").getAttribute("lang"), "en-us");
     await assertAccessible(page, "the list at phone width");
