@@ -100,6 +100,13 @@ pub trait Store: Send + Sync + 'static {
         scope: &Scope,
         filter: &ListFilter,
     ) -> StoreResult<(u64, Vec<Authorization>)>;
+    /// How many authorizations `filter` matches in each status that has any (the
+    /// filter's own status and page are ignored).
+    async fn count_by_status(
+        &self,
+        scope: &Scope,
+        filter: &ListFilter,
+    ) -> StoreResult<Vec<(Status, u64)>>;
     async fn get_authorization(
         &self,
         scope: &Scope,
@@ -287,14 +294,28 @@ impl ListFilter {
     /// Either way the scope and status conditions read the same columns (`a.customer_id`,
     /// `a.x_customer_id`, `a.status`).
     pub fn total_query(&self, scope: &Scope) -> &'static str {
-        let only_status = self.incident_id.is_none()
-            && self.sub_customer_name.is_none()
-            && self.simple_description.is_none();
-        if only_status && matches!(scope, Scope::Customer { .. }) {
+        if self.counts_kept(scope) {
             "SELECT CAST(COALESCE(SUM(a.n), 0) AS BIGINT) FROM authorization_counts a"
         } else {
             "SELECT COUNT(*) FROM authorizations a"
         }
+    }
+
+    /// As `total_query`, per status: to be followed by the condition and
+    /// `GROUP BY a.status`.
+    pub fn totals_by_status_query(&self, scope: &Scope) -> &'static str {
+        if self.counts_kept(scope) {
+            "SELECT a.status, CAST(SUM(a.n) AS BIGINT) FROM authorization_counts a"
+        } else {
+            "SELECT a.status, COUNT(*) FROM authorizations a"
+        }
+    }
+
+    fn counts_kept(&self, scope: &Scope) -> bool {
+        let only_status = self.incident_id.is_none()
+            && self.sub_customer_name.is_none()
+            && self.simple_description.is_none();
+        only_status && matches!(scope, Scope::Customer { .. })
     }
 }
 

@@ -271,3 +271,63 @@ async fn pages_forbid_framing_inline_script_and_referrers_and_assets_are_cached(
     );
     assert_eq!(b.get("/console/static/console.0000.js").await.status, 404);
 }
+
+/// The tab of `status` on a list page shows `n`.
+fn tab_count(page: &Page, status: &str) -> u64 {
+    let needle = format!(">{status} <span class=\"count\">");
+    let at = page
+        .body
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no {status} tab"));
+    let rest = &page.body[at + needle.len()..];
+    rest[..rest.find('<').unwrap()].parse().unwrap()
+}
+
+#[tokio::test]
+async fn status_counts_follow_the_scope_and_the_filters() {
+    let w = World::new().await;
+    let (first, _) = w.raise("bob").await;
+    w.raise("bob").await;
+    w.raise("carol").await;
+    w.raise("gina").await;
+    let r = w
+        .act(
+            "bob",
+            &first,
+            "reject",
+            serde_json::json!({"reject_reason": "no"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.raw);
+
+    let mut alice = Browser::new(&w);
+    alice.sign_in("acme", "alice", &password_of("alice")).await;
+    let all = alice.get("/console/requests").await;
+    assert_eq!(
+        (tab_count(&all, "pending"), tab_count(&all, "rejected")),
+        (2, 1)
+    );
+    let carols = alice.get("/console/requests?submitter=carol").await;
+    assert_eq!(
+        (
+            tab_count(&carols, "pending"),
+            tab_count(&carols, "rejected")
+        ),
+        (1, 0)
+    );
+
+    let mut bob = Browser::new(&w);
+    bob.sign_in("acme", "bob", &password_of("bob")).await;
+    let own = bob.get("/console/requests").await;
+    assert_eq!(
+        (tab_count(&own, "pending"), tab_count(&own, "rejected")),
+        (1, 1)
+    );
+    let ops = w.ids["ops"].clone();
+    let group = bob.get(&format!("/console/requests?group={ops}")).await;
+    assert_eq!(
+        tab_count(&group, "pending"),
+        2,
+        "bob and carol's, through ops"
+    );
+}

@@ -168,24 +168,7 @@ pub async fn list(
     f: &ListFilter,
 ) -> StoreResult<(u64, Vec<Authorization>)> {
     let mut q = Query::default();
-    let mut sql = q.scope(scope);
-    if let Some(status) = f.status {
-        sql += &format!(" AND a.status = {}", q.bind(status));
-    }
-    if let Some(incident) = &f.incident_id {
-        sql += &format!(" AND a.incident_id = {}", q.bind(incident.clone()));
-    }
-    if let Some(name) = &f.sub_customer_name {
-        sql += &format!(" AND a.xcustomer_name = {}", q.bind(name.clone()));
-    }
-    if let Some(text) = &f.simple_description {
-        // ILIKE: SQLite's LIKE, which the other backend uses, ignores ASCII case too.
-        let pattern = format!("%{}%", escape_like(text));
-        sql += &format!(
-            " AND a.simple_description ILIKE {} ESCAPE '\\'",
-            q.bind(pattern)
-        );
-    }
+    let sql = condition(&mut q, scope, f);
     // The page joins the total, so an empty page still brings the total (with NULLs).
     // Its ids are found first, so that the rows skipped by OFFSET are read from the
     // index alone (an index-only scan) instead of each fetched from the table.
@@ -211,6 +194,57 @@ pub async fn list(
         .map(authorization_from_row)
         .collect::<StoreResult<Vec<_>>>()?;
     Ok((total as u64, page))
+}
+
+/// The scope and the filter (its status included, when it has one) as a condition on
+/// `authorizations a`, its values bound in `q`.
+fn condition(q: &mut Query, scope: &Scope, f: &ListFilter) -> String {
+    let mut sql = q.scope(scope);
+    if let Some(status) = f.status {
+        sql += &format!(" AND a.status = {}", q.bind(status));
+    }
+    if let Some(incident) = &f.incident_id {
+        sql += &format!(" AND a.incident_id = {}", q.bind(incident.clone()));
+    }
+    if let Some(name) = &f.sub_customer_name {
+        sql += &format!(" AND a.xcustomer_name = {}", q.bind(name.clone()));
+    }
+    if let Some(text) = &f.simple_description {
+        // ILIKE: SQLite's LIKE, which the other backend uses, ignores ASCII case too.
+        let pattern = format!("%{}%", escape_like(text));
+        sql += &format!(
+            " AND a.simple_description ILIKE {} ESCAPE '\\'",
+            q.bind(pattern)
+        );
+    }
+    sql
+}
+
+pub async fn count_by_status(
+    c: &impl GenericClient,
+    scope: &Scope,
+    f: &ListFilter,
+) -> StoreResult<Vec<(Status, u64)>> {
+    let any_status = ListFilter {
+        status: None,
+        ..f.clone()
+    };
+    let mut q = Query::default();
+    let sql = condition(&mut q, scope, &any_status);
+    let stmt = c
+        .prepare_cached(&format!(
+            "{} WHERE {sql} GROUP BY a.status",
+            any_status.totals_by_status_query(scope)
+        ))
+        .await?;
+    let mut counts = Vec::new();
+    for row in c.query(&stmt, &q.params()).await? {
+        let (status, n): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        if let Some(status) = Status::from_code(status) {
+            counts.push((status, n.max(0) as u64));
+        }
+    }
+    Ok(counts)
 }
 
 fn escape_like(text: &str) -> String {

@@ -287,6 +287,14 @@ impl Store for PostgresStore {
         authorizations::list(&self.client().await?, scope, filter).await
     }
 
+    async fn count_by_status(
+        &self,
+        scope: &Scope,
+        filter: &ListFilter,
+    ) -> StoreResult<Vec<(Status, u64)>> {
+        authorizations::count_by_status(&self.client().await?, scope, filter).await
+    }
+
     async fn get_authorization(
         &self,
         scope: &Scope,

@@ -133,6 +133,25 @@ pub fn list(
     scope: &Scope,
     f: &ListFilter,
 ) -> StoreResult<(u64, Vec<Authorization>)> {
+    let (sql, mut args) = condition(scope, f);
+    let count: i64 = conn
+        .prepare_cached(&format!("{} WHERE {sql}", f.total_query(scope)))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    args.push(Value::Integer(i64::from(f.page.limit)));
+    args.push(Value::Integer(i64::from(f.page.offset)));
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM authorizations a WHERE {sql} \
+         ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?"
+    ))?;
+    let rows = stmt
+        .query_map(params_from_iter(args.iter()), authorization_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((count as u64, rows))
+}
+
+/// The scope and the filter (its status included, when it has one) as a condition on
+/// `authorizations a`, with its parameters.
+fn condition(scope: &Scope, f: &ListFilter) -> (String, Vec<Value>) {
     let (mut sql, mut args) = scope::condition(scope);
     if let Some(status) = f.status {
         sql.push_str(" AND a.status = ?");
@@ -150,19 +169,32 @@ pub fn list(
         sql.push_str(" AND a.simple_description LIKE ? ESCAPE '\\'");
         args.push(Value::Text(format!("%{}%", escape_like(text))));
     }
-    let count: i64 = conn
-        .prepare_cached(&format!("{} WHERE {sql}", f.total_query(scope)))?
-        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-    args.push(Value::Integer(i64::from(f.page.limit)));
-    args.push(Value::Integer(i64::from(f.page.offset)));
+    (sql, args)
+}
+
+pub fn count_by_status(
+    conn: &Connection,
+    scope: &Scope,
+    f: &ListFilter,
+) -> StoreResult<Vec<(Status, u64)>> {
+    let any_status = ListFilter {
+        status: None,
+        ..f.clone()
+    };
+    let (sql, args) = condition(scope, &any_status);
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM authorizations a WHERE {sql} \
-         ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?"
+        "{} WHERE {sql} GROUP BY a.status",
+        any_status.totals_by_status_query(scope)
     ))?;
     let rows = stmt
-        .query_map(params_from_iter(args.iter()), authorization_from_row)?
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((count as u64, rows))
+    Ok(rows
+        .into_iter()
+        .filter_map(|(status, n)| Some((Status::from_code(status)?, n.max(0) as u64)))
+        .collect())
 }
 
 fn escape_like(text: &str) -> String {

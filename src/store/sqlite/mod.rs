@@ -292,6 +292,14 @@ impl Store for SqliteStore {
         self.read(|c| authorizations::list(c, scope, filter))
     }
 
+    async fn count_by_status(
+        &self,
+        scope: &Scope,
+        filter: &ListFilter,
+    ) -> StoreResult<Vec<(Status, u64)>> {
+        self.read(|c| authorizations::count_by_status(c, scope, filter))
+    }
+
     async fn get_authorization(
         &self,
         scope: &Scope,
