@@ -534,9 +534,9 @@ fn confirm_input(
     Ok(ConfirmInput {
         auth_detail_list: details,
         auth_effective_time: layout::local_time(values.get("effective"), &tz)?
-            .map(|t| t.as_millisecond()),
+            .map(jiff::Timestamp::as_millisecond),
         auth_expire_time: layout::local_time(values.get("expire"), &tz)?
-            .map(|t| t.as_millisecond()),
+            .map(jiff::Timestamp::as_millisecond),
         agency_id: None,
     })
 }

@@ -8,7 +8,7 @@ use crate::crypto::token;
 use crate::domain::principal::CredentialKind;
 use crate::domain::secret::Secret;
 use crate::domain::{AuditEvent, AuthorizationId, Principal, Rule, Status, ValidationError};
-use crate::store::{ConsoleSessionRecord, ListFilter};
+use crate::store::{AuditFilter, ConsoleSessionRecord, ListFilter};
 
 use super::identity::DomainRef;
 use super::{App, ServiceError, ServiceResult};
@@ -114,10 +114,13 @@ impl App {
         id: Option<AuthorizationId>,
     ) -> ServiceResult<(crate::domain::Authorization, Vec<AuditEvent>)> {
         let auth = self.show_authorization(p, group_id, id).await?;
-        let events = self
-            .store
-            .authorization_events(&auth.customer_id, auth.id)
-            .await?;
+        let filter = AuditFilter {
+            chain: Some(auth.customer_id.clone()),
+            authorization_id: Some(auth.id.0),
+            ..AuditFilter::default()
+        };
+        let (_, mut events) = self.store.audit_events(&filter).await?;
+        events.reverse();
         Ok((auth, events))
     }
 

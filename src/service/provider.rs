@@ -1,4 +1,4 @@
-//! The engineer's operations (SPEC §5).
+//! The engineer's operations (docs/API.md, Provider API).
 
 use crate::domain::audit::AuditDraft;
 use crate::domain::authorization::RaiseInput;
@@ -6,8 +6,7 @@ use crate::domain::session::{
     FileTransferInput, OperationInput, Session, validate_file_transfers, validate_operations,
 };
 use crate::domain::{
-    Action, Authorization, AuthorizationId, DetailId, Principal, Rule, SessionId, TransitionError,
-    ValidationError,
+    Action, Authorization, AuthorizationId, DetailId, Principal, Rule, SessionId, ValidationError,
 };
 use crate::store::{ListFilter, StoreError, TransitionRequest};
 
@@ -116,13 +115,7 @@ impl App {
             reason,
             grant: None,
         };
-        self.store.transition(request).await.map_err(|e| match e {
-            StoreError::Conflict(current) => ServiceError::Conflict(TransitionError {
-                action: Action::Recall,
-                current,
-            }),
-            other => other.into(),
-        })?;
+        self.store.transition(request).await?;
         Ok(())
     }
 

@@ -208,7 +208,7 @@ async fn a_disabled_user_is_signed_out() {
     let mut b = Browser::new(&w);
     b.sign_in("acme", "carol", &password_of("carol")).await;
     assert_eq!(b.get("/console/requests").await.status, 200);
-    w.app
+    w.admin()
         .set_user_enabled("acme", "carol", false)
         .await
         .unwrap();

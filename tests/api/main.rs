@@ -10,6 +10,7 @@ mod expiry;
 mod helpers;
 mod limits;
 mod malformed;
+mod operator;
 mod outage;
 mod restart;
 mod secrets;

@@ -3,12 +3,10 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
-use tokio_postgres::Row;
-
-use super::{PgResult, from_ms};
+use super::from_ms;
 use crate::domain::audit::{AuditDraft, AuditEvent, GENESIS_HASH};
 use crate::domain::{AuthorizationId, Status};
-use crate::store::{AuditChain, StoreResult};
+use crate::store::{AuditChain, AuditFilter, StoreResult};
 
 fn hash_from(bytes: Vec<u8>) -> [u8; 32] {
     bytes.try_into().unwrap_or([0xff; 32])
@@ -69,11 +67,10 @@ pub async fn append(tx: &Transaction<'_>, draft: AuditDraft, at: Timestamp) -> S
     Ok(())
 }
 
-/// The columns `event_from_row` reads, in its order.
 const EVENT_COLUMNS: &str = "domain_id, seq, at, authorization_id, actor_id, actor_name, kind, \
     from_status, to_status, reason, note, prev_hash, hash";
 
-fn event_from_row(r: &Row) -> PgResult<AuditEvent> {
+fn event_from_row(r: &tokio_postgres::Row) -> Result<AuditEvent, tokio_postgres::Error> {
     let status = |v: Option<i64>| v.and_then(Status::from_code);
     Ok(AuditEvent {
         seq: r.try_get(1)?,
@@ -94,20 +91,51 @@ fn event_from_row(r: &Row) -> PgResult<AuditEvent> {
     })
 }
 
-/// One authorization's events, oldest first.
-pub async fn of_authorization(
+/// The events `filter` selects, newest first, with their total. Run inside one
+/// snapshot so the total matches the page.
+pub async fn events(
     c: &impl GenericClient,
-    domain_id: &str,
-    id: AuthorizationId,
-) -> StoreResult<Vec<AuditEvent>> {
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM audit_events WHERE authorization_id = $1 AND domain_id = $2 \
-             ORDER BY seq"
-        ))
+    filter: &AuditFilter,
+) -> StoreResult<(u64, Vec<AuditEvent>)> {
+    const WHERE: &str = "WHERE ($1::text IS NULL OR domain_id = $1) \
+        AND ($2::bigint IS NULL OR authorization_id = $2) AND ($3::bigint IS NULL OR at >= $3) \
+        AND ($4::bigint IS NULL OR at <= $4) AND ($5::text IS NULL OR kind = $5)";
+    let since = filter.since.map(jiff::Timestamp::as_millisecond);
+    let until = filter.until.map(jiff::Timestamp::as_millisecond);
+    let total: i64 = c
+        .query_one(
+            &format!("SELECT COUNT(*) FROM audit_events {WHERE}"),
+            &[
+                &filter.chain,
+                &filter.authorization_id,
+                &since,
+                &until,
+                &filter.kind,
+            ],
+        )
+        .await?
+        .try_get(0)?;
+    let limit = filter.limit.map(i64::from);
+    let offset = i64::from(filter.offset);
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM audit_events {WHERE} \
+                 ORDER BY at DESC, domain_id COLLATE \"C\", seq DESC LIMIT $6 OFFSET $7"
+            ),
+            &[
+                &filter.chain,
+                &filter.authorization_id,
+                &since,
+                &until,
+                &filter.kind,
+                &limit,
+                &offset,
+            ],
+        )
         .await?;
-    let rows = c.query(&stmt, &[&id.0, &domain_id]).await?;
-    Ok(rows.iter().map(event_from_row).collect::<PgResult<_>>()?)
+    let events = rows.iter().map(event_from_row).collect::<Result<_, _>>()?;
+    Ok((total as u64, events))
 }
 
 /// Run inside one snapshot so the heads match the events read.

@@ -4,7 +4,7 @@ use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
 
 use super::from_ms;
-use super::identity::{USER_COLUMNS, domain_from_row, user_from_row};
+use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
 use crate::store::{ConsoleSessionHolder, ConsoleSessionRecord, StoreResult};
 
 pub async fn insert(c: &impl GenericClient, s: &ConsoleSessionRecord) -> StoreResult<()> {
@@ -56,8 +56,8 @@ pub async fn holder(
     };
     Ok(Some(ConsoleSessionHolder {
         user: user_from_row(&r, 0)?,
-        domain: domain_from_row(&r, 9)?,
-        last_seen_at: from_ms(r.try_get(13)?),
+        domain: domain_from_row(&r, USER_COLUMN_COUNT)?,
+        last_seen_at: from_ms(r.try_get(USER_COLUMN_COUNT + 4)?),
     }))
 }
 

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::from_ms;
 use crate::domain::audit::{AuditDraft, AuditEvent, GENESIS_HASH};
 use crate::domain::{AuthorizationId, Status};
-use crate::store::{AuditChain, StoreResult};
+use crate::store::{AuditChain, AuditFilter, StoreResult};
 
 fn hash_from(bytes: Vec<u8>) -> [u8; 32] {
     bytes.try_into().unwrap_or([0xff; 32])
@@ -49,7 +49,6 @@ pub fn append(conn: &Connection, draft: AuditDraft, at: Timestamp) -> StoreResul
     Ok(())
 }
 
-/// The columns `event_from_row` reads, in its order.
 const EVENT_COLUMNS: &str = "domain_id, seq, at, authorization_id, actor_id, actor_name, kind, \
     from_status, to_status, reason, note, prev_hash, hash";
 
@@ -74,18 +73,41 @@ fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<AuditEvent> {
     })
 }
 
-/// One authorization's events, oldest first.
-pub fn of_authorization(
-    conn: &Connection,
-    domain_id: &str,
-    id: AuthorizationId,
-) -> StoreResult<Vec<AuditEvent>> {
+/// The events `filter` selects, newest first, with their total.
+pub fn events(conn: &Connection, filter: &AuditFilter) -> StoreResult<(u64, Vec<AuditEvent>)> {
+    const WHERE: &str = "WHERE (?1 IS NULL OR domain_id = ?1) AND (?2 IS NULL OR authorization_id = ?2) \
+        AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at <= ?4) AND (?5 IS NULL OR kind = ?5)";
+    let values = params![
+        filter.chain,
+        filter.authorization_id,
+        filter.since.map(jiff::Timestamp::as_millisecond),
+        filter.until.map(jiff::Timestamp::as_millisecond),
+        filter.kind,
+    ];
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM audit_events {WHERE}"))?
+        .query_row(values, |r| r.get(0))?;
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM audit_events WHERE authorization_id = ? AND domain_id = ? ORDER BY seq"
+        "SELECT {EVENT_COLUMNS} FROM audit_events {WHERE} \
+         ORDER BY at DESC, domain_id, seq DESC LIMIT ?6 OFFSET ?7"
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let events = stmt.query_map(params![id.0, domain_id], event_from_row)?;
-    Ok(events.collect::<Result<_, _>>()?)
+    let limit = filter.limit.map_or(-1, i64::from);
+    let events = conn
+        .prepare_cached(&sql)?
+        .query_map(
+            params![
+                filter.chain,
+                filter.authorization_id,
+                filter.since.map(jiff::Timestamp::as_millisecond),
+                filter.until.map(jiff::Timestamp::as_millisecond),
+                filter.kind,
+                limit,
+                filter.offset,
+            ],
+            event_from_row,
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((total as u64, events))
 }
 
 pub fn chains(conn: &Connection) -> StoreResult<Vec<AuditChain>> {

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::from_ms;
-use super::identity::{USER_COLUMNS, domain_from_row, user_from_row};
+use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
 use crate::store::{ConsoleSessionHolder, ConsoleSessionRecord, StoreResult};
 
 pub fn insert(conn: &Connection, s: &ConsoleSessionRecord) -> StoreResult<()> {
@@ -42,8 +42,8 @@ pub fn holder(
             |r| {
                 Ok(ConsoleSessionHolder {
                     user: user_from_row(r, 0)?,
-                    domain: domain_from_row(r, 9)?,
-                    last_seen_at: from_ms(r.get(13)?),
+                    domain: domain_from_row(r, USER_COLUMN_COUNT)?,
+                    last_seen_at: from_ms(r.get(USER_COLUMN_COUNT + 4)?),
                 })
             },
         )
