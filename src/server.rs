@@ -111,6 +111,7 @@ pub async fn serve(
     };
     let console = crate::console::ConsoleConfig {
         secure_cookies: settings.console_secure_cookies,
+        default_language: settings.default_language,
     };
     let router = crate::http::router(app, config, console);
     let result = axum::serve(listener, router)

@@ -29,6 +29,15 @@ const PRELOGIN_COOKIE: &str = "sa_prelogin";
 /// Forms are small; anything larger is refused before it is parsed.
 const FORM_LIMIT: usize = 64 * 1024;
 
+/// The viewer's language: the switch, `Accept-Language`, else the configured default.
+pub fn language(headers: &HeaderMap, extensions: &axum::http::Extensions) -> Language {
+    let fallback = extensions
+        .get::<ConsoleConfig>()
+        .map(|c| c.default_language)
+        .unwrap_or(Language::En);
+    i18n::choose(headers, cookie(headers, i18n::LANG_COOKIE), fallback)
+}
+
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
@@ -107,7 +116,7 @@ impl FromRequestParts<Arc<App>> for Visitor {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &Arc<App>) -> Result<Self, Self::Rejection> {
-        let lang = i18n::choose(&parts.headers, cookie(&parts.headers, i18n::LANG_COOKIE));
+        let lang = language(&parts.headers, &parts.extensions);
         Ok(Visitor {
             lang,
             here: here(parts),
@@ -119,7 +128,7 @@ impl FromRequestParts<Arc<App>> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
-        let lang = i18n::choose(&parts.headers, cookie(&parts.headers, i18n::LANG_COOKIE));
+        let lang = language(&parts.headers, &parts.extensions);
         let Some(value) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Err(Redirect::to("/console/login").into_response());
         };
@@ -143,7 +152,7 @@ pub async fn require_csrf(req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
     }
-    let lang = i18n::choose(req.headers(), cookie(req.headers(), i18n::LANG_COOKIE));
+    let lang = language(req.headers(), req.extensions());
     let cookie_name = if original_path(req.extensions(), req.uri()) == "/console/login" {
         PRELOGIN_COOKIE
     } else {

@@ -200,8 +200,8 @@ fn supported(tag: &str) -> Option<Language> {
 }
 
 /// The remembered switch, else the most preferred supported `Accept-Language` entry,
-/// else English.
-pub fn choose(headers: &HeaderMap, remembered: Option<&str>) -> Language {
+/// else `fallback` (the `default_language` setting).
+pub fn choose(headers: &HeaderMap, remembered: Option<&str>, fallback: Language) -> Language {
     if let Some(lang) = remembered.and_then(supported) {
         return lang;
     }
@@ -223,7 +223,7 @@ pub fn choose(headers: &HeaderMap, remembered: Option<&str>) -> Language {
             best = Some((q, lang));
         }
     }
-    best.map_or(Language::En, |(_, lang)| lang)
+    best.map_or(fallback, |(_, lang)| lang)
 }
 
 #[cfg(test)]
@@ -239,17 +239,18 @@ mod tests {
 
     #[test]
     fn the_switch_wins_then_the_best_accepted_language() {
+        let en = Language::En;
+        let zh = Language::Zh;
+        assert_eq!(choose(&accept("zh-CN,zh;q=0.9"), Some("en-us"), zh), en);
+        assert_eq!(choose(&accept("fr-FR,zh-CN;q=0.8,en;q=0.5"), None, en), zh);
+        assert_eq!(choose(&accept("en-GB,zh;q=0.2"), None, zh), en);
+        assert_eq!(choose(&accept("fr"), None, en), en);
         assert_eq!(
-            choose(&accept("zh-CN,zh;q=0.9"), Some("en-us")),
-            Language::En
+            choose(&accept("fr"), None, zh),
+            zh,
+            "the configured default"
         );
-        assert_eq!(
-            choose(&accept("fr-FR,zh-CN;q=0.8,en;q=0.5"), None),
-            Language::Zh
-        );
-        assert_eq!(choose(&accept("en-GB,zh;q=0.2"), None), Language::En);
-        assert_eq!(choose(&accept("fr"), None), Language::En);
-        assert_eq!(choose(&HeaderMap::new(), Some("bogus")), Language::En);
+        assert_eq!(choose(&HeaderMap::new(), Some("bogus"), en), en);
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct ConsoleConfig {
     /// Mark cookies `Secure` (set when the console is reached over TLS, e.g. behind a
     /// terminating proxy).
     pub secure_cookies: bool,
+    /// The language when neither the switch nor `Accept-Language` names a supported one.
+    pub default_language: crate::domain::Language,
 }
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
