@@ -5,5 +5,5 @@ CREATE TABLE console_sessions (
     created_at   INTEGER NOT NULL,
     last_seen_at INTEGER NOT NULL,
     expires_at   INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
