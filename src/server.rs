@@ -109,7 +109,8 @@ pub async fn serve(
         body_limit: settings.body_limit_bytes,
     };
     let router = crate::http::router(app, config);
-    let result = axum::serve(listener, router)
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_sweeper.send(true);

@@ -21,6 +21,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     /// 429 with `Retry-After` in seconds.
     TooManyRequests(u64),
+    /// 429 with `Retry-After` in seconds, after repeated failed credentials.
+    Throttled(u64),
     RouteNotFound,
     MethodNotAllowed,
     Timeout,
@@ -41,7 +43,7 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests(_) | ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -58,7 +60,7 @@ impl ApiError {
                 "OSM.01010102"
             }
             ApiError::PayloadTooLarge(_) => "OSM.01010103",
-            ApiError::TooManyRequests(_) => "OSM.01010104",
+            ApiError::TooManyRequests(_) | ApiError::Throttled(_) => "OSM.01010104",
             ApiError::RouteNotFound => "APIGW.0101",
             ApiError::MethodNotAllowed => "APIGW.0102",
             ApiError::Timeout | ApiError::Unavailable(_) | ApiError::Internal(_) => "OSM.01010014",
@@ -118,6 +120,13 @@ impl ApiError {
                     "进行中的请求过多，请稍后重试，等待"
                 )
             ),
+            ApiError::Throttled(secs) => format!(
+                "{} {secs} s.",
+                lang.pick(
+                    "Too many failed authentication attempts; retry after",
+                    "认证失败次数过多，请稍后重试，等待"
+                )
+            ),
             ApiError::RouteNotFound => pick("The API does not exist.", "API 不存在。"),
             ApiError::MethodNotAllowed => pick(
                 "The API does not support this HTTP method.",
@@ -153,6 +162,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::SessionConflict(why) => ApiError::SessionConflict(why),
             ServiceError::Duplicate(what) => ApiError::Duplicate(what),
             ServiceError::Busy { retry_after_secs } => ApiError::TooManyRequests(retry_after_secs),
+            ServiceError::Throttled { retry_after_secs } => ApiError::Throttled(retry_after_secs),
             ServiceError::Unavailable(why) => ApiError::Unavailable(why),
             ServiceError::Internal(why) => ApiError::Internal(why),
         }

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::input::{Caller, JsonBody};
+use super::input::{Caller, JsonBody, Source};
 use super::wire::*;
 use crate::domain::secret::Secret;
 use crate::domain::validation::{Rule, ValidationError};
@@ -26,6 +26,7 @@ fn missing(field: &str) -> ApiError {
 
 pub async fn issue_token(
     State(app): State<Arc<App>>,
+    Source(source): Source,
     JsonBody(body): JsonBody<TokenRequest>,
 ) -> Result<Response, ApiError> {
     let identity = body
@@ -54,7 +55,7 @@ pub async fn issue_token(
         Some(NameOrId { id: Some(id), .. }) => DomainRef::Id(id),
         _ => return Err(missing("auth.identity.password.user.domain")),
     };
-    let issued = app.issue_token(domain, &name, password).await?;
+    let issued = app.issue_token(domain, &name, password, source).await?;
     let domain = NameOrId {
         id: Some(issued.domain.id.clone()),
         name: Some(issued.domain.name.clone()),

@@ -92,7 +92,7 @@ fn render(error: &ApiError, lang: Language, config: EnvelopeConfig, request_id: 
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let ApiError::TooManyRequests(secs) = error {
+    if let ApiError::TooManyRequests(secs) | ApiError::Throttled(secs) = error {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -181,7 +181,11 @@ async fn authenticate_signed(
         headers: &headers,
         body: &bytes,
     };
-    let principal = auth.app.authenticate_signed(&raw, authorization).await?;
+    let source = super::input::Source::of(&parts.extensions).0;
+    let principal = auth
+        .app
+        .authenticate_signed(&raw, authorization, source)
+        .await?;
     Ok((principal, Request::from_parts(parts, Body::from(bytes))))
 }
 

@@ -11,6 +11,7 @@ pub mod password_pool;
 pub mod provider;
 pub mod ssh;
 pub mod sweeper;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -50,8 +51,8 @@ pub struct App {
     pub secrets: Cipher,
     pub clock: Clock,
     pub policy: Policy,
-    /// Consecutive AK/SK signature failures, for the lockout.
-    pub failures: access_keys::SignatureFailures,
+    /// Back-off after failed logins and signatures.
+    pub throttles: throttle::Throttles,
     /// Tokens and access keys already resolved.
     pub credentials: credential_cache::CredentialCache,
     /// Bounds on concurrent SSH host checks.
@@ -79,6 +80,9 @@ pub enum ServiceError {
     /// Too much of this is running already; worth retrying after the given time.
     #[error("busy: retry after {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
+    /// Too many failed attempts from this caller; wait before the next one.
+    #[error("throttled: retry after {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -163,7 +167,7 @@ impl App {
             secrets,
             clock,
             policy,
-            failures: Default::default(),
+            throttles: Default::default(),
             credentials: Default::default(),
             host_checks,
             passwords: Default::default(),

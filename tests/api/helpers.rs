@@ -59,6 +59,7 @@ pub struct Resp {
     pub status: u16,
     pub body: Value,
     pub request_id: Option<String>,
+    pub retry_after: Option<String>,
     pub raw: String,
 }
 
@@ -202,12 +203,17 @@ impl TestServer {
             .headers()
             .get("x-request-id")
             .map(|v| v.to_str().unwrap().to_owned());
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
         let raw = res.text().await.unwrap();
         let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
         Resp {
             status,
             body,
             request_id,
+            retry_after,
             raw,
         }
     }
@@ -375,6 +381,15 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 /// Passwords are long and unique so the secrets test can search for them.
+/// A client whose requests come from `ip` (any 127.0.0.0/8 address reaches loopback),
+/// as a caller on another machine would.
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
 pub fn password_of(user: &str) -> String {
     format!("pw-{user}-Zx81qLm")
 }
