@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::domain::network_policy::TargetNetworks;
 use crate::domain::time::parse_config_duration;
 use crate::store::sqlite::{self, Synchronous};
 
@@ -30,6 +31,7 @@ pub struct FileSettings {
     pub check_timeout: Option<String>,
     pub check_max_in_flight: Option<usize>,
     pub check_max_in_flight_per_domain: Option<usize>,
+    pub target_networks: Option<Vec<String>>,
 }
 
 impl FileSettings {
@@ -69,6 +71,8 @@ pub struct Settings {
     /// CheckHosts running at once, overall and per customer domain.
     pub check_max_in_flight: usize,
     pub check_max_in_flight_per_domain: usize,
+    /// Where CheckHosts and the SSH broker may connect.
+    pub target_networks: TargetNetworks,
 }
 
 /// Values given as flags or environment variables (clap has already merged those two).
@@ -88,6 +92,8 @@ pub struct Overrides {
     pub check_timeout: Option<String>,
     pub check_max_in_flight: Option<usize>,
     pub check_max_in_flight_per_domain: Option<usize>,
+    /// Comma-separated CIDRs.
+    pub target_networks: Option<String>,
 }
 
 fn duration(name: &str, value: Option<String>, default: &str) -> Result<Duration, String> {
@@ -145,6 +151,12 @@ impl Settings {
             flags.check_timeout.or(file.check_timeout),
             "5s",
         )?;
+        let target_networks = match (flags.target_networks, file.target_networks) {
+            (Some(list), _) => TargetNetworks::parse(list.split(',')),
+            (None, Some(list)) => TargetNetworks::parse(list.iter().map(String::as_str)),
+            (None, None) => Ok(TargetNetworks::Default),
+        }
+        .map_err(|e| format!("target_networks: {e}"))?;
         if check_timeout >= request_timeout {
             // The request would be cut off before the check could answer.
             return Err("check_timeout: must be shorter than request_timeout".into());
@@ -184,6 +196,7 @@ impl Settings {
                     .or(file.check_max_in_flight_per_domain),
                 4,
             )?,
+            target_networks,
         })
     }
 }
@@ -243,6 +256,13 @@ mod tests {
             (s.check_max_in_flight, s.check_max_in_flight_per_domain),
             (16, 4)
         );
+        assert_eq!(s.target_networks, TargetNetworks::Default);
+        let file: FileSettings = toml::from_str("target_networks = [\"10.0.0.0/8\"]").unwrap();
+        let s = Settings::resolve(Overrides::default(), file).unwrap();
+        assert_eq!(
+            s.target_networks,
+            TargetNetworks::parse(["10.0.0.0/8"]).unwrap()
+        );
     }
 
     #[test]
@@ -293,6 +313,15 @@ mod tests {
             Settings::resolve(flags, FileSettings::default())
                 .unwrap_err()
                 .contains("check_max_in_flight")
+        );
+        let flags = Overrides {
+            target_networks: Some("10.0.0.0/8,bogus".into()),
+            ..Default::default()
+        };
+        assert!(
+            Settings::resolve(flags, FileSettings::default())
+                .unwrap_err()
+                .contains("target_networks")
         );
         assert!(toml::from_str::<FileSettings>("nonsense = 1").is_err());
     }

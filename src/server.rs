@@ -72,13 +72,16 @@ pub async fn open_app(settings: &Settings, clock: Clock) -> Result<Arc<App>, Sta
         max_window: signed(settings.max_window),
         token_ttl: signed(settings.token_ttl),
     };
-    Ok(Arc::new(App::new(
-        store,
-        secrets,
-        clock,
-        policy,
-        Arc::new(host_checks(settings)),
-    )))
+    Ok(Arc::new(
+        App::new(
+            store,
+            secrets,
+            clock,
+            policy,
+            Arc::new(host_checks(settings)),
+        )
+        .with_target_networks(settings.target_networks.clone()),
+    ))
 }
 
 fn host_checks(settings: &Settings) -> HostChecks {

@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// CheckHosts running at once for one customer domain (default 4).
     #[arg(long, env = "SUPPORT_ACCESS_CHECK_MAX_IN_FLIGHT_PER_DOMAIN")]
     check_max_in_flight_per_domain: Option<usize>,
+    /// Networks CheckHosts may connect to, comma-separated CIDRs (default: all but
+    /// loopback, link-local, multicast and this host's own addresses).
+    #[arg(long, env = "SUPPORT_ACCESS_TARGET_NETWORKS")]
+    target_networks: Option<String>,
 }
 
 impl ServeArgs {
@@ -74,6 +78,7 @@ impl ServeArgs {
             check_timeout: self.check_timeout.clone(),
             check_max_in_flight: self.check_max_in_flight,
             check_max_in_flight_per_domain: self.check_max_in_flight_per_domain,
+            target_networks: self.target_networks.clone(),
         }
     }
 }

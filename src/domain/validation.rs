@@ -46,6 +46,8 @@ pub enum Rule {
     },
     HostRequired,
     InvalidHost,
+    /// The host resolves to an address outside `target_networks`.
+    TargetNotAllowed,
     /// CheckHosts on a console detail (type 0).
     NotAHost,
     UnknownId,
@@ -105,6 +107,7 @@ fn rule_en(rule: &Rule) -> String {
         }
         Rule::HostRequired => "is required for a host detail (type 1)".into(),
         Rule::InvalidHost => "must be an IP address or a DNS host name".into(),
+        Rule::TargetNotAllowed => "is not in a network this service may connect to".into(),
         Rule::NotAHost => "must name a host detail (type 1), not a console".into(),
         Rule::UnknownId => "is not a known id".into(),
     }
@@ -134,6 +137,7 @@ fn rule_zh(rule: &Rule) -> String {
         Rule::WindowTooLong { max_hours } => format!("使授权时长超过上限 {max_hours} 小时"),
         Rule::HostRequired => "在主机类详情（type 1）中为必填项".into(),
         Rule::InvalidHost => "必须是 IP 地址或 DNS 主机名".into(),
+        Rule::TargetNotAllowed => "不在本服务允许连接的网络中".into(),
         Rule::NotAHost => "必须是主机类详情（type 1），而不是控制台".into(),
         Rule::UnknownId => "不是已知的 id".into(),
     }

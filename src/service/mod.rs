@@ -7,6 +7,7 @@ pub mod customer;
 pub mod host_check;
 pub mod identity;
 pub mod in_flight;
+pub mod network_policy;
 pub mod password_pool;
 pub mod provider;
 pub mod ssh;
@@ -19,6 +20,7 @@ use jiff::SignedDuration;
 
 use crate::clock::Clock;
 use crate::crypto::Cipher;
+use crate::domain::network_policy::TargetNetworks;
 use crate::domain::principal::Forbidden;
 use crate::domain::{
     AuthorizationId, DetailId, Principal, Scope, SessionId, TransitionError, ValidationError,
@@ -59,6 +61,8 @@ pub struct App {
     pub host_checks: Arc<HostChecks>,
     /// The threads that hash and verify passwords.
     pub passwords: password_pool::PasswordPool,
+    /// Where CheckHosts (and the SSH broker) may connect.
+    pub target_networks: Arc<TargetNetworks>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,7 +175,14 @@ impl App {
             credentials: Default::default(),
             host_checks,
             passwords: Default::default(),
+            target_networks: Default::default(),
         }
+    }
+
+    /// Sets `target_networks` (the default policy until then).
+    pub fn with_target_networks(mut self, networks: TargetNetworks) -> App {
+        self.target_networks = Arc::new(networks);
+        self
     }
 
     /// Customer visibility, resolving `group_id` against the caller's domain.

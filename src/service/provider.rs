@@ -1,7 +1,7 @@
 //! The engineer's operations (SPEC §5).
 
 use crate::domain::audit::AuditDraft;
-use crate::domain::authorization::RaiseInput;
+use crate::domain::authorization::{NewAuthorization, RaiseInput};
 use crate::domain::session::{
     FileTransferInput, OperationInput, Session, validate_file_transfers, validate_operations,
 };
@@ -11,12 +11,37 @@ use crate::domain::{
 };
 use crate::store::{ListFilter, StoreError, TransitionRequest};
 
+use super::network_policy::{Refusal, resolve_allowed};
 use super::{App, ServiceError, ServiceResult, SessionPath, actor};
 
 /// How often a random id may collide before we give up (it never should).
 const ID_ATTEMPTS: usize = 3;
 
+/// How long a raise waits for a host name to resolve; a name that does not resolve in
+/// time is judged again at connect time.
+const RAISE_RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl App {
+    /// Refuses hosts that resolve to addresses outside `target_networks`. Names that do
+    /// not resolve (yet) are accepted: CheckHosts and the broker judge them again.
+    async fn check_target_hosts(&self, new: &NewAuthorization) -> ServiceResult<()> {
+        for (i, detail) in new.details.iter().enumerate() {
+            let (Some(host), Some(port)) = (&detail.host, detail.port) else {
+                continue;
+            };
+            let resolved = tokio::time::timeout(
+                RAISE_RESOLVE_TIMEOUT,
+                resolve_allowed(&self.target_networks, host, port),
+            )
+            .await;
+            if let Ok(Err(Refusal::NotAllowed(_))) = resolved {
+                let field = format!("details[{i}].host");
+                return Err(ValidationError::new(field, Rule::TargetNotAllowed).into());
+            }
+        }
+        Ok(())
+    }
+
     /// Raises a request for access on behalf of the engineer `p`.
     pub async fn raise(
         &self,
@@ -26,6 +51,7 @@ impl App {
     ) -> ServiceResult<Authorization> {
         p.provider_scope()?;
         let new = input.validate()?;
+        self.check_target_hosts(&new).await?;
         let unknown =
             |field: &str| ServiceError::Invalid(ValidationError::new(field, Rule::UnknownId));
         let customer = self.store.domain_by_id(&new.customer_id).await?;

@@ -1,9 +1,15 @@
 //! What an attacker probing the service found, each pinned by a test.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use jiff::SignedDuration;
 use serde_json::{Value, json};
+use support_access::domain::network_policy::TargetNetworks;
 
-use crate::helpers::{Resp, World, client_from, password_of};
+use crate::check_hosts::{UNREACHABLE, audit_notes, login, verify};
+use crate::helpers::{Resp, TestServer, World, client_from, password_of};
+use crate::ssh_host::{ACCOUNT, Gauge, PASSWORD, silent_host};
 
 fn login_body(domain: &str, user: &str, password: &str) -> Value {
     json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
@@ -102,5 +108,92 @@ async fn failed_logins_from_one_source_back_off() {
             .await
             .status,
         201
+    );
+}
+
+/// Finding 4: by default, hosts resolving to loopback, link-local, multicast,
+/// unspecified or this host's own addresses are refused at raise.
+#[tokio::test]
+async fn raise_refuses_hosts_outside_the_target_networks() {
+    let server = TestServer::start_with(|s| s.target_networks = TargetNetworks::Default).await;
+    let w = World::on(server).await;
+    for host in [
+        "127.0.0.1",
+        "localhost",
+        "169.254.169.254",
+        "0.0.0.0",
+        "127.1",
+        "2130706433",
+        "::1",
+    ] {
+        let r = raise_with_host(&w, host).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "OSM.01010001"),
+            "{host}: {}",
+            r.raw
+        );
+        assert!(r.msg().contains("details[0].host"), "{host}: {}", r.raw);
+    }
+    assert_eq!(raise_with_host(&w, "10.1.2.3").await.status, 201);
+    // A name that does not resolve now is judged again at connect time.
+    assert_eq!(
+        raise_with_host(&w, "metadata.google.internal").await.status,
+        201
+    );
+}
+
+async fn raise_with_host(w: &World, host: &str) -> Resp {
+    let body = json!({
+        "customer_id": w.ids["acme"], "x_customer_id": w.ids["bob"],
+        "incident_id": "CS-TEST-1", "simple_description": "disk full",
+        "auth_describe": "clean logs", "resource_type_id": "1", "visit_type_id": "1",
+        "content_type_id": "1", "content_of_auth_letter": "I promise.",
+        "details": [{"type": 1, "instance_id": "ecs-1", "host": host, "port": 22}]
+    });
+    w.call(
+        "POST",
+        "/provider/v1/authorizations",
+        Some(w.token("eng")),
+        Some(body),
+    )
+    .await
+}
+
+/// Finding 4: CheckHosts resolves again at connect time and does not connect to a
+/// refused address; the caller hears "unreachable", the audit the precise cause.
+#[tokio::test]
+async fn check_hosts_connects_only_inside_the_target_networks() {
+    let server = TestServer::start_with(|s| s.target_networks = TargetNetworks::Default).await;
+    let w = World::on(server).await;
+    let (_, details) = w.raise_as("eng", "bob").await;
+    let gauge = Arc::new(Gauge::default());
+    let listener = silent_host(vec![gauge.clone()]).await;
+    // The name now points inward (as a DNS record changed after the raise would).
+    w.execute_behind_the_back("UPDATE authorization_details SET host = 'localhost'")
+        .await;
+    let started = Instant::now();
+    let r = verify(
+        &w,
+        "bob",
+        details[0],
+        login(listener.port, ACCOUNT, PASSWORD),
+        "en-us",
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (200, "OSM.01010010"), "{}", r.raw);
+    assert_eq!(r.msg(), UNREACHABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refused before connecting"
+    );
+    assert_eq!(gauge.max(), 0, "nothing connected to the refused address");
+    let notes = audit_notes(&w, "host_check").await;
+    assert!(
+        notes
+            .last()
+            .unwrap()
+            .contains("outcome=unreachable cause=target_not_allowed("),
+        "{notes:?}"
     );
 }
