@@ -9,6 +9,7 @@ use support_access::domain::network_policy::TargetNetworks;
 
 use crate::check_hosts::{UNREACHABLE, audit_notes, login, verify};
 use crate::helpers::{Resp, TestServer, World, client_from, password_of};
+use crate::signing::Signer;
 use crate::ssh_host::{ACCOUNT, Gauge, PASSWORD, silent_host};
 
 fn login_body(domain: &str, user: &str, password: &str) -> Value {
@@ -195,5 +196,49 @@ async fn check_hosts_connects_only_inside_the_target_networks() {
             .unwrap()
             .contains("outcome=unreachable cause=target_not_allowed("),
         "{notes:?}"
+    );
+}
+
+/// Finding 5: disabling a user deletes their tokens and temporary keys; enabling
+/// again revives neither.
+#[tokio::test]
+async fn disabling_a_user_ends_their_tokens_and_temporary_keys_for_good() {
+    let w = World::new().await;
+    let temporary = w
+        .app
+        .create_temporary_access_key("acme", "bob", SignedDuration::from_hours(1))
+        .await
+        .unwrap();
+    let path = "/v2/servicerequest/authorizations";
+    let by_token = || w.call("GET", path, Some(w.token("bob")), None);
+    assert_eq!(by_token().await.status, 200);
+    assert_eq!(
+        Signer::new(&w, &temporary)
+            .send("GET", path, None)
+            .await
+            .status,
+        200
+    );
+
+    w.app.set_user_enabled("acme", "bob", false).await.unwrap();
+    w.app.set_user_enabled("acme", "bob", true).await.unwrap();
+    assert_eq!(by_token().await.status, 401, "the old token stays dead");
+    assert_eq!(
+        Signer::new(&w, &temporary)
+            .send("GET", path, None)
+            .await
+            .status,
+        401,
+        "the temporary key is gone"
+    );
+    let keys = w.app.list_access_keys("acme", "bob").await.unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+    // A fresh login works; others' tokens were untouched.
+    w.login("acme", "bob", &password_of("bob")).await;
+    assert_eq!(
+        w.call("GET", path, Some(w.token("carol")), None)
+            .await
+            .status,
+        200
     );
 }
