@@ -217,6 +217,7 @@ impl App {
         user_name: &str,
         pw: Secret,
         source: IpAddr,
+        scope: Option<DomainRef>,
     ) -> ServiceResult<IssuedToken> {
         const REFUSED: &str = "The username or password is wrong.";
         let domain = match &domain {
@@ -272,6 +273,17 @@ impl App {
             return Err(ServiceError::Unauthenticated(REFUSED.into()));
         };
         throttles.login_user.succeeded(&user_key);
+        // As Keystone: a scope naming another domain than the user's is refused.
+        let in_scope = match &scope {
+            None => true,
+            Some(DomainRef::Id(id)) => *id == domain.id,
+            Some(DomainRef::Name(name)) => *name == domain.name,
+        };
+        if !in_scope {
+            return Err(ServiceError::Unauthenticated(
+                "The request you have made requires authentication.".into(),
+            ));
+        }
         let (token, hash) = token::generate();
         let issued_at = self.clock.now();
         let expires_at = issued_at

@@ -6,8 +6,8 @@ use crate::domain::session::{
     FileTransferInput, OperationInput, Session, validate_file_transfers, validate_operations,
 };
 use crate::domain::{
-    Action, Authorization, AuthorizationId, DetailId, Principal, Rule, SessionId, TransitionError,
-    ValidationError,
+    Action, Authorization, AuthorizationId, DetailId, Principal, Rule, Scope, SessionId,
+    TransitionError, ValidationError,
 };
 use crate::store::{ListFilter, StoreError, TransitionRequest};
 
@@ -159,7 +159,12 @@ impl App {
         id: Option<AuthorizationId>,
         detail: Option<DetailId>,
     ) -> ServiceResult<SessionId> {
-        let scope = p.provider_scope()?;
+        p.provider_scope()?;
+        // Access is personal: only the engineer who raised the request opens sessions on
+        // it, provider administrators included (to others it is not found).
+        let scope = Scope::Provider {
+            raised_by: Some(p.user_id.clone()),
+        };
         let (Some(authorization_id), Some(detail_id)) = (id, detail) else {
             return Err(ServiceError::NotFound);
         };

@@ -242,3 +242,53 @@ async fn disabling_a_user_ends_their_tokens_and_temporary_keys_for_good() {
         200
     );
 }
+
+/// Finding 7: access is personal; a provider admin may see and recall another
+/// engineer's request but not open a session on it.
+#[tokio::test]
+async fn only_the_submitting_engineer_opens_sessions() {
+    let w = World::new().await;
+    let (id, details) = w.raise_as("eng", "bob").await;
+    assert_eq!(w.confirm("bob", &id, &details).await.status, 200);
+    let sessions = format!(
+        "/provider/v1/authorizations/{id}/details/{}/sessions",
+        details[0]
+    );
+    let shown = w
+        .call(
+            "GET",
+            &format!("/provider/v1/authorizations/{id}"),
+            Some(w.token("lead")),
+            None,
+        )
+        .await;
+    assert_eq!(shown.status, 200, "the admin sees it");
+    let r = w.call("POST", &sessions, Some(w.token("lead")), None).await;
+    assert_eq!(r.status, 404, "{}", r.raw);
+    let r = w.call("POST", &sessions, Some(w.token("eng2")), None).await;
+    assert_eq!(r.status, 404, "{}", r.raw);
+    let r = w.call("POST", &sessions, Some(w.token("eng")), None).await;
+    assert_eq!(r.status, 201, "{}", r.raw);
+}
+
+/// Finding 9: a scope naming another domain is refused with 401, as Keystone does.
+#[tokio::test]
+async fn a_login_scoped_to_another_domain_is_refused() {
+    let w = World::new().await;
+    let login = |scope: Value| {
+        let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": "bob", "password": password_of("bob"), "domain": {"name": "acme"}}}},
+            "scope": scope}});
+        w.call("POST", "/v3/auth/tokens", None, Some(body))
+    };
+    let r = login(json!({"domain": {"name": "globex"}})).await;
+    assert_eq!((r.status, r.code()), (401, "APIGW.0301"), "{}", r.raw);
+    let r = login(json!({"domain": {"id": w.ids["globex"]}})).await;
+    assert_eq!(r.status, 401, "{}", r.raw);
+    assert_eq!(login(json!({"domain": {"name": "acme"}})).await.status, 201);
+    assert_eq!(
+        login(json!({"domain": {"id": w.ids["acme"]}})).await.status,
+        201
+    );
+    assert_eq!(login(json!({"domain": {}})).await.status, 400);
+}
