@@ -8,20 +8,14 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-/// The networks connections may go to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum TargetNetworks {
-    /// Everything except loopback, link-local, multicast, broadcast, unspecified and
-    /// this host's own addresses.
-    #[default]
-    Default,
-    /// Only these networks (an explicit list may name loopback, e.g. for tests).
-    Only(Vec<IpNet>),
-}
+/// Networks as configured: CIDRs (`10.0.0.0/8`, `2001:db8::/32`; a bare address is a
+/// /32 or /128), comma-separated in flags, a list in the file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
+pub struct NetworkList(pub Vec<IpNet>);
 
-impl TargetNetworks {
-    /// Parses CIDRs (`10.0.0.0/8`, `2001:db8::/32`; a bare address is a /32 or /128).
-    pub fn parse<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<TargetNetworks, String> {
+impl NetworkList {
+    fn parse<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<NetworkList, String> {
         let nets = items
             .into_iter()
             .map(str::trim)
@@ -35,7 +29,51 @@ impl TargetNetworks {
         if nets.is_empty() {
             return Err("name at least one network".into());
         }
-        Ok(TargetNetworks::Only(nets))
+        Ok(NetworkList(nets))
+    }
+}
+
+impl std::str::FromStr for NetworkList {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        NetworkList::parse(s.split(','))
+    }
+}
+
+impl TryFrom<Vec<String>> for NetworkList {
+    type Error = String;
+    fn try_from(items: Vec<String>) -> Result<Self, String> {
+        NetworkList::parse(items.iter().map(String::as_str))
+    }
+}
+
+impl From<NetworkList> for Vec<String> {
+    fn from(list: NetworkList) -> Self {
+        list.0.iter().map(IpNet::to_string).collect()
+    }
+}
+
+/// The networks connections may go to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TargetNetworks {
+    /// Everything except loopback, link-local, multicast, broadcast, unspecified and
+    /// this host's own addresses.
+    #[default]
+    Default,
+    /// Only these networks (an explicit list may name loopback, e.g. for tests).
+    Only(Vec<IpNet>),
+}
+
+impl From<Option<NetworkList>> for TargetNetworks {
+    fn from(list: Option<NetworkList>) -> Self {
+        list.map_or(TargetNetworks::Default, |l| TargetNetworks::Only(l.0))
+    }
+}
+
+impl TargetNetworks {
+    /// An explicit list, as `NetworkList` parses it.
+    pub fn parse<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<TargetNetworks, String> {
+        NetworkList::parse(items).map(|l| TargetNetworks::Only(l.0))
     }
 
     /// Whether a connection to `ip` is allowed; `is_own` tells this host's own

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
 use serde_json::{Value, json};
-use support_access::domain::network_policy::TargetNetworks;
 
 use crate::check_hosts::{UNREACHABLE, audit_notes, login, verify};
 use crate::helpers::{Resp, TestServer, World, client_from, password_of};
@@ -116,7 +115,7 @@ async fn failed_logins_from_one_source_back_off() {
 /// unspecified or this host's own addresses are refused at raise.
 #[tokio::test]
 async fn raise_refuses_hosts_outside_the_target_networks() {
-    let server = TestServer::start_with(|s| s.target_networks = TargetNetworks::Default).await;
+    let server = TestServer::start_with(|s| s.target_networks = None).await;
     let w = World::on(server).await;
     for host in [
         "127.0.0.1",
@@ -165,7 +164,7 @@ async fn raise_with_host(w: &World, host: &str) -> Resp {
 /// refused address; the caller hears "unreachable", the audit the precise cause.
 #[tokio::test]
 async fn check_hosts_connects_only_inside_the_target_networks() {
-    let server = TestServer::start_with(|s| s.target_networks = TargetNetworks::Default).await;
+    let server = TestServer::start_with(|s| s.target_networks = None).await;
     let w = World::on(server).await;
     let (_, details) = w.raise_as("eng", "bob").await;
     let gauge = Arc::new(Gauge::default());
