@@ -104,14 +104,11 @@ pub struct Settings {
     #[arg(long, env = "SUPPORT_ACCESS_TARGET_NETWORKS")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_networks: Option<NetworkList>,
-    /// How long a client may take to send a request's headers.
+    /// How long a client may take to send a request's head; also how long a keep-alive
+    /// connection may wait idle for its next request.
     #[arg(long, env = "SUPPORT_ACCESS_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = duration::parse)]
     #[serde(with = "duration")]
     pub header_read_timeout: Duration,
-    /// How long a keep-alive connection may stay idle between requests.
-    #[arg(long, env = "SUPPORT_ACCESS_IDLE_TIMEOUT", default_value = "60s", value_parser = duration::parse)]
-    #[serde(with = "duration")]
-    pub idle_timeout: Duration,
     /// Connections served at once; further ones wait to be accepted.
     #[arg(long, env = "SUPPORT_ACCESS_MAX_CONNECTIONS", default_value = "1024", value_parser = positive::parse)]
     #[serde(deserialize_with = "positive::deserialize")]

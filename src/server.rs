@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::master_key::{self, MasterKeyError};
 use crate::crypto::{Cipher, CryptoError};
+use crate::http::connections;
 use crate::http::middleware::EnvelopeConfig;
 use crate::service::host_check::HostChecks;
 use crate::service::in_flight::Limits;
@@ -112,10 +113,12 @@ pub async fn serve(
         body_limit: settings.body_limit_bytes,
     };
     let router = crate::http::router(app, config);
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let connections = connections::Limits {
+        max_connections: settings.max_connections,
+        header_read_timeout: settings.header_read_timeout,
+        drain_timeout: settings.request_timeout,
+    };
+    let result = connections::serve(listener, router, connections, shutdown).await;
     let _ = stop_sweeper.send(true);
     let _ = sweeper.await;
     let _ = epoch_watch.await;

@@ -19,6 +19,10 @@ pub enum ApiError {
     SessionConflict(&'static str),
     Duplicate(String),
     PayloadTooLarge(usize),
+    /// 414: the request target is longer than `MAX_URI_BYTES`.
+    UriTooLong,
+    /// 431: the request's headers are larger than `MAX_HEADER_BYTES`.
+    HeadersTooLarge,
     /// 429 with `Retry-After` in seconds.
     TooManyRequests(u64),
     /// 429 with `Retry-After` in seconds, after repeated failed credentials.
@@ -43,6 +47,8 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::TooManyRequests(_) | ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -52,7 +58,9 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Validation(_) => "OSM.01010001",
+            ApiError::Validation(_) | ApiError::UriTooLong | ApiError::HeadersTooLarge => {
+                "OSM.01010001"
+            }
             ApiError::Unauthenticated(_) => "APIGW.0301",
             ApiError::Forbidden(_) => "OSM.01010002",
             ApiError::NotFound => "OSM.01010101",
@@ -127,6 +135,8 @@ impl ApiError {
                     "认证失败次数过多，请稍后重试，等待"
                 )
             ),
+            ApiError::UriTooLong => pick("The request URI is too long.", "请求 URI 过长。"),
+            ApiError::HeadersTooLarge => pick("The request headers are too large.", "请求头过大。"),
             ApiError::RouteNotFound => pick("The API does not exist.", "API 不存在。"),
             ApiError::MethodNotAllowed => pick(
                 "The API does not support this HTTP method.",

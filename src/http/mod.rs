@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, extraction, authentication, and mapping errors to the wire.
 //! Handlers stay thin; the rules live in `domain` and the use cases in `service`.
 
+pub mod connections;
 mod customer;
 pub mod error;
 mod health;

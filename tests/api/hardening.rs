@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::check_hosts::{UNREACHABLE, audit_notes, login, verify};
 use crate::helpers::{Resp, TestServer, World, client_from, password_of};
@@ -290,4 +292,124 @@ async fn a_login_scoped_to_another_domain_is_refused() {
         201
     );
     assert_eq!(login(json!({"domain": {}})).await.status, 400);
+}
+
+/// The server's address for raw TCP.
+fn address(w: &TestServer) -> String {
+    w.base.trim_start_matches("http://").to_owned()
+}
+
+/// Reads from `stream` until the server closes it or `within` passes; `None` if it
+/// was still open then.
+async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Option<String> {
+    let mut seen = Vec::new();
+    let read_all = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(within, read_all).await.ok()?;
+    Some(String::from_utf8_lossy(&seen).into_owned())
+}
+
+/// Finding 10: a client dribbling its headers, or idling between requests, is
+/// disconnected after `header_read_timeout`.
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed() {
+    let w = TestServer::start_with(|s| s.header_read_timeout = Duration::from_secs(1)).await;
+    let mut dribbler = TcpStream::connect(address(&w)).await.unwrap();
+    dribbler
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    assert!(
+        read_until_closed(&mut dribbler, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "headers never finished: closed"
+    );
+
+    let mut idler = TcpStream::connect(address(&w)).await.unwrap();
+    idler
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = read_until_closed(&mut idler, Duration::from_secs(5)).await;
+    let answered = answered.expect("an idle keep-alive connection is closed");
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+}
+
+/// Finding 10: at most `max_connections` are served at once; the next waits its turn.
+#[tokio::test]
+async fn connections_beyond_the_limit_wait() {
+    let w = TestServer::start_with(|s| s.max_connections = 2).await;
+    let held: Vec<TcpStream> =
+        futures_util::future::join_all((0..2).map(|_| TcpStream::connect(address(&w))))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = TcpStream::connect(address(&w)).await.unwrap();
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        read_until_closed(&mut third, Duration::from_millis(500)).await,
+        None,
+        "not served while two connections are open"
+    );
+    drop(held);
+    let answer = read_until_closed(&mut third, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// Findings 10 and 11: a body declared too large is refused before it is sent; an
+/// oversized target or header section gets the error body; every answer says
+/// `no-store` and `nosniff`.
+#[tokio::test]
+async fn oversized_requests_are_refused_from_the_head_with_the_error_body() {
+    let w = TestServer::start().await;
+    let mut stream = TcpStream::connect(address(&w)).await.unwrap();
+    stream
+        .write_all(
+            b"POST /v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 10000000\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut head = [0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut head))
+        .await
+        .expect("answered without waiting for the body")
+        .unwrap();
+    let head = String::from_utf8_lossy(&head[..n]).into_owned();
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert!(head.contains("OSM.01010103"), "{head}");
+
+    let long_path = format!("/v2/servicerequest/authorizations?x={}", "a".repeat(10_000));
+    let r = w.call("GET", &long_path, None, None).await;
+    assert_eq!((r.status, r.code()), (414, "OSM.01010001"), "{}", r.raw);
+    let req = w
+        .client
+        .get(format!("{}/healthz", w.base))
+        .header("X-Padding", "p".repeat(40_000));
+    let r = w.send(req).await;
+    assert_eq!((r.status, r.code()), (431, "OSM.01010001"), "{}", r.raw);
+
+    let res = w
+        .client
+        .get(format!("{}/healthz", w.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
 }
