@@ -44,6 +44,10 @@ pub enum Rule {
     WindowTooLong {
         max_hours: i64,
     },
+    /// The window starts further ahead than the longest window lasts.
+    StartTooLate {
+        max_hours: i64,
+    },
     HostRequired,
     InvalidHost,
     /// The host resolves to an address outside `target_networks`.
@@ -105,6 +109,9 @@ fn rule_en(rule: &Rule) -> String {
         Rule::WindowTooLong { max_hours } => {
             format!("makes the authorization window longer than the maximum of {max_hours} hours")
         }
+        Rule::StartTooLate { max_hours } => {
+            format!("must be at most {max_hours} hours from now")
+        }
         Rule::HostRequired => "is required for a host detail (type 1)".into(),
         Rule::InvalidHost => "must be an IP address or a DNS host name".into(),
         Rule::TargetNotAllowed => "is not in a network this service may connect to".into(),
@@ -135,6 +142,7 @@ fn rule_zh(rule: &Rule) -> String {
         Rule::ExpireNotAfterEffective => "必须晚于 auth_effective_time".into(),
         Rule::ExpireInPast => "必须是将来的时间".into(),
         Rule::WindowTooLong { max_hours } => format!("使授权时长超过上限 {max_hours} 小时"),
+        Rule::StartTooLate { max_hours } => format!("必须在当前时间起 {max_hours} 小时以内"),
         Rule::HostRequired => "在主机类详情（type 1）中为必填项".into(),
         Rule::InvalidHost => "必须是 IP 地址或 DNS 主机名".into(),
         Rule::TargetNotAllowed => "不在本服务允许连接的网络中".into(),

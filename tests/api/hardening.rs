@@ -413,3 +413,23 @@ async fn oversized_requests_are_refused_from_the_head_with_the_error_body() {
     assert_eq!(res.headers()["cache-control"], "no-store");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
 }
+
+/// Finding 11: an authorization window cannot start years ahead.
+#[tokio::test]
+async fn a_window_starting_in_the_year_5000_is_refused() {
+    let w = World::new().await;
+    let (id, details) = w.raise("bob").await;
+    let mut body = World::grant(&details, "host-password");
+    body["auth_effective_time"] = json!(95_617_584_000_000_i64);
+    body["auth_expire_time"] = json!(95_617_670_400_000_i64);
+    let r = w
+        .call(
+            "PUT",
+            &format!("/v2/servicerequest/authorizations/{id}"),
+            Some(w.token("bob")),
+            Some(body),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (400, "OSM.01010001"), "{}", r.raw);
+    assert!(r.msg().contains("auth_effective_time"), "{}", r.raw);
+}
