@@ -3,7 +3,8 @@
 use crate::domain::audit::AuditDraft;
 use crate::domain::authorization::{NewAuthorization, RaiseInput};
 use crate::domain::session::{
-    FileTransferInput, OperationInput, Session, validate_file_transfers, validate_operations,
+    FileTransferInput, OperationInput, RecordWindow, Session, validate_file_transfers,
+    validate_operations,
 };
 use crate::domain::{
     Action, Authorization, AuthorizationId, DetailId, Principal, Rule, Scope, SessionId,
@@ -196,7 +197,7 @@ impl App {
         input: &[OperationInput],
     ) -> ServiceResult<usize> {
         let target = path.within(p.provider_scope()?)?;
-        let ops = validate_operations(input)?;
+        let ops = validate_operations(input, self.record_window())?;
         let count = ops.len();
         self.store
             .append_operations(target, ops, actor(p), self.clock.now())
@@ -211,12 +212,23 @@ impl App {
         input: &[FileTransferInput],
     ) -> ServiceResult<usize> {
         let target = path.within(p.provider_scope()?)?;
-        let items = validate_file_transfers(input)?;
+        let items = validate_file_transfers(input, self.record_window())?;
         let count = items.len();
         self.store
             .append_file_transfers(target, items, actor(p), self.clock.now())
             .await?;
         Ok(count)
+    }
+
+    /// A session is open (the store refuses appends to others) and lies inside its
+    /// authorization's window, which lasts at most `max_window`: what it records happened
+    /// since then.
+    fn record_window(&self) -> RecordWindow {
+        let now = self.clock.now();
+        RecordWindow {
+            earliest: now - self.policy.max_window,
+            now,
+        }
     }
 
     pub async fn close_session(&self, p: &Principal, path: SessionPath) -> ServiceResult<()> {

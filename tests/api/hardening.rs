@@ -433,3 +433,41 @@ async fn a_window_starting_in_the_year_5000_is_refused() {
     assert_eq!((r.status, r.code()), (400, "OSM.01010001"), "{}", r.raw);
     assert!(r.msg().contains("auth_effective_time"), "{}", r.raw);
 }
+
+/// Finding 8: recorded times must fall inside the session; control characters are
+/// stored as sent and flagged in the audit.
+#[tokio::test]
+async fn history_outside_the_session_is_refused_and_control_characters_flagged() {
+    let w = World::new().await;
+    let (id, details) = w.raise("bob").await;
+    assert_eq!(w.confirm("bob", &id, &details).await.status, 200);
+    let base = format!(
+        "/provider/v1/authorizations/{id}/details/{}/sessions",
+        details[0]
+    );
+    let eng = w.token("eng");
+    let opened = w.call("POST", &base, Some(eng), None).await;
+    let sid = opened.body["session_id"].as_i64().unwrap();
+    let ops_path = format!("{base}/{sid}/operations");
+    let append = |oper: &str, at: &str| {
+        let body = json!({"operations": [{"oper": oper, "operate_time": at}]});
+        w.call("POST", &ops_path, Some(eng), Some(body))
+    };
+    for at in ["2099-01-01T00:00:00Z", "2000-01-01T00:00:00Z"] {
+        let r = append("ls", at).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "OSM.01010001"),
+            "{at}: {}",
+            r.raw
+        );
+    }
+    let now = w.app.clock.now().to_string();
+    let r = append("printf '\u{1b}[2J'\r\nrm -rf /", &now).await;
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let notes = audit_notes(&w, "operations_recorded").await;
+    assert!(
+        notes.iter().any(|n| n.contains("control_characters=1")),
+        "{notes:?}"
+    );
+}

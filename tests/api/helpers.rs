@@ -43,6 +43,12 @@ impl Write for LogWriter {
     }
 }
 
+/// Where every test server's clock starts: fixed, so that the recorded times tests send
+/// (which must fall inside their sessions) stay valid whatever day the tests run.
+pub fn test_epoch() -> Timestamp {
+    "2026-11-28T12:00:00Z".parse().unwrap()
+}
+
 pub struct TestServer {
     pub base: String,
     pub app: Arc<App>,
@@ -123,7 +129,7 @@ impl TestServer {
         database: Option<PgDatabase>,
     ) -> TestServer {
         captured_logs();
-        let app = support_access::server::open_app(&settings, Clock::manual(Timestamp::now()))
+        let app = support_access::server::open_app(&settings, Clock::manual(test_epoch()))
             .await
             .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
