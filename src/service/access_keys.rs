@@ -181,7 +181,7 @@ impl App {
                 retry_after_secs: secs,
             });
         }
-        let entry = match self.verify_signed(req, authorization, now).await {
+        let (entry, signature) = match self.verify_signed(req, authorization, now).await {
             Ok(verified) => verified,
             Err(SignedFailure::Refused(why)) => {
                 tracing::info!(%source, why, "signature refused");
@@ -206,6 +206,17 @@ impl App {
                 "X-Domain-Id does not match the access key's domain",
             ));
         }
+        if changes_state(req.method) {
+            // Inside the date window an identical signed write would be accepted again:
+            // each signature of a write is good for one use.
+            let used = format!("{}:{}", key.access_key, hex::encode(signature));
+            let forget_at = now + 2 * sdk_signature::MAX_CLOCK_SKEW;
+            if !self.store.use_signature(&used, forget_at, now).await? {
+                tracing::info!(%source, access_key = %key.access_key, "replayed signature refused");
+                throttle.failed(&source_key, now);
+                return Err(refused(SIGNATURE_REFUSED));
+            }
+        }
         let kind = if key.expires_at.is_some() {
             CredentialKind::Assumed
         } else {
@@ -220,7 +231,7 @@ impl App {
         req: &RawRequest<'_>,
         authorization: &str,
         now: Timestamp,
-    ) -> Result<Arc<CachedKey>, SignedFailure> {
+    ) -> Result<(Arc<CachedKey>, [u8; 32]), SignedFailure> {
         let header = sdk_signature::parse_authorization(authorization)
             .map_err(|e| SignedFailure::Refused(e.to_string()))?;
         let entry = match self.resolve_key(&header.access_key).await {
@@ -231,7 +242,7 @@ impl App {
             Err(e) => return Err(SignedFailure::Service(e)),
         };
         match self.check_signed(req, &header, &entry.key, &entry.secret, now) {
-            Ok(()) => Ok(entry),
+            Ok(()) => Ok((entry, header.signature)),
             Err(ServiceError::Unauthenticated(why)) => {
                 Err(SignedFailure::Refused(why.into_owned()))
             }
@@ -272,6 +283,11 @@ impl App {
             )),
         }
     }
+}
+
+/// Methods that change something: their signatures are single-use.
+fn changes_state(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 
 fn header_value<'a>(req: &RawRequest<'a>, name: &str) -> Option<&'a str> {

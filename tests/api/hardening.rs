@@ -471,3 +471,48 @@ async fn history_outside_the_session_is_refused_and_control_characters_flagged()
         "{notes:?}"
     );
 }
+
+/// Finding 6: a signed write is good for one use, on every instance; reads may repeat.
+#[tokio::test]
+async fn replayed_signed_writes_are_refused_on_every_instance() {
+    let w = World::new().await;
+    let twin = w.start_twin().await;
+    let key = w.app.create_access_key("provider", "eng").await.unwrap();
+    let body = json!({
+        "customer_id": w.ids["acme"], "x_customer_id": w.ids["bob"],
+        "incident_id": "CS-REPLAY", "simple_description": "disk full",
+        "auth_describe": "clean logs", "resource_type_id": "1", "visit_type_id": "1",
+        "content_type_id": "1", "content_of_auth_letter": "I promise.",
+        "details": [{"type": 0, "instance_id": "console"}]
+    });
+    let path = "/provider/v1/authorizations";
+    let signer = Signer::new(&w, &key);
+    let first = signer.send("POST", path, Some(body.clone())).await;
+    assert_eq!(first.status, 201, "{}", first.raw);
+    let again = signer.send("POST", path, Some(body.clone())).await;
+    assert_eq!(
+        (again.status, again.code()),
+        (401, "APIGW.0301"),
+        "{}",
+        again.raw
+    );
+    let mut elsewhere = Signer::new(&w, &key);
+    elsewhere.target = Some(twin.base.clone());
+    let r = elsewhere.send("POST", path, Some(body.clone())).await;
+    assert_eq!(
+        r.status, 401,
+        "the other instance refuses it too: {}",
+        r.raw
+    );
+    let listed = signer.send("GET", path, None).await;
+    assert_eq!(listed.body["count"], 1, "one authorization: {}", listed.raw);
+    assert_eq!(
+        signer.send("GET", path, None).await.status,
+        200,
+        "reads repeat"
+    );
+
+    // A fresh signature (a second later) is a new request.
+    w.app.clock.advance(SignedDuration::from_secs(1));
+    assert_eq!(signer.send("POST", path, Some(body)).await.status, 201);
+}

@@ -18,6 +18,9 @@ pub(crate) struct Signer<'a> {
     pub(crate) secret_override: Option<&'a str>,
     /// The client to send with (another one sends from another source address).
     pub(crate) client: reqwest::Client,
+    /// Where to send, if not to `w` (the signature still names `w`'s host, as behind a
+    /// load balancer).
+    pub(crate) target: Option<String>,
 }
 
 impl<'a> Signer<'a> {
@@ -29,6 +32,7 @@ impl<'a> Signer<'a> {
             date_offset: SignedDuration::ZERO,
             secret_override: None,
             client: w.client.clone(),
+            target: None,
         }
     }
 
@@ -83,7 +87,10 @@ impl<'a> Signer<'a> {
             .client
             .request(
                 method.parse().unwrap(),
-                format!("{}{path_and_query}", self.w.base),
+                format!(
+                    "{}{path_and_query}",
+                    self.target.as_deref().unwrap_or(&self.w.base)
+                ),
             )
             .header("Authorization", authorization)
             .body(body);

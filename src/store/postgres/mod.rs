@@ -265,6 +265,15 @@ impl Store for PostgresStore {
         access_keys::delete(&self.client().await?, access_key).await
     }
 
+    async fn use_signature(
+        &self,
+        signature: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        access_keys::use_signature(&self.client().await?, signature, expires_at, now).await
+    }
+
     async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {
         in_transaction!(self, |tx| identity::wrapped_data_key(&tx, &wrapped, now)
             .await?)

@@ -286,6 +286,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn use_signature(
+        &self,
+        signature: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let signature = signature.to_owned();
+        self.write(move |c| access_keys::use_signature(c, &signature, expires_at, now))
+            .await
+    }
+
     async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {
         self.write(move |c| identity::wrapped_data_key(c, &wrapped, now))
             .await
