@@ -38,18 +38,39 @@ pub const GENESIS_HASH: [u8; 32] = [0; 32];
 /// The system actor used by the expiry sweeper.
 pub const SYSTEM_ACTOR: &str = "system";
 
+/// Who did something, as the audit log records it: a user's id and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: String,
+    pub name: String,
+}
+
+impl Actor {
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Actor {
+        Actor {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The expiry sweeper.
+    pub fn system() -> Actor {
+        Actor::new(SYSTEM_ACTOR, SYSTEM_ACTOR)
+    }
+}
+
 impl AuditDraft {
     pub fn new(
         domain_id: &str,
         authorization_id: Option<AuthorizationId>,
-        actor: (&str, &str),
+        actor: &Actor,
         kind: &str,
     ) -> Self {
         AuditDraft {
             domain_id: domain_id.into(),
             authorization_id,
-            actor_id: actor.0.into(),
-            actor_name: actor.1.into(),
+            actor_id: actor.id.clone(),
+            actor_name: actor.name.clone(),
             kind: kind.into(),
             from_status: None,
             to_status: None,
@@ -152,9 +173,14 @@ mod tests {
         let mut prev = GENESIS_HASH;
         (1..=n)
             .map(|seq| {
-                let e = AuditDraft::new("d", Some(AuthorizationId(seq)), ("u", "bob"), "reject")
-                    .transition(Status::Pending, Status::Rejected)
-                    .seal(seq, Timestamp::from_second(seq).unwrap(), prev);
+                let e = AuditDraft::new(
+                    "d",
+                    Some(AuthorizationId(seq)),
+                    &Actor::new("u", "bob"),
+                    "reject",
+                )
+                .transition(Status::Pending, Status::Rejected)
+                .seal(seq, Timestamp::from_second(seq).unwrap(), prev);
                 prev = e.hash;
                 e
             })

@@ -184,7 +184,7 @@ impl App {
             event: AuditDraft::new(
                 &auth.customer_id,
                 Some(auth.id),
-                (&p.user_id, &p.user_name),
+                &super::actor(p),
                 "host_check",
             ),
         };

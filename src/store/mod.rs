@@ -13,7 +13,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::domain::audit::{AuditDraft, AuditEvent};
+use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session, SessionRefused};
 use crate::domain::{
@@ -116,31 +116,26 @@ pub trait Store: Send + Sync + 'static {
     async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32>;
 
     // Sessions.
-    async fn open_session(
-        &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
-    ) -> StoreResult<()>;
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()>;
     async fn append_operations(
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()>;
     async fn append_file_transfers(
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()>;
     async fn close_session(
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()>;
     async fn list_sessions(
         &self,
@@ -179,7 +174,7 @@ pub trait Store: Send + Sync + 'static {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()>;
 
@@ -285,7 +280,7 @@ pub struct TransitionRequest {
     pub scope: Scope,
     pub action: Action,
     pub now: Timestamp,
-    pub actor: (String, String),
+    pub actor: Actor,
     /// The reject reason, or a cancel/recall remark, recorded with the event.
     pub reason: Option<String>,
     /// Only for confirm.

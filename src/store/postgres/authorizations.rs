@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 
 use super::query::Query;
 use super::{PgResult, audit, from_ms, opt_from_ms};
-use crate::domain::audit::{AuditDraft, SYSTEM_ACTOR};
+use crate::domain::audit::{Actor, AuditDraft};
 use crate::domain::{
     Action, Authorization, AuthorizationId, Detail, DetailId, DetailType, Scope, Status,
 };
@@ -416,7 +416,7 @@ pub async fn expire_due(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> Sto
             scope: Scope::Provider { raised_by: None },
             action: Action::Expire,
             now,
-            actor: (SYSTEM_ACTOR.into(), SYSTEM_ACTOR.into()),
+            actor: Actor::system(),
             reason: None,
             grant: None,
         };

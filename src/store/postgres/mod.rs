@@ -314,7 +314,7 @@ impl Store for PostgresStore {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| host_keys::reset(
@@ -332,12 +332,7 @@ impl Store for PostgresStore {
             .await?)
     }
 
-    async fn open_session(
-        &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
-    ) -> StoreResult<()> {
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::open(&tx, scope, &session, &actor)
             .await?)
     }
@@ -346,7 +341,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::append_operations(
@@ -359,7 +354,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::append_file_transfers(
@@ -372,7 +367,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::close(&tx, &target, now, &actor)
             .await?)

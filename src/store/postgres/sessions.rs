@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use super::authorizations::status_from;
 use super::query::Query;
 use super::{PgResult, audit, from_ms, opt_from_ms};
-use crate::domain::audit::AuditDraft;
+use crate::domain::audit::{Actor, AuditDraft};
 use crate::domain::session::{self, Access, FileTransfer, Operation, Session};
 use crate::domain::{AuthorizationId, DetailId, Scope, SessionId};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
@@ -107,18 +107,12 @@ async fn record(
     tx: &Transaction<'_>,
     domain: &str,
     target: &SessionRef,
-    actor: &(String, String),
+    actor: &Actor,
     kind: &str,
     note: String,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let event = AuditDraft::new(
-        domain,
-        Some(target.authorization_id),
-        (&actor.0, &actor.1),
-        kind,
-    )
-    .note(note);
+    let event = AuditDraft::new(domain, Some(target.authorization_id), actor, kind).note(note);
     audit::append(tx, event, now).await
 }
 
@@ -126,7 +120,7 @@ pub async fn open(
     tx: &Transaction<'_>,
     scope: &Scope,
     s: &Session,
-    actor: &(String, String),
+    actor: &Actor,
 ) -> StoreResult<()> {
     let facts = auth_with_detail(tx, scope, s.authorization_id, s.detail_id, Hold::Share).await?;
     let now = s.started_at.as_millisecond();
@@ -166,7 +160,7 @@ pub async fn append_operations(
     tx: &Transaction<'_>,
     target: &SessionRef,
     ops: &[Operation],
-    actor: &(String, String),
+    actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
     let domain = require_writable(tx, target).await?;
@@ -194,7 +188,7 @@ pub async fn append_file_transfers(
     tx: &Transaction<'_>,
     target: &SessionRef,
     items: &[FileTransfer],
-    actor: &(String, String),
+    actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
     let domain = require_writable(tx, target).await?;
@@ -243,7 +237,7 @@ pub async fn close(
     tx: &Transaction<'_>,
     target: &SessionRef,
     now: Timestamp,
-    actor: &(String, String),
+    actor: &Actor,
 ) -> StoreResult<()> {
     let (facts, _) = session_state(tx, target, Hold::Share).await?;
     // The condition decides between two racing closes.

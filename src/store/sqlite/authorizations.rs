@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use super::audit;
 use super::scope;
 use super::{from_ms, opt_from_ms};
-use crate::domain::audit::{AuditDraft, SYSTEM_ACTOR};
+use crate::domain::audit::{Actor, AuditDraft};
 use crate::domain::{
     Action, Authorization, AuthorizationId, Detail, DetailId, DetailType, Scope, Status,
 };
@@ -331,7 +331,7 @@ pub fn expire_due(conn: &Connection, now: Timestamp, limit: u32) -> StoreResult<
             scope: Scope::Provider { raised_by: None },
             action: Action::Expire,
             now,
-            actor: (SYSTEM_ACTOR.into(), SYSTEM_ACTOR.into()),
+            actor: Actor::system(),
             reason: None,
             grant: None,
         };

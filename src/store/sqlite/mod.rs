@@ -309,12 +309,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn open_session(
-        &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
-    ) -> StoreResult<()> {
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
         let scope = scope.clone();
         self.write(move |c| sessions::open(c, &scope, &session, &actor))
             .await
@@ -324,7 +319,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::append_operations(c, &target, &ops, &actor, now))
@@ -335,7 +330,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::append_file_transfers(c, &target, &transfers, &actor, now))
@@ -346,7 +341,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::close(c, &target, now, &actor))
             .await
@@ -398,7 +393,7 @@ impl Store for SqliteStore {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         let scope = scope.clone();

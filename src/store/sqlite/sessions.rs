@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::authorizations::status_from;
 use super::{audit, from_ms, opt_from_ms, scope};
-use crate::domain::audit::AuditDraft;
+use crate::domain::audit::{Actor, AuditDraft};
 use crate::domain::session::{self, Access, FileTransfer, Operation, Session};
 use crate::domain::{AuthorizationId, DetailId, Scope, SessionId};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
@@ -82,27 +82,16 @@ fn record(
     conn: &Connection,
     domain: &str,
     target: &SessionRef,
-    actor: &(String, String),
+    actor: &Actor,
     kind: &str,
     note: String,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let event = AuditDraft::new(
-        domain,
-        Some(target.authorization_id),
-        (&actor.0, &actor.1),
-        kind,
-    )
-    .note(note);
+    let event = AuditDraft::new(domain, Some(target.authorization_id), actor, kind).note(note);
     audit::append(conn, event, now)
 }
 
-pub fn open(
-    conn: &Connection,
-    scope: &Scope,
-    s: &Session,
-    actor: &(String, String),
-) -> StoreResult<()> {
+pub fn open(conn: &Connection, scope: &Scope, s: &Session, actor: &Actor) -> StoreResult<()> {
     let facts = auth_with_detail(conn, scope, s.authorization_id, s.detail_id)?;
     let now = s.started_at.as_millisecond();
     facts.access.may_open(s.started_at)?;
@@ -132,7 +121,7 @@ pub fn append_operations(
     conn: &Connection,
     target: &SessionRef,
     ops: &[Operation],
-    actor: &(String, String),
+    actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
     let domain = require_writable(conn, target)?;
@@ -162,7 +151,7 @@ pub fn append_file_transfers(
     conn: &Connection,
     target: &SessionRef,
     items: &[FileTransfer],
-    actor: &(String, String),
+    actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
     let domain = require_writable(conn, target)?;
@@ -203,7 +192,7 @@ pub fn close(
     conn: &Connection,
     target: &SessionRef,
     now: Timestamp,
-    actor: &(String, String),
+    actor: &Actor,
 ) -> StoreResult<()> {
     let (facts, ended_at) = session_state(conn, target)?;
     session::may_close(ended_at.is_some())?;
