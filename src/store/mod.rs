@@ -8,6 +8,7 @@ pub mod copy;
 pub mod plan;
 pub mod postgres;
 pub mod records;
+pub mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;

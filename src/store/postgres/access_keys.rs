@@ -3,8 +3,8 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::identity::{USER_COLUMNS, domain_from_row, user_from_row};
 use super::{PgResult, from_ms, opt_from_ms};
+use crate::store::rows::{self, USER_COLUMNS};
 use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
 
 const COLUMNS: &str = "k.access_key, k.user_id, k.secret_ciphertext, k.enabled, k.created_at, \
@@ -61,8 +61,8 @@ pub async fn owner(
     };
     Ok(Some((
         key_from_row(&r)?,
-        user_from_row(&r, 7)?,
-        domain_from_row(&r, 16)?,
+        rows::user(&r, 7)?,
+        rows::domain(&r, 16)?,
     )))
 }
 

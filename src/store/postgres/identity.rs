@@ -2,40 +2,13 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
-use tokio_postgres::Row;
 
 use super::{PgResult, from_ms};
 use crate::domain::principal::GroupView;
+use crate::store::rows::{self, USER_COLUMNS};
 use crate::store::{
     DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord, found,
 };
-
-pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
-    u.is_provider_admin, u.enabled, u.created_at";
-
-/// A user from the row's columns starting at `at` (in `USER_COLUMNS` order).
-pub(super) fn user_from_row(r: &Row, at: usize) -> PgResult<UserRecord> {
-    Ok(UserRecord {
-        id: r.try_get(at)?,
-        domain_id: r.try_get(at + 1)?,
-        name: r.try_get(at + 2)?,
-        password_hash: r.try_get(at + 3)?,
-        is_admin: r.try_get(at + 4)?,
-        is_engineer: r.try_get(at + 5)?,
-        is_provider_admin: r.try_get(at + 6)?,
-        enabled: r.try_get(at + 7)?,
-        created_at: from_ms(r.try_get(at + 8)?),
-    })
-}
-
-pub(super) fn domain_from_row(r: &Row, at: usize) -> PgResult<DomainRecord> {
-    Ok(DomainRecord {
-        id: r.try_get(at)?,
-        name: r.try_get(at + 1)?,
-        is_provider: r.try_get(at + 2)?,
-        created_at: from_ms(r.try_get(at + 3)?),
-    })
-}
 
 pub async fn create_domain(c: &impl GenericClient, d: &DomainRecord) -> StoreResult<()> {
     let stmt = c
@@ -65,7 +38,7 @@ pub async fn domain_where(
     let sql = format!("SELECT id, name, is_provider, created_at FROM domains WHERE {column} = $1");
     let stmt = c.prepare_cached(&sql).await?;
     let row = c.query_opt(&stmt, &[&value]).await?;
-    Ok(row.map(|r| domain_from_row(&r, 0)).transpose()?)
+    row.map(|r| rows::domain(&r, 0)).transpose()
 }
 
 pub async fn count_domains(c: &impl GenericClient) -> StoreResult<u64> {
@@ -123,14 +96,14 @@ pub async fn user_by_name(
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.domain_id = $1 AND u.name = $2");
     let stmt = c.prepare_cached(&sql).await?;
     let row = c.query_opt(&stmt, &[&domain_id, &name]).await?;
-    Ok(row.map(|r| user_from_row(&r, 0)).transpose()?)
+    row.map(|r| rows::user(&r, 0)).transpose()
 }
 
 pub async fn user_by_id(c: &impl GenericClient, id: &str) -> StoreResult<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
     let stmt = c.prepare_cached(&sql).await?;
     let row = c.query_opt(&stmt, &[&id]).await?;
-    Ok(row.map(|r| user_from_row(&r, 0)).transpose()?)
+    row.map(|r| rows::user(&r, 0)).transpose()
 }
 
 pub async fn create_group(c: &impl GenericClient, g: &GroupRecord) -> StoreResult<()> {
@@ -260,8 +233,8 @@ pub async fn user_by_token(
         return Ok(None);
     };
     Ok(Some(TokenHolder {
-        user: user_from_row(&r, 0)?,
-        domain: domain_from_row(&r, 9)?,
+        user: rows::user(&r, 0)?,
+        domain: rows::domain(&r, 9)?,
         expires_at: from_ms(r.try_get(13)?),
     }))
 }

@@ -33,6 +33,7 @@ use crate::domain::audit::AuditDraft;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::store::rows::{Columns, from_ms, opt_from_ms};
 use crate::store::*;
 use batch::TransitionBatcher;
 
@@ -49,12 +50,25 @@ pub struct PostgresStore {
     transitions: TransitionBatcher,
 }
 
-fn from_ms(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-fn opt_from_ms(ms: Option<i64>) -> Option<Timestamp> {
-    ms.map(from_ms)
+impl Columns for tokio_postgres::Row {
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        Ok(self.try_get(i)?)
+    }
+    fn text(&self, i: usize) -> StoreResult<String> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        Ok(self.try_get(i)?)
+    }
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
+        Ok(self.try_get(i)?)
+    }
 }
 
 /// `postgres://` or `postgresql://` URLs.

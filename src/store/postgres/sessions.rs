@@ -3,12 +3,12 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
-use super::authorizations::status_from;
+use super::audit;
 use super::query::Query;
-use super::{PgResult, audit, from_ms, opt_from_ms};
 use crate::domain::audit::{Actor, AuditDraft};
 use crate::domain::session::{self, Access, FileTransfer, Operation, Session};
-use crate::domain::{AuthorizationId, DetailId, Scope, SessionId};
+use crate::domain::{AuthorizationId, DetailId, Scope};
+use crate::store::rows::{self, Columns};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
 
 /// A visible authorization's facts that session rules need.
@@ -56,9 +56,9 @@ async fn auth_with_detail(
     Ok(AuthFacts {
         domain_id: r.try_get(0)?,
         access: Access {
-            status: status_from(r.try_get(1)?)?,
-            effective_at: opt_from_ms(r.try_get(2)?),
-            expire_at: opt_from_ms(r.try_get(3)?),
+            status: r.status(1)?,
+            effective_at: r.opt_time(2)?,
+            expire_at: r.opt_time(3)?,
         },
     })
 }
@@ -276,27 +276,13 @@ pub async fn list(
         )
         .await?
         .try_get(0)?;
-    let stmt = c
-        .prepare_cached(
-            "SELECT id, engineer_id, started_at, ended_at FROM sessions WHERE detail_id = $1 \
-             ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3",
-        )
-        .await?;
+    let stmt = c.prepare_cached(rows::SESSION_PAGE).await?;
     let sessions = c
         .query(&stmt, &[&detail.0, &limit(page), &offset(page)])
         .await?
         .iter()
-        .map(|r| {
-            Ok(Session {
-                id: SessionId(r.try_get(0)?),
-                authorization_id: id,
-                detail_id: detail,
-                engineer_id: r.try_get(1)?,
-                started_at: from_ms(r.try_get(2)?),
-                ended_at: opt_from_ms(r.try_get(3)?),
-            })
-        })
-        .collect::<PgResult<_>>()?;
+        .map(|r| rows::session(r, id, detail))
+        .collect::<StoreResult<_>>()?;
     Ok((total as u64, sessions))
 }
 
@@ -308,11 +294,34 @@ fn offset(page: Page) -> i64 {
     i64::from(page.offset)
 }
 
-fn direction(order: Order) -> &'static str {
-    match order {
-        Order::NewestFirst => "DESC",
-        Order::OldestFirst => "ASC",
-    }
+/// A page of the session's records in `table`, with their total.
+async fn records<T>(
+    c: &impl GenericClient,
+    target: &SessionRef,
+    (table, columns): (&str, &str),
+    order: Order,
+    page: Page,
+    map: impl Fn(&tokio_postgres::Row) -> StoreResult<T>,
+) -> StoreResult<(u64, Vec<T>)> {
+    session_state(c, target, Hold::None).await?;
+    let sid = target.session_id.0;
+    let total: i64 = c
+        .query_one(
+            &format!("SELECT COUNT(*) FROM {table} WHERE session_id = $1"),
+            &[&sid],
+        )
+        .await?
+        .try_get(0)?;
+    let stmt = c
+        .prepare_cached(&rows::records_page(table, columns, order))
+        .await?;
+    let items = c
+        .query(&stmt, &[&sid, &limit(page), &offset(page)])
+        .await?
+        .iter()
+        .map(map)
+        .collect::<StoreResult<_>>()?;
+    Ok((total as u64, items))
 }
 
 pub async fn list_operations(
@@ -321,34 +330,8 @@ pub async fn list_operations(
     order: Order,
     page: Page,
 ) -> StoreResult<(u64, Vec<Operation>)> {
-    session_state(c, target, Hold::None).await?;
-    let sid = target.session_id.0;
-    let total: i64 = c
-        .query_one(
-            "SELECT COUNT(*) FROM session_operations WHERE session_id = $1",
-            &[&sid],
-        )
-        .await?
-        .try_get(0)?;
-    let dir = direction(order);
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT oper, operate_time FROM session_operations WHERE session_id = $1 \
-             ORDER BY operate_time {dir}, id {dir} LIMIT $2 OFFSET $3"
-        ))
-        .await?;
-    let ops = c
-        .query(&stmt, &[&sid, &limit(page), &offset(page)])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Operation {
-                oper: r.try_get(0)?,
-                operate_time: from_ms(r.try_get(1)?),
-            })
-        })
-        .collect::<PgResult<_>>()?;
-    Ok((total as u64, ops))
+    let table = ("session_operations", rows::OPERATION_COLUMNS);
+    records(c, target, table, order, page, rows::operation).await
 }
 
 pub async fn list_file_transfers(
@@ -357,39 +340,6 @@ pub async fn list_file_transfers(
     order: Order,
     page: Page,
 ) -> StoreResult<(u64, Vec<FileTransfer>)> {
-    session_state(c, target, Hold::None).await?;
-    let sid = target.session_id.0;
-    let total: i64 = c
-        .query_one(
-            "SELECT COUNT(*) FROM session_file_transfers WHERE session_id = $1",
-            &[&sid],
-        )
-        .await?
-        .try_get(0)?;
-    let dir = direction(order);
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT operate_type, file_name, from_path, to_path, file_size_bytes, duration_ms, \
-             oper_result, operate_time FROM session_file_transfers WHERE session_id = $1 \
-             ORDER BY operate_time {dir}, id {dir} LIMIT $2 OFFSET $3"
-        ))
-        .await?;
-    let items = c
-        .query(&stmt, &[&sid, &limit(page), &offset(page)])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(FileTransfer {
-                operate_type: r.try_get(0)?,
-                file_name: r.try_get(1)?,
-                from_path: r.try_get(2)?,
-                to_path: r.try_get(3)?,
-                file_size_bytes: r.try_get(4)?,
-                duration_ms: r.try_get(5)?,
-                oper_result: r.try_get(6)?,
-                operate_time: from_ms(r.try_get(7)?),
-            })
-        })
-        .collect::<PgResult<_>>()?;
-    Ok((total as u64, items))
+    let table = ("session_file_transfers", rows::FILE_TRANSFER_COLUMNS);
+    records(c, target, table, order, page, rows::file_transfer).await
 }

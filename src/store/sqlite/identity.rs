@@ -1,40 +1,14 @@
 //! Domains, users, groups, tokens and the keyring.
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::from_ms;
+use super::{first, from_ms};
 use crate::domain::principal::GroupView;
+use crate::store::rows::{self, Columns, DOMAIN_COLUMNS, USER_COLUMNS};
 use crate::store::{
     DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord, found,
 };
-
-pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
-    u.is_provider_admin, u.enabled, u.created_at";
-
-/// A user from the row's columns starting at `at` (in `USER_COLUMNS` order).
-pub(super) fn user_from_row(r: &Row, at: usize) -> rusqlite::Result<UserRecord> {
-    Ok(UserRecord {
-        id: r.get(at)?,
-        domain_id: r.get(at + 1)?,
-        name: r.get(at + 2)?,
-        password_hash: r.get(at + 3)?,
-        is_admin: r.get(at + 4)?,
-        is_engineer: r.get(at + 5)?,
-        is_provider_admin: r.get(at + 6)?,
-        enabled: r.get(at + 7)?,
-        created_at: from_ms(r.get(at + 8)?),
-    })
-}
-
-pub(super) fn domain_from_row(r: &Row, at: usize) -> rusqlite::Result<DomainRecord> {
-    Ok(DomainRecord {
-        id: r.get(at)?,
-        name: r.get(at + 1)?,
-        is_provider: r.get(at + 2)?,
-        created_at: from_ms(r.get(at + 3)?),
-    })
-}
 
 pub fn create_domain(conn: &Connection, d: &DomainRecord) -> StoreResult<()> {
     conn.prepare_cached(
@@ -54,11 +28,10 @@ pub fn domain_where(
     column: &str,
     value: &str,
 ) -> StoreResult<Option<DomainRecord>> {
-    let sql = format!("SELECT id, name, is_provider, created_at FROM domains WHERE {column} = ?");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([value], |r| domain_from_row(r, 0))
-        .optional()?)
+    let sql = format!("SELECT {DOMAIN_COLUMNS} FROM domains WHERE {column} = ?");
+    first(&mut *conn.prepare_cached(&sql)?, [value], |r| {
+        rows::domain(r, 0)
+    })
 }
 
 pub fn count_domains(conn: &Connection) -> StoreResult<u64> {
@@ -97,18 +70,14 @@ pub fn user_by_name(
     name: &str,
 ) -> StoreResult<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.domain_id = ? AND u.name = ?");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([domain_id, name], |r| user_from_row(r, 0))
-        .optional()?)
+    first(&mut *conn.prepare_cached(&sql)?, [domain_id, name], |r| {
+        rows::user(r, 0)
+    })
 }
 
 pub fn user_by_id(conn: &Connection, id: &str) -> StoreResult<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([id], |r| user_from_row(r, 0))
-        .optional()?)
+    first(&mut *conn.prepare_cached(&sql)?, [id], |r| rows::user(r, 0))
 }
 
 pub fn create_group(conn: &Connection, g: &GroupRecord) -> StoreResult<()> {
@@ -198,16 +167,14 @@ pub fn user_by_token(
          JOIN users u ON u.id = t.user_id JOIN domains d ON d.id = u.domain_id \
          WHERE t.hash = ? AND t.expires_at > ? AND u.enabled = 1"
     );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(params![&hash[..], now.as_millisecond()], |r| {
-            Ok(TokenHolder {
-                user: user_from_row(r, 0)?,
-                domain: domain_from_row(r, 9)?,
-                expires_at: from_ms(r.get(13)?),
-            })
+    let mut stmt = conn.prepare_cached(&sql)?;
+    first(&mut stmt, params![&hash[..], now.as_millisecond()], |r| {
+        Ok(TokenHolder {
+            user: rows::user(r, 0)?,
+            domain: rows::domain(r, 9)?,
+            expires_at: r.time(13)?,
         })
-        .optional()?)
+    })
 }
 
 pub fn credential_epoch(conn: &Connection) -> StoreResult<i64> {

@@ -25,6 +25,7 @@ use crate::domain::audit::AuditDraft;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::store::rows::{Columns, from_ms, opt_from_ms};
 use crate::store::*;
 use checkpointer::{CatchUp, Checkpointer};
 use readers::Readers;
@@ -59,12 +60,49 @@ pub struct SqliteStore {
     _checkpointer: Checkpointer,
 }
 
-fn from_ms(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+impl Columns for rusqlite::Row<'_> {
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        Ok(self.get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        Ok(self.get(i)?)
+    }
+    fn text(&self, i: usize) -> StoreResult<String> {
+        Ok(self.get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        Ok(self.get(i)?)
+    }
+    fn flag(&self, i: usize) -> StoreResult<bool> {
+        Ok(self.get(i)?)
+    }
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
+        Ok(self.get(i)?)
+    }
 }
 
-fn opt_from_ms(ms: Option<i64>) -> Option<Timestamp> {
-    ms.map(from_ms)
+/// Every row `stmt` gives for `params`, each read by `map`.
+fn all<T>(
+    stmt: &mut rusqlite::Statement,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut rows = stmt.query(params)?;
+    let mut all = Vec::new();
+    while let Some(r) = rows.next()? {
+        all.push(map(r)?);
+    }
+    Ok(all)
+}
+
+/// The first row `stmt` gives for `params`, if any, read by `map`.
+fn first<T>(
+    stmt: &mut rusqlite::Statement,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(map).transpose()
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -5,10 +5,11 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::authorizations::status_from;
-use super::{audit, from_ms, opt_from_ms, scope};
+use super::{all, audit, opt_from_ms, scope};
 use crate::domain::audit::{Actor, AuditDraft};
 use crate::domain::session::{self, Access, FileTransfer, Operation, Session};
-use crate::domain::{AuthorizationId, DetailId, Scope, SessionId};
+use crate::domain::{AuthorizationId, DetailId, Scope};
+use crate::store::rows;
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
 
 /// A visible authorization's facts that session rules need.
@@ -221,30 +222,32 @@ pub fn list(
     let total: i64 = conn
         .prepare_cached("SELECT COUNT(*) FROM sessions WHERE detail_id = ?")?
         .query_row([detail.0], |r| r.get(0))?;
-    let sessions = conn
-        .prepare_cached(
-            "SELECT id, engineer_id, started_at, ended_at FROM sessions WHERE detail_id = ? \
-             ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?",
-        )?
-        .query_map(params![detail.0, page.limit, page.offset], |r| {
-            Ok(Session {
-                id: SessionId(r.get(0)?),
-                authorization_id: id,
-                detail_id: detail,
-                engineer_id: r.get(1)?,
-                started_at: from_ms(r.get(2)?),
-                ended_at: opt_from_ms(r.get(3)?),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare_cached(rows::SESSION_PAGE)?;
+    let sessions = all(&mut stmt, params![detail.0, page.limit, page.offset], |r| {
+        rows::session(r, id, detail)
+    })?;
     Ok((total as u64, sessions))
 }
 
-fn direction(order: Order) -> &'static str {
-    match order {
-        Order::NewestFirst => "DESC",
-        Order::OldestFirst => "ASC",
-    }
+/// A page of the session's records in `table`, with their total.
+fn records<T>(
+    conn: &Connection,
+    target: &SessionRef,
+    (table, columns): (&str, &str),
+    order: Order,
+    page: Page,
+    map: impl Fn(&rusqlite::Row) -> StoreResult<T>,
+) -> StoreResult<(u64, Vec<T>)> {
+    session_state(conn, target)?;
+    let sid = target.session_id.0;
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE session_id = ?"
+        ))?
+        .query_row([sid], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&rows::records_page(table, columns, order))?;
+    let items = all(&mut stmt, params![sid, page.limit, page.offset], map)?;
+    Ok((total as u64, items))
 }
 
 pub fn list_operations(
@@ -253,25 +256,8 @@ pub fn list_operations(
     order: Order,
     page: Page,
 ) -> StoreResult<(u64, Vec<Operation>)> {
-    session_state(conn, target)?;
-    let sid = target.session_id.0;
-    let total: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM session_operations WHERE session_id = ?")?
-        .query_row([sid], |r| r.get(0))?;
-    let dir = direction(order);
-    let ops = conn
-        .prepare_cached(&format!(
-            "SELECT oper, operate_time FROM session_operations WHERE session_id = ? \
-             ORDER BY operate_time {dir}, id {dir} LIMIT ? OFFSET ?"
-        ))?
-        .query_map(params![sid, page.limit, page.offset], |r| {
-            Ok(Operation {
-                oper: r.get(0)?,
-                operate_time: from_ms(r.get(1)?),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok((total as u64, ops))
+    let table = ("session_operations", rows::OPERATION_COLUMNS);
+    records(conn, target, table, order, page, |r| rows::operation(r))
 }
 
 pub fn list_file_transfers(
@@ -280,30 +266,6 @@ pub fn list_file_transfers(
     order: Order,
     page: Page,
 ) -> StoreResult<(u64, Vec<FileTransfer>)> {
-    session_state(conn, target)?;
-    let sid = target.session_id.0;
-    let total: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM session_file_transfers WHERE session_id = ?")?
-        .query_row([sid], |r| r.get(0))?;
-    let dir = direction(order);
-    let items = conn
-        .prepare_cached(&format!(
-            "SELECT operate_type, file_name, from_path, to_path, file_size_bytes, duration_ms, oper_result, \
-             operate_time FROM session_file_transfers WHERE session_id = ? \
-             ORDER BY operate_time {dir}, id {dir} LIMIT ? OFFSET ?"
-        ))?
-        .query_map(params![sid, page.limit, page.offset], |r| {
-            Ok(FileTransfer {
-                operate_type: r.get(0)?,
-                file_name: r.get(1)?,
-                from_path: r.get(2)?,
-                to_path: r.get(3)?,
-                file_size_bytes: r.get(4)?,
-                duration_ms: r.get(5)?,
-                oper_result: r.get(6)?,
-                operate_time: from_ms(r.get(7)?),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok((total as u64, items))
+    let table = ("session_file_transfers", rows::FILE_TRANSFER_COLUMNS);
+    records(conn, target, table, order, page, |r| rows::file_transfer(r))
 }
