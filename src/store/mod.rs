@@ -226,6 +226,18 @@ pub struct SessionRef {
     pub session_id: SessionId,
 }
 
+impl SessionRef {
+    /// `session` seen through `scope`.
+    pub fn of(scope: &Scope, session: &Session) -> SessionRef {
+        SessionRef {
+            scope: scope.clone(),
+            authorization_id: session.authorization_id,
+            detail_id: session.detail_id,
+            session_id: session.id,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
     pub offset: u32,
@@ -286,6 +298,21 @@ pub struct TransitionRequest {
     pub reason: Option<String>,
     /// Only for confirm.
     pub grant: Option<StoredGrant>,
+}
+
+impl TransitionRequest {
+    /// The sweeper's expiry of `id`, seen past every visibility rule.
+    pub fn expire(id: AuthorizationId, now: Timestamp) -> TransitionRequest {
+        TransitionRequest {
+            id,
+            scope: Scope::Provider { raised_by: None },
+            action: Action::Expire,
+            now,
+            actor: Actor::system(),
+            reason: None,
+            grant: None,
+        }
+    }
 }
 
 /// A confirm's grant with the host passwords already encrypted.

@@ -4,12 +4,14 @@
 
 use jiff::Timestamp;
 
-use crate::domain::audit::{AuditDraft, AuditEvent};
+use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{
     Authorization, AuthorizationId, Detail, DetailId, DetailType, SessionId, Status,
 };
-use crate::store::{AuditChain, DomainRecord, Order, StoreError, StoreResult, UserRecord};
+use crate::store::{
+    AuditChain, DomainRecord, Order, SessionRef, StoreError, StoreResult, TokenHolder, UserRecord,
+};
 
 /// One row of a result, read by column position.
 pub trait Columns {
@@ -33,6 +35,33 @@ pub trait Columns {
         Status::from_code(code).ok_or_else(|| StoreError::Internal(format!("stored status {code}")))
     }
 }
+
+/// [`Columns`] for a driver's row type whose method `$get(index)` reads any column.
+macro_rules! columns_by {
+    ($row:ty, $get:ident) => {
+        impl $crate::store::rows::Columns for $row {
+            fn int(&self, i: usize) -> StoreResult<i64> {
+                Ok(self.$get(i)?)
+            }
+            fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+                Ok(self.$get(i)?)
+            }
+            fn text(&self, i: usize) -> StoreResult<String> {
+                Ok(self.$get(i)?)
+            }
+            fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+                Ok(self.$get(i)?)
+            }
+            fn flag(&self, i: usize) -> StoreResult<bool> {
+                Ok(self.$get(i)?)
+            }
+            fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
+                Ok(self.$get(i)?)
+            }
+        }
+    };
+}
+pub(crate) use columns_by;
 
 pub fn from_ms(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
@@ -126,6 +155,59 @@ pub fn user(r: &impl Columns, at: usize) -> StoreResult<UserRecord> {
         enabled: r.flag(at + 7)?,
         created_at: r.time(at + 8)?,
     })
+}
+
+/// The enabled user holding a token: `$1` the token's hash, `$2` now.
+pub fn token_holder_query() -> String {
+    format!(
+        "SELECT {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at, t.expires_at \
+         FROM tokens t JOIN users u ON u.id = t.user_id JOIN domains d ON d.id = u.domain_id \
+         WHERE t.hash = $1 AND t.expires_at > $2 AND u.enabled"
+    )
+}
+
+/// A row of [`token_holder_query`].
+pub fn token_holder(r: &impl Columns) -> StoreResult<TokenHolder> {
+    Ok(TokenHolder {
+        user: user(r, 0)?,
+        domain: domain(r, 9)?,
+        expires_at: r.time(13)?,
+    })
+}
+
+/// What happened in a session, for its audit event.
+#[derive(Debug, Clone, Copy)]
+pub enum SessionEvent {
+    Opened,
+    Operations(usize),
+    FileTransfers(usize),
+    Closed,
+}
+
+/// The audit event of `what` in session `target` of an authorization of `domain`.
+pub fn session_event(
+    domain: &str,
+    target: &SessionRef,
+    actor: &Actor,
+    what: SessionEvent,
+) -> AuditDraft {
+    let session = target.session_id.0;
+    let (kind, note) = match what {
+        SessionEvent::Opened => (
+            "session_opened",
+            format!("session={session} detail={}", target.detail_id.0),
+        ),
+        SessionEvent::Operations(n) => (
+            "operations_recorded",
+            format!("session={session} operations={n}"),
+        ),
+        SessionEvent::FileTransfers(n) => (
+            "file_transfers_recorded",
+            format!("session={session} file_transfers={n}"),
+        ),
+        SessionEvent::Closed => ("session_closed", format!("session={session}")),
+    };
+    AuditDraft::new(domain, Some(target.authorization_id), actor, kind).note(note)
 }
 
 pub const DOMAIN_COLUMNS: &str = "id, name, is_provider, created_at";

@@ -5,8 +5,8 @@ use jiff::Timestamp;
 
 use super::audit;
 use super::query::Query;
-use crate::domain::audit::{Actor, AuditDraft};
-use crate::domain::{Action, Authorization, AuthorizationId, Scope, Status};
+use crate::domain::audit::AuditDraft;
+use crate::domain::{Authorization, AuthorizationId, Scope, Status};
 use crate::store::plan::{AccessEnded, TransitionFacts, TransitionPlan};
 use crate::store::rows::{
     self, AUTHORIZATION_COLUMNS, AUTHORIZATION_WIDTH, Columns, DETAIL_COLUMNS,
@@ -339,15 +339,7 @@ pub async fn expire_due(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> Sto
     due.sort();
     let mut expired = 0;
     for (_, id) in due {
-        let req = TransitionRequest {
-            id: AuthorizationId(id),
-            scope: Scope::Provider { raised_by: None },
-            action: Action::Expire,
-            now,
-            actor: Actor::system(),
-            reason: None,
-            grant: None,
-        };
+        let req = TransitionRequest::expire(AuthorizationId(id), now);
         transition(tx, &req).await?;
         expired += 1;
     }

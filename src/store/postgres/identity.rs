@@ -220,23 +220,11 @@ pub async fn user_by_token(
     hash: &[u8; 32],
     now: Timestamp,
 ) -> StoreResult<Option<TokenHolder>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at, t.expires_at FROM tokens t \
-         JOIN users u ON u.id = t.user_id JOIN domains d ON d.id = u.domain_id \
-         WHERE t.hash = $1 AND t.expires_at > $2 AND u.enabled"
-    );
-    let stmt = c.prepare_cached(&sql).await?;
-    let Some(r) = c
-        .query_opt(&stmt, &[&&hash[..], &now.as_millisecond()])
+    let stmt = c.prepare_cached(&rows::token_holder_query()).await?;
+    c.query_opt(&stmt, &[&&hash[..], &now.as_millisecond()])
         .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(TokenHolder {
-        user: rows::user(&r, 0)?,
-        domain: rows::domain(&r, 9)?,
-        expires_at: from_ms(r.try_get(13)?),
-    }))
+        .map(|r| rows::token_holder(&r))
+        .transpose()
 }
 
 pub async fn credential_epoch(c: &impl GenericClient) -> StoreResult<i64> {

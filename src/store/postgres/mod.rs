@@ -33,7 +33,7 @@ use crate::domain::audit::AuditDraft;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
-use crate::store::rows::{Columns, from_ms, opt_from_ms};
+use crate::store::rows::{from_ms, opt_from_ms};
 use crate::store::*;
 use batch::TransitionBatcher;
 
@@ -50,26 +50,7 @@ pub struct PostgresStore {
     transitions: TransitionBatcher,
 }
 
-impl Columns for tokio_postgres::Row {
-    fn int(&self, i: usize) -> StoreResult<i64> {
-        Ok(self.try_get(i)?)
-    }
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-        Ok(self.try_get(i)?)
-    }
-    fn text(&self, i: usize) -> StoreResult<String> {
-        Ok(self.try_get(i)?)
-    }
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-        Ok(self.try_get(i)?)
-    }
-    fn flag(&self, i: usize) -> StoreResult<bool> {
-        Ok(self.try_get(i)?)
-    }
-    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
-        Ok(self.try_get(i)?)
-    }
-}
+crate::store::rows::columns_by!(tokio_postgres::Row, try_get);
 
 /// `postgres://` or `postgresql://` URLs.
 pub fn is_postgres_url(url: &str) -> bool {

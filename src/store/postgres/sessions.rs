@@ -5,10 +5,10 @@ use jiff::Timestamp;
 
 use super::audit;
 use super::query::Query;
-use crate::domain::audit::{Actor, AuditDraft};
+use crate::domain::audit::Actor;
 use crate::domain::session::{self, Access, FileTransfer, Operation, Session};
 use crate::domain::{AuthorizationId, DetailId, Scope};
-use crate::store::rows::{self, Columns};
+use crate::store::rows::{self, Columns, SessionEvent};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
 
 /// A visible authorization's facts that session rules need.
@@ -103,19 +103,6 @@ async fn require_writable(tx: &Transaction<'_>, target: &SessionRef) -> StoreRes
     Ok(facts.domain_id)
 }
 
-async fn record(
-    tx: &Transaction<'_>,
-    domain: &str,
-    target: &SessionRef,
-    actor: &Actor,
-    kind: &str,
-    note: String,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let event = AuditDraft::new(domain, Some(target.authorization_id), actor, kind).note(note);
-    audit::append(tx, event, now).await
-}
-
 pub async fn open(
     tx: &Transaction<'_>,
     scope: &Scope,
@@ -137,23 +124,9 @@ pub async fn open(
         ],
     )
     .await?;
-    let target = SessionRef {
-        scope: scope.clone(),
-        authorization_id: s.authorization_id,
-        detail_id: s.detail_id,
-        session_id: s.id,
-    };
-    let note = format!("session={} detail={}", s.id.0, s.detail_id.0);
-    record(
-        tx,
-        &facts.domain_id,
-        &target,
-        actor,
-        "session_opened",
-        note,
-        s.started_at,
-    )
-    .await
+    let target = SessionRef::of(scope, s);
+    let event = rows::session_event(&facts.domain_id, &target, actor, SessionEvent::Opened);
+    audit::append(tx, event, s.started_at).await
 }
 
 pub async fn append_operations(
@@ -180,8 +153,8 @@ pub async fn append_operations(
         )
         .await?;
     }
-    let note = format!("session={} operations={}", target.session_id.0, ops.len());
-    record(tx, &domain, target, actor, "operations_recorded", note, now).await
+    let event = rows::session_event(&domain, target, actor, SessionEvent::Operations(ops.len()));
+    audit::append(tx, event, now).await
 }
 
 pub async fn append_file_transfers(
@@ -216,21 +189,13 @@ pub async fn append_file_transfers(
         )
         .await?;
     }
-    let note = format!(
-        "session={} file_transfers={}",
-        target.session_id.0,
-        items.len()
-    );
-    record(
-        tx,
+    let event = rows::session_event(
         &domain,
         target,
         actor,
-        "file_transfers_recorded",
-        note,
-        now,
-    )
-    .await
+        SessionEvent::FileTransfers(items.len()),
+    );
+    audit::append(tx, event, now).await
 }
 
 pub async fn close(
@@ -248,17 +213,8 @@ pub async fn close(
         )
         .await?;
     session::may_close(closed == 0)?;
-    let note = format!("session={}", target.session_id.0);
-    record(
-        tx,
-        &facts.domain_id,
-        target,
-        actor,
-        "session_closed",
-        note,
-        now,
-    )
-    .await
+    let event = rows::session_event(&facts.domain_id, target, actor, SessionEvent::Closed);
+    audit::append(tx, event, now).await
 }
 
 pub async fn list(

@@ -7,8 +7,8 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use super::audit;
 use super::scope;
 use super::{all, first};
-use crate::domain::audit::{Actor, AuditDraft};
-use crate::domain::{Action, Authorization, AuthorizationId, Scope, Status};
+use crate::domain::audit::AuditDraft;
+use crate::domain::{Authorization, AuthorizationId, Scope, Status};
 use crate::store::plan::{AccessEnded, TransitionFacts, TransitionPlan};
 use crate::store::rows::{self, AUTHORIZATION_COLUMNS, DETAIL_COLUMNS};
 use crate::store::{ListFilter, StoreError, StoreResult, StoredGrant, TransitionRequest};
@@ -271,15 +271,7 @@ pub fn expire_due(conn: &Connection, now: Timestamp, limit: u32) -> StoreResult<
         .collect::<rusqlite::Result<_>>()?;
     let mut expired = 0;
     for id in due {
-        let req = TransitionRequest {
-            id: AuthorizationId(id),
-            scope: Scope::Provider { raised_by: None },
-            action: Action::Expire,
-            now,
-            actor: Actor::system(),
-            reason: None,
-            grant: None,
-        };
+        let req = TransitionRequest::expire(AuthorizationId(id), now);
         match transition(conn, &req) {
             Ok(_) => expired += 1,
             Err(StoreError::Transition(_) | StoreError::NotFound) => {}

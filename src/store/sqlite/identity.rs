@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{first, from_ms};
 use crate::domain::principal::GroupView;
-use crate::store::rows::{self, Columns, DOMAIN_COLUMNS, USER_COLUMNS};
+use crate::store::rows::{self, DOMAIN_COLUMNS, USER_COLUMNS};
 use crate::store::{
     DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord, found,
 };
@@ -162,18 +162,9 @@ pub fn user_by_token(
     hash: &[u8; 32],
     now: Timestamp,
 ) -> StoreResult<Option<TokenHolder>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at, t.expires_at FROM tokens t \
-         JOIN users u ON u.id = t.user_id JOIN domains d ON d.id = u.domain_id \
-         WHERE t.hash = ? AND t.expires_at > ? AND u.enabled = 1"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = conn.prepare_cached(&rows::token_holder_query())?;
     first(&mut stmt, params![&hash[..], now.as_millisecond()], |r| {
-        Ok(TokenHolder {
-            user: rows::user(r, 0)?,
-            domain: rows::domain(r, 9)?,
-            expires_at: r.time(13)?,
-        })
+        rows::token_holder(r)
     })
 }
 

@@ -25,7 +25,7 @@ use crate::domain::audit::AuditDraft;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
-use crate::store::rows::{Columns, from_ms, opt_from_ms};
+use crate::store::rows::{from_ms, opt_from_ms};
 use crate::store::*;
 use checkpointer::{CatchUp, Checkpointer};
 use readers::Readers;
@@ -60,26 +60,7 @@ pub struct SqliteStore {
     _checkpointer: Checkpointer,
 }
 
-impl Columns for rusqlite::Row<'_> {
-    fn int(&self, i: usize) -> StoreResult<i64> {
-        Ok(self.get(i)?)
-    }
-    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
-        Ok(self.get(i)?)
-    }
-    fn text(&self, i: usize) -> StoreResult<String> {
-        Ok(self.get(i)?)
-    }
-    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
-        Ok(self.get(i)?)
-    }
-    fn flag(&self, i: usize) -> StoreResult<bool> {
-        Ok(self.get(i)?)
-    }
-    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
-        Ok(self.get(i)?)
-    }
-}
+crate::store::rows::columns_by!(rusqlite::Row<'_>, get);
 
 /// Every row `stmt` gives for `params`, each read by `map`.
 fn all<T>(

@@ -6,10 +6,10 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::authorizations::status_from;
 use super::{all, audit, opt_from_ms, scope};
-use crate::domain::audit::{Actor, AuditDraft};
+use crate::domain::audit::Actor;
 use crate::domain::session::{self, Access, FileTransfer, Operation, Session};
 use crate::domain::{AuthorizationId, DetailId, Scope};
-use crate::store::rows;
+use crate::store::rows::{self, SessionEvent};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
 
 /// A visible authorization's facts that session rules need.
@@ -79,19 +79,6 @@ fn require_writable(conn: &Connection, target: &SessionRef) -> StoreResult<Strin
     Ok(facts.domain_id)
 }
 
-fn record(
-    conn: &Connection,
-    domain: &str,
-    target: &SessionRef,
-    actor: &Actor,
-    kind: &str,
-    note: String,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let event = AuditDraft::new(domain, Some(target.authorization_id), actor, kind).note(note);
-    audit::append(conn, event, now)
-}
-
 pub fn open(conn: &Connection, scope: &Scope, s: &Session, actor: &Actor) -> StoreResult<()> {
     let facts = auth_with_detail(conn, scope, s.authorization_id, s.detail_id)?;
     let now = s.started_at.as_millisecond();
@@ -100,22 +87,9 @@ pub fn open(conn: &Connection, scope: &Scope, s: &Session, actor: &Actor) -> Sto
         "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at) VALUES (?,?,?,?,?)",
     )?
     .execute(params![s.id.0, s.authorization_id.0, s.detail_id.0, s.engineer_id, now])?;
-    let target = SessionRef {
-        scope: scope.clone(),
-        authorization_id: s.authorization_id,
-        detail_id: s.detail_id,
-        session_id: s.id,
-    };
-    let note = format!("session={} detail={}", s.id.0, s.detail_id.0);
-    record(
-        conn,
-        &facts.domain_id,
-        &target,
-        actor,
-        "session_opened",
-        note,
-        s.started_at,
-    )
+    let target = SessionRef::of(scope, s);
+    let event = rows::session_event(&facts.domain_id, &target, actor, SessionEvent::Opened);
+    audit::append(conn, event, s.started_at)
 }
 
 pub fn append_operations(
@@ -136,16 +110,8 @@ pub fn append_operations(
             op.operate_time.as_millisecond()
         ])?;
     }
-    let note = format!("session={} operations={}", target.session_id.0, ops.len());
-    record(
-        conn,
-        &domain,
-        target,
-        actor,
-        "operations_recorded",
-        note,
-        now,
-    )
+    let event = rows::session_event(&domain, target, actor, SessionEvent::Operations(ops.len()));
+    audit::append(conn, event, now)
 }
 
 pub fn append_file_transfers(
@@ -173,20 +139,13 @@ pub fn append_file_transfers(
             t.operate_time.as_millisecond()
         ])?;
     }
-    let note = format!(
-        "session={} file_transfers={}",
-        target.session_id.0,
-        items.len()
-    );
-    record(
-        conn,
+    let event = rows::session_event(
         &domain,
         target,
         actor,
-        "file_transfers_recorded",
-        note,
-        now,
-    )
+        SessionEvent::FileTransfers(items.len()),
+    );
+    audit::append(conn, event, now)
 }
 
 pub fn close(
@@ -199,16 +158,8 @@ pub fn close(
     session::may_close(ended_at.is_some())?;
     conn.prepare_cached("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")?
         .execute(params![now.as_millisecond(), target.session_id.0])?;
-    let note = format!("session={}", target.session_id.0);
-    record(
-        conn,
-        &facts.domain_id,
-        target,
-        actor,
-        "session_closed",
-        note,
-        now,
-    )
+    let event = rows::session_event(&facts.domain_id, target, actor, SessionEvent::Closed);
+    audit::append(conn, event, now)
 }
 
 pub fn list(
