@@ -199,7 +199,11 @@ async fn create_access_keys(
             .cloned()
             .map(|(domain, user)| {
                 let app = app.clone();
-                tokio::spawn(async move { app.create_access_key(&domain, &user).await })
+                tokio::spawn(async move {
+                    app.admin(Actor::system())
+                        .create_access_key(&domain, &user)
+                        .await
+                })
             })
             .collect();
         for (i, task) in tasks.into_iter().enumerate() {

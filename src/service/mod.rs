@@ -2,6 +2,8 @@
 //! The HTTP layer and the CLI both call these; neither talks to the store directly.
 
 pub mod access_keys;
+pub mod admin;
+pub mod audit;
 pub mod credential_cache;
 pub mod customer;
 pub mod host_check;
@@ -65,7 +67,7 @@ pub struct App {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("invalid input: {0:?}")]
+    #[error("{}", .0.describe())]
     Invalid(ValidationError),
     #[error("unauthenticated: {0}")]
     Unauthenticated(std::borrow::Cow<'static, str>),
@@ -73,6 +75,10 @@ pub enum ServiceError {
     Forbidden(Forbidden),
     #[error("not found (no such domain, user, group, key or authorization)")]
     NotFound,
+    /// Not found, saying what: `user `bob` not found in domain `acme``. For operators;
+    /// the APIs answer it as a plain not-found.
+    #[error("{0} not found")]
+    Missing(String),
     #[error("conflict: {0:?}")]
     Conflict(TransitionError),
     #[error("conflict: {0}")]

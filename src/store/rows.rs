@@ -10,7 +10,8 @@ use crate::domain::{
     Authorization, AuthorizationId, Detail, DetailId, DetailType, SessionId, Status,
 };
 use crate::store::{
-    AuditChain, DomainRecord, Order, SessionRef, StoreError, StoreResult, TokenHolder, UserRecord,
+    AuditChain, DomainRecord, GroupRecord, Order, SessionRef, StoreError, StoreResult, TokenHolder,
+    UserRecord,
 };
 
 /// One row of a result, read by column position.
@@ -140,7 +141,10 @@ pub fn detail(r: &impl Columns, at: usize) -> StoreResult<Option<Detail>> {
 }
 
 pub const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, \
-    u.is_engineer, u.is_provider_admin, u.enabled, u.created_at";
+    u.is_engineer, u.is_provider_admin, u.enabled, u.created_at, u.email";
+
+/// How many columns [`USER_COLUMNS`] has.
+pub const USER_WIDTH: usize = 10;
 
 /// A user from the row's [`USER_COLUMNS`] starting at `at`.
 pub fn user(r: &impl Columns, at: usize) -> StoreResult<UserRecord> {
@@ -154,6 +158,7 @@ pub fn user(r: &impl Columns, at: usize) -> StoreResult<UserRecord> {
         is_provider_admin: r.flag(at + 6)?,
         enabled: r.flag(at + 7)?,
         created_at: r.time(at + 8)?,
+        email: r.opt_text(at + 9)?,
     })
 }
 
@@ -170,8 +175,8 @@ pub fn token_holder_query() -> String {
 pub fn token_holder(r: &impl Columns) -> StoreResult<TokenHolder> {
     Ok(TokenHolder {
         user: user(r, 0)?,
-        domain: domain(r, 9)?,
-        expires_at: r.time(13)?,
+        domain: domain(r, USER_WIDTH)?,
+        expires_at: r.time(USER_WIDTH + 4)?,
     })
 }
 
@@ -236,6 +241,19 @@ pub fn session(r: &impl Columns, id: AuthorizationId, detail: DetailId) -> Store
 
 /// A detail's sessions, newest first: `$1` the detail, `$2` the limit, `$3` the offset.
 /// (Both dialects bind `$n` by position when they appear in order.)
+pub const GROUP_COLUMNS: &str = "id, domain_id, name, is_operator, created_at";
+
+/// A group from [`GROUP_COLUMNS`].
+pub fn group(r: &impl Columns) -> StoreResult<GroupRecord> {
+    Ok(GroupRecord {
+        id: r.text(0)?,
+        domain_id: r.text(1)?,
+        name: r.text(2)?,
+        is_operator: r.flag(3)?,
+        created_at: r.time(4)?,
+    })
+}
+
 pub const SESSION_PAGE: &str = "SELECT id, engineer_id, started_at, ended_at FROM sessions \
     WHERE detail_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3";
 

@@ -9,6 +9,7 @@ mod expiry;
 mod helpers;
 mod limits;
 mod malformed;
+mod operator;
 mod outage;
 mod restart;
 mod secrets;

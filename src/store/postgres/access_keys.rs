@@ -4,7 +4,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::{PgResult, from_ms, opt_from_ms};
-use crate::store::rows::{self, USER_COLUMNS};
+use crate::store::rows::{self, USER_COLUMNS, USER_WIDTH};
 use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
 
 const COLUMNS: &str = "k.access_key, k.user_id, k.secret_ciphertext, k.enabled, k.created_at, \
@@ -62,7 +62,7 @@ pub async fn owner(
     Ok(Some((
         key_from_row(&r)?,
         rows::user(&r, 7)?,
-        rows::domain(&r, 16)?,
+        rows::domain(&r, 7 + USER_WIDTH)?,
     )))
 }
 

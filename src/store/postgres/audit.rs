@@ -4,9 +4,10 @@ use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
 use crate::domain::Status;
+use crate::domain::audit::AuditEvent;
 use crate::domain::audit::{AuditDraft, GENESIS_HASH};
 use crate::store::rows::{self, AUDIT_EVENT_COLUMNS, Columns};
-use crate::store::{AuditChain, StoreResult};
+use crate::store::{AuditChain, AuditFilter, StoreResult};
 
 fn status_code(s: Option<Status>) -> Option<i64> {
     s.map(|s| i64::from(s.code()))
@@ -61,6 +62,56 @@ pub async fn append(tx: &Transaction<'_>, draft: AuditDraft, at: Timestamp) -> S
     )
     .await?;
     Ok(())
+}
+
+/// The events `filter` selects, newest first, with their total. Run inside one
+/// snapshot so the total matches the page.
+pub async fn events(
+    c: &impl GenericClient,
+    filter: &AuditFilter,
+) -> StoreResult<(u64, Vec<AuditEvent>)> {
+    const WHERE: &str = "WHERE ($1::text IS NULL OR domain_id = $1) \
+        AND ($2::bigint IS NULL OR authorization_id = $2) AND ($3::bigint IS NULL OR at >= $3) \
+        AND ($4::bigint IS NULL OR at <= $4) AND ($5::text IS NULL OR kind = $5)";
+    let since = filter.since.map(jiff::Timestamp::as_millisecond);
+    let until = filter.until.map(jiff::Timestamp::as_millisecond);
+    let total: i64 = c
+        .query_one(
+            &format!("SELECT COUNT(*) FROM audit_events {WHERE}"),
+            &[
+                &filter.chain,
+                &filter.authorization_id,
+                &since,
+                &until,
+                &filter.kind,
+            ],
+        )
+        .await?
+        .try_get(0)?;
+    let limit = filter.limit.map(i64::from);
+    let offset = i64::from(filter.offset);
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {AUDIT_EVENT_COLUMNS} FROM audit_events {WHERE} \
+                 ORDER BY at DESC, domain_id COLLATE \"C\", seq DESC LIMIT $6 OFFSET $7"
+            ),
+            &[
+                &filter.chain,
+                &filter.authorization_id,
+                &since,
+                &until,
+                &filter.kind,
+                &limit,
+                &offset,
+            ],
+        )
+        .await?;
+    let events = rows
+        .iter()
+        .map(rows::audit_event)
+        .collect::<StoreResult<_>>()?;
+    Ok((total as u64, events))
 }
 
 /// Run inside one snapshot so the heads match the events read.

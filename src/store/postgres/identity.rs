@@ -3,9 +3,9 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
-use super::{PgResult, from_ms};
+use super::PgResult;
 use crate::domain::principal::GroupView;
-use crate::store::rows::{self, USER_COLUMNS};
+use crate::store::rows::{self, GROUP_COLUMNS, USER_COLUMNS};
 use crate::store::{
     DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord, found,
 };
@@ -133,21 +133,14 @@ pub async fn group_by_name(
     name: &str,
 ) -> StoreResult<Option<GroupRecord>> {
     let stmt = c
-        .prepare_cached(
-            "SELECT id, domain_id, name, is_operator, created_at FROM user_groups \
-             WHERE domain_id = $1 AND name = $2",
-        )
+        .prepare_cached(&format!(
+            "SELECT {GROUP_COLUMNS} FROM user_groups WHERE domain_id = $1 AND name = $2"
+        ))
         .await?;
     let Some(r) = c.query_opt(&stmt, &[&domain_id, &name]).await? else {
         return Ok(None);
     };
-    Ok(Some(GroupRecord {
-        id: r.try_get(0)?,
-        domain_id: r.try_get(1)?,
-        name: r.try_get(2)?,
-        is_operator: r.try_get(3)?,
-        created_at: from_ms(r.try_get(4)?),
-    }))
+    Ok(Some(rows::group(&r)?))
 }
 
 pub async fn add_group_member(

@@ -4,7 +4,7 @@ use rusqlite::{Connection, Row, params};
 
 use super::first;
 use super::{from_ms, opt_from_ms};
-use crate::store::rows::{self, USER_COLUMNS};
+use crate::store::rows::{self, USER_COLUMNS, USER_WIDTH};
 use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
 
 const COLUMNS: &str = "k.access_key, k.user_id, k.secret_ciphertext, k.enabled, k.created_at, \
@@ -50,7 +50,11 @@ pub fn owner(
          WHERE k.access_key = ?"
     );
     first(&mut *conn.prepare_cached(&sql)?, [access_key], |r| {
-        Ok((key_from_row(r)?, rows::user(r, 7)?, rows::domain(r, 16)?))
+        Ok((
+            key_from_row(r)?,
+            rows::user(r, 7)?,
+            rows::domain(r, 7 + USER_WIDTH)?,
+        ))
     })
 }
 

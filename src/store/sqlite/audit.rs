@@ -5,9 +5,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::all;
 use crate::domain::Status;
+use crate::domain::audit::AuditEvent;
 use crate::domain::audit::{AuditDraft, GENESIS_HASH};
 use crate::store::rows::{self, AUDIT_EVENT_COLUMNS, Columns};
-use crate::store::{AuditChain, StoreResult};
+use crate::store::{AuditChain, AuditFilter, StoreResult};
 
 /// Seals `draft` after its domain's current head. Runs inside the writer's transaction,
 /// so the head read and the insert cannot interleave with another append.
@@ -44,6 +45,41 @@ pub fn append(conn: &Connection, draft: AuditDraft, at: Timestamp) -> StoreResul
     )?
     .execute(params![d.domain_id, e.seq, &e.hash[..]])?;
     Ok(())
+}
+
+/// The events `filter` selects, newest first, with their total.
+pub fn events(conn: &Connection, filter: &AuditFilter) -> StoreResult<(u64, Vec<AuditEvent>)> {
+    const WHERE: &str = "WHERE (?1 IS NULL OR domain_id = ?1) AND (?2 IS NULL OR authorization_id = ?2) \
+        AND (?3 IS NULL OR at >= ?3) AND (?4 IS NULL OR at <= ?4) AND (?5 IS NULL OR kind = ?5)";
+    let values = params![
+        filter.chain,
+        filter.authorization_id,
+        filter.since.map(jiff::Timestamp::as_millisecond),
+        filter.until.map(jiff::Timestamp::as_millisecond),
+        filter.kind,
+    ];
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM audit_events {WHERE}"))?
+        .query_row(values, |r| r.get(0))?;
+    let sql = format!(
+        "SELECT {AUDIT_EVENT_COLUMNS} FROM audit_events {WHERE} \
+         ORDER BY at DESC, domain_id, seq DESC LIMIT ?6 OFFSET ?7"
+    );
+    let limit = filter.limit.map_or(-1, i64::from);
+    let events = all(
+        &mut *conn.prepare_cached(&sql)?,
+        params![
+            filter.chain,
+            filter.authorization_id,
+            filter.since.map(jiff::Timestamp::as_millisecond),
+            filter.until.map(jiff::Timestamp::as_millisecond),
+            filter.kind,
+            limit,
+            filter.offset,
+        ],
+        |r| rows::audit_event(r),
+    )?;
+    Ok((total as u64, events))
 }
 
 pub fn chains(conn: &Connection) -> StoreResult<Vec<AuditChain>> {

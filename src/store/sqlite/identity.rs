@@ -3,9 +3,9 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{first, from_ms};
+use super::first;
 use crate::domain::principal::GroupView;
-use crate::store::rows::{self, DOMAIN_COLUMNS, USER_COLUMNS};
+use crate::store::rows::{self, DOMAIN_COLUMNS, GROUP_COLUMNS, USER_COLUMNS};
 use crate::store::{
     DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord, found,
 };
@@ -99,18 +99,10 @@ pub fn group_by_name(
     domain_id: &str,
     name: &str,
 ) -> StoreResult<Option<GroupRecord>> {
-    Ok(conn
-        .prepare_cached("SELECT id, domain_id, name, is_operator, created_at FROM user_groups WHERE domain_id = ? AND name = ?")?
-        .query_row([domain_id, name], |r| {
-            Ok(GroupRecord {
-                id: r.get(0)?,
-                domain_id: r.get(1)?,
-                name: r.get(2)?,
-                is_operator: r.get(3)?,
-                created_at: from_ms(r.get(4)?),
-            })
-        })
-        .optional()?)
+    let sql = format!("SELECT {GROUP_COLUMNS} FROM user_groups WHERE domain_id = ? AND name = ?");
+    first(&mut *conn.prepare_cached(&sql)?, [domain_id, name], |r| {
+        rows::group(r)
+    })
 }
 
 pub fn add_group_member(conn: &Connection, group_id: &str, user_id: &str) -> StoreResult<()> {
