@@ -20,6 +20,7 @@ use super::i18n::{self, M};
 use super::layout::{self, Chrome};
 use crate::domain::secret::Secret;
 use crate::domain::{Language, Principal};
+use crate::http::input::Source;
 use crate::service::{App, ServiceError};
 
 /// The signed-in session.
@@ -272,13 +273,14 @@ pub struct LoginForm {
 pub async fn login(
     State(app): State<Arc<App>>,
     v: Visitor,
+    Source(source): Source,
     Extension(config): Extension<ConsoleConfig>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let password = Secret::new(form.password);
     match app
-        .console_sign_in(&form.domain, &form.user, password)
+        .console_sign_in(&form.domain, &form.user, password, source)
         .await
     {
         Ok((value, _)) => {
@@ -294,7 +296,7 @@ pub async fn login(
             &form.domain,
             &form.user,
         ),
-        Err(ServiceError::Busy { .. }) => login_form(
+        Err(ServiceError::Throttled { .. } | ServiceError::Busy { .. }) => login_form(
             &v,
             &config,
             &headers,

@@ -392,7 +392,7 @@ fn approve_form(
     let lang = v.lang;
     let t = |m: M| m.text(lang);
     let base = format!("/console/requests/{}", auth.id.0);
-    let max_hours = app.policy.max_window.as_secs() / 3600;
+    let max_hours = app.max_window().as_secs() / 3600;
     let ms = |ts: Option<Timestamp>| ts.map(|t| t.as_millisecond().to_string());
     html! {
         p.crumbs { a href=(request_url(auth.id, group)) { "← " (auth.incident_id) } }

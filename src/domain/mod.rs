@@ -11,6 +11,7 @@ pub mod confirm;
 pub mod host_check;
 pub mod ids;
 pub mod locale;
+pub mod network_policy;
 pub mod principal;
 pub mod secret;
 pub mod session;
@@ -18,7 +19,7 @@ pub mod status;
 pub mod time;
 pub mod validation;
 
-pub use audit::{AuditDraft, AuditEvent};
+pub use audit::{Actor, AuditDraft, AuditEvent};
 pub use authorization::{Authorization, Detail, DetailType, NewAuthorization, NewDetail};
 pub use ids::{AuthorizationId, DetailId, SessionId};
 pub use locale::Language;

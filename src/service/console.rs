@@ -2,6 +2,8 @@
 //! authorization's timeline, per-status counts, and naming a customer by name.
 //! Visibility and validation stay in the use cases the API calls.
 
+use std::net::IpAddr;
+
 use jiff::SignedDuration;
 
 use crate::crypto::token;
@@ -28,43 +30,21 @@ pub struct ConsoleViewer {
     pub session_hash: [u8; 32],
 }
 
-/// The lockout key of a sign-in: domain and user name, case-insensitively.
-fn login_key(domain: &str, user: &str) -> String {
-    format!("console:{}/{}", domain.to_lowercase(), user.to_lowercase())
-}
-
 impl App {
-    /// Checks the password (as `POST /v3/auth/tokens` does, with the same lockout after
-    /// repeated failures as signed requests) and opens a session; returns its cookie value.
+    /// Checks the password as `POST /v3/auth/tokens` does, under the same throttles
+    /// (per user name and per source address), and opens a session; returns its
+    /// cookie value.
     pub async fn console_sign_in(
         &self,
         domain: &str,
         user_name: &str,
         pw: Secret,
+        source: IpAddr,
     ) -> ServiceResult<(Secret, Principal)> {
         let now = self.clock.now();
-        let key = login_key(domain, user_name);
-        if let Some(until) = self.login_failures.locked_until(&key, now) {
-            let wait = (until - now).as_secs().max(1) as u64;
-            return Err(ServiceError::Busy {
-                retry_after_secs: wait,
-            });
-        }
-        let verified = self
-            .verify_password(DomainRef::Name(domain.to_owned()), user_name, pw)
-            .await;
-        let (user, domain) = match verified {
-            Ok(found) => {
-                self.login_failures.succeeded(&key);
-                found
-            }
-            Err(e) => {
-                if matches!(e, ServiceError::Unauthenticated(_)) {
-                    self.login_failures.failed(&key, now);
-                }
-                return Err(e);
-            }
-        };
+        let (domain, user) = self
+            .verify_password(DomainRef::Name(domain.to_owned()), user_name, pw, source)
+            .await?;
         let (cookie, hash) = token::generate();
         self.store
             .insert_console_session(ConsoleSessionRecord {
@@ -76,6 +56,11 @@ impl App {
             })
             .await?;
         Ok((cookie, user.principal(&domain, CredentialKind::Password)))
+    }
+
+    /// The longest window a customer may grant (the approve page shows it).
+    pub fn max_window(&self) -> SignedDuration {
+        self.policy.max_window
     }
 
     /// The viewer holding this cookie value, if the session is live.

@@ -7,6 +7,7 @@ mod concurrency;
 mod console;
 mod copy;
 mod expiry;
+mod hardening;
 mod helpers;
 mod limits;
 mod malformed;

@@ -3,8 +3,7 @@
 use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
 
-use super::from_ms;
-use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
+use crate::store::rows;
 use crate::store::{ConsoleSessionHolder, ConsoleSessionRecord, StoreResult};
 
 pub async fn insert(c: &impl GenericClient, s: &ConsoleSessionRecord) -> StoreResult<()> {
@@ -35,13 +34,8 @@ pub async fn holder(
     now: Timestamp,
     idle_since: Timestamp,
 ) -> StoreResult<Option<ConsoleSessionHolder>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at, s.last_seen_at \
-         FROM console_sessions s JOIN users u ON u.id = s.user_id JOIN domains d ON d.id = u.domain_id \
-         WHERE s.hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.enabled"
-    );
-    let stmt = c.prepare_cached(&sql).await?;
-    let Some(r) = c
+    let stmt = c.prepare_cached(&rows::console_session_query()).await?;
+    let row = c
         .query_opt(
             &stmt,
             &[
@@ -50,15 +44,8 @@ pub async fn holder(
                 &idle_since.as_millisecond(),
             ],
         )
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(ConsoleSessionHolder {
-        user: user_from_row(&r, 0)?,
-        domain: domain_from_row(&r, USER_COLUMN_COUNT)?,
-        last_seen_at: from_ms(r.try_get(USER_COLUMN_COUNT + 4)?),
-    }))
+        .await?;
+    row.map(|r| rows::console_session_holder(&r)).transpose()
 }
 
 pub async fn touch(c: &impl GenericClient, hash: &[u8; 32], now: Timestamp) -> StoreResult<()> {

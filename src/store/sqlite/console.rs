@@ -1,10 +1,10 @@
 //! Web console sessions.
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
-use super::from_ms;
-use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
+use super::first;
+use crate::store::rows;
 use crate::store::{ConsoleSessionHolder, ConsoleSessionRecord, StoreResult};
 
 pub fn insert(conn: &Connection, s: &ConsoleSessionRecord) -> StoreResult<()> {
@@ -30,24 +30,12 @@ pub fn holder(
     now: Timestamp,
     idle_since: Timestamp,
 ) -> StoreResult<Option<ConsoleSessionHolder>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at, s.last_seen_at \
-         FROM console_sessions s JOIN users u ON u.id = s.user_id JOIN domains d ON d.id = u.domain_id \
-         WHERE s.hash = ? AND s.expires_at > ? AND s.last_seen_at > ? AND u.enabled = 1"
-    );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(
-            params![&hash[..], now.as_millisecond(), idle_since.as_millisecond()],
-            |r| {
-                Ok(ConsoleSessionHolder {
-                    user: user_from_row(r, 0)?,
-                    domain: domain_from_row(r, USER_COLUMN_COUNT)?,
-                    last_seen_at: from_ms(r.get(USER_COLUMN_COUNT + 4)?),
-                })
-            },
-        )
-        .optional()?)
+    let mut stmt = conn.prepare_cached(&rows::console_session_query())?;
+    first(
+        &mut stmt,
+        params![&hash[..], now.as_millisecond(), idle_since.as_millisecond()],
+        |r| rows::console_session_holder(r),
+    )
 }
 
 pub fn touch(conn: &Connection, hash: &[u8; 32], now: Timestamp) -> StoreResult<()> {

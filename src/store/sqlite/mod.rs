@@ -27,6 +27,7 @@ use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::store::rows::{from_ms, opt_from_ms};
 use crate::store::*;
 use checkpointer::{CatchUp, Checkpointer};
 use readers::Readers;
@@ -61,12 +62,30 @@ pub struct SqliteStore {
     _checkpointer: Checkpointer,
 }
 
-fn from_ms(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+crate::store::rows::columns_by!(rusqlite::Row<'_>, get);
+
+/// Every row `stmt` gives for `params`, each read by `map`.
+fn all<T>(
+    stmt: &mut rusqlite::Statement,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut rows = stmt.query(params)?;
+    let mut all = Vec::new();
+    while let Some(r) = rows.next()? {
+        all.push(map(r)?);
+    }
+    Ok(all)
 }
 
-fn opt_from_ms(ms: Option<i64>) -> Option<Timestamp> {
-    ms.map(from_ms)
+/// The first row `stmt` gives for `params`, if any, read by `map`.
+fn first<T>(
+    stmt: &mut rusqlite::Statement,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(map).transpose()
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -116,6 +135,20 @@ fn open_connection(path: &Path, sync: Synchronous) -> rusqlite::Result<Connectio
     Ok(conn)
 }
 
+/// Creates the database file readable by its owner only (SQLite gives its WAL and
+/// shared-memory files the same mode); an existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path, sync: Synchronous) -> Result<SqliteStore, StoreError> {
@@ -124,6 +157,9 @@ impl SqliteStore {
                 StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
+        create_private(path).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", path.display()))
+        })?;
         let conn = open_connection(path, sync)?;
         migrations::apply(&conn)?;
         // Checkpoints are the checkpointer's (see there); a WAL that grew under load is
@@ -256,6 +292,29 @@ impl Store for SqliteStore {
         self.read(|c| access_keys::list(c, user_id))
     }
 
+    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()> {
+        let access_key = access_key.to_owned();
+        self.write(move |c| access_keys::set_enabled(c, &access_key, enabled))
+            .await
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
+        let access_key = access_key.to_owned();
+        self.write(move |c| access_keys::delete(c, &access_key))
+            .await
+    }
+
+    async fn use_signature(
+        &self,
+        signature: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let signature = signature.to_owned();
+        self.write(move |c| access_keys::use_signature(c, &signature, expires_at, now))
+            .await
+    }
+
     async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {
         self.write(move |c| identity::wrapped_data_key(c, &wrapped, now))
             .await
@@ -304,12 +363,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn open_session(
-        &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
-    ) -> StoreResult<()> {
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
         let scope = scope.clone();
         self.write(move |c| sessions::open(c, &scope, &session, &actor))
             .await
@@ -319,7 +373,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::append_operations(c, &target, &ops, &actor, now))
@@ -330,7 +384,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::append_file_transfers(c, &target, &transfers, &actor, now))
@@ -341,7 +395,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::close(c, &target, now, &actor))
             .await
@@ -393,7 +447,7 @@ impl Store for SqliteStore {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         let scope = scope.clone();
