@@ -11,6 +11,7 @@ use crate::store::sqlite::{self, Synchronous};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/support-access.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_SSH_LISTEN: &str = "127.0.0.1:2222";
 
 /// The optional TOML file: every key may be omitted.
 #[derive(Debug, Default, Deserialize)]
@@ -30,6 +31,11 @@ pub struct FileSettings {
     pub check_timeout: Option<String>,
     pub check_max_in_flight: Option<usize>,
     pub check_max_in_flight_per_domain: Option<usize>,
+    pub ssh_listen: Option<String>,
+    pub ssh_max_sessions_per_engineer: Option<usize>,
+    pub ssh_max_sessions_per_authorization: Option<usize>,
+    pub ssh_idle_timeout: Option<String>,
+    pub ssh_login_grace_time: Option<String>,
 }
 
 impl FileSettings {
@@ -69,6 +75,9 @@ pub struct Settings {
     /// CheckHosts running at once, overall and per customer domain.
     pub check_max_in_flight: usize,
     pub check_max_in_flight_per_domain: usize,
+    /// The SSH broker's address; `None` (an empty setting) turns the broker off.
+    pub ssh_listen: Option<String>,
+    pub broker: crate::broker::BrokerConfig,
 }
 
 /// Values given as flags or environment variables (clap has already merged those two).
@@ -88,6 +97,11 @@ pub struct Overrides {
     pub check_timeout: Option<String>,
     pub check_max_in_flight: Option<usize>,
     pub check_max_in_flight_per_domain: Option<usize>,
+    pub ssh_listen: Option<String>,
+    pub ssh_max_sessions_per_engineer: Option<usize>,
+    pub ssh_max_sessions_per_authorization: Option<usize>,
+    pub ssh_idle_timeout: Option<String>,
+    pub ssh_login_grace_time: Option<String>,
 }
 
 fn duration(name: &str, value: Option<String>, default: &str) -> Result<Duration, String> {
@@ -149,7 +163,40 @@ impl Settings {
             // The request would be cut off before the check could answer.
             return Err("check_timeout: must be shorter than request_timeout".into());
         }
+        let broker = crate::broker::BrokerConfig {
+            max_sessions_per_engineer: positive(
+                "ssh_max_sessions_per_engineer",
+                flags
+                    .ssh_max_sessions_per_engineer
+                    .or(file.ssh_max_sessions_per_engineer),
+                10,
+            )?,
+            max_sessions_per_authorization: positive(
+                "ssh_max_sessions_per_authorization",
+                flags
+                    .ssh_max_sessions_per_authorization
+                    .or(file.ssh_max_sessions_per_authorization),
+                10,
+            )?,
+            idle_timeout: duration(
+                "ssh_idle_timeout",
+                flags.ssh_idle_timeout.or(file.ssh_idle_timeout),
+                "30m",
+            )?,
+            login_grace_time: duration(
+                "ssh_login_grace_time",
+                flags.ssh_login_grace_time.or(file.ssh_login_grace_time),
+                "30s",
+            )?,
+            ..Default::default()
+        };
+        let ssh_listen = flags
+            .ssh_listen
+            .or(file.ssh_listen)
+            .unwrap_or_else(|| DEFAULT_SSH_LISTEN.into());
         Ok(Settings {
+            ssh_listen: (!ssh_listen.trim().is_empty()).then_some(ssh_listen),
+            broker,
             listen: flags
                 .listen
                 .or(file.listen)

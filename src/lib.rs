@@ -6,6 +6,7 @@
 //! cases) → `http` (the wire) and `cli` (the command line).
 
 pub mod auth;
+pub mod broker;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -134,6 +134,25 @@ pub enum EngineerCommand {
         #[arg(long)]
         provider_admin: bool,
     },
+    /// Register an SSH public key (ed25519, ECDSA, RSA >= 3072) for the SSH broker.
+    AddSshKey {
+        #[arg(long)]
+        name: String,
+        /// An OpenSSH public key file, e.g. ~/.ssh/id_ed25519.pub.
+        #[arg(long)]
+        public_key_file: std::path::PathBuf,
+    },
+    ListSshKeys {
+        #[arg(long)]
+        name: String,
+    },
+    RemoveSshKey {
+        #[arg(long)]
+        name: String,
+        /// As listed, e.g. SHA256:ZOJS44/NYnrRXWgZvjFPHsjiWKSLwAF/waWHSS9Ovac.
+        #[arg(long)]
+        fingerprint: String,
+    },
 }
 
 pub async fn run(global: &GlobalArgs, command: AdminCommand) -> CliResult {
@@ -185,18 +204,66 @@ pub async fn run(global: &GlobalArgs, command: AdminCommand) -> CliResult {
                 &json!({ "group_id": g.id, "group": g.name, "user_id": u.id, "user": u.name }),
             );
         }
-        AdminCommand::Engineer(EngineerCommand::Create {
+        AdminCommand::Engineer(cmd) => engineer(&app, out, cmd).await?,
+        AdminCommand::AccessKey(cmd) => access_key(&app, out, cmd).await?,
+    }
+    Ok(())
+}
+
+fn ssh_key_json(k: &crate::store::SshKeyRecord) -> serde_json::Value {
+    json!({
+        "fingerprint": k.fingerprint,
+        "algorithm": k.algorithm,
+        "comment": k.comment,
+        "created_at": crate::domain::time::format_utc(k.created_at),
+    })
+}
+
+async fn engineer(
+    app: &crate::service::App,
+    out: super::Output,
+    command: EngineerCommand,
+) -> CliResult {
+    match command {
+        EngineerCommand::Create {
             name,
             password,
             provider_admin,
-        }) => {
+        } => {
             let u = app
                 .create_engineer(&name, &password, provider_admin)
                 .await?;
             let domain = crate::service::identity::PROVIDER_DOMAIN;
             out.record(&json!({ "id": u.id, "name": u.name, "domain": domain, "provider_admin": u.is_provider_admin }));
         }
-        AdminCommand::AccessKey(cmd) => access_key(&app, out, cmd).await?,
+        EngineerCommand::AddSshKey {
+            name,
+            public_key_file,
+        } => {
+            let line = std::fs::read_to_string(&public_key_file).map_err(|e| {
+                super::CliError(format!("cannot read {}: {e}", public_key_file.display()))
+            })?;
+            let key = app.admin_add_ssh_key(&name, &line).await?;
+            out.record(&ssh_key_json(&key));
+        }
+        EngineerCommand::ListSshKeys { name } => {
+            let keys = app.admin_list_ssh_keys(&name).await?;
+            match out {
+                super::Output::Json => println!(
+                    "{}",
+                    serde_json::Value::Array(keys.iter().map(ssh_key_json).collect())
+                ),
+                super::Output::Table => {
+                    for k in keys {
+                        println!("{}  {}  {}", k.fingerprint, k.algorithm, k.comment);
+                    }
+                }
+            }
+        }
+        EngineerCommand::RemoveSshKey { name, fingerprint } => {
+            app.admin_remove_ssh_key(&name, &fingerprint).await?;
+            out.message(&format!("SSH key {fingerprint} removed"));
+        }
     }
     Ok(())
 }

@@ -55,6 +55,21 @@ pub struct ServeArgs {
     /// CheckHosts running at once for one customer domain (default 4).
     #[arg(long, env = "SUPPORT_ACCESS_CHECK_MAX_IN_FLIGHT_PER_DOMAIN")]
     check_max_in_flight_per_domain: Option<usize>,
+    /// SSH broker address (default 127.0.0.1:2222; empty turns the broker off).
+    #[arg(long, env = "SUPPORT_ACCESS_SSH_LISTEN")]
+    ssh_listen: Option<String>,
+    /// Live broker sessions one engineer may hold at once (default 10).
+    #[arg(long, env = "SUPPORT_ACCESS_SSH_MAX_SESSIONS_PER_ENGINEER")]
+    ssh_max_sessions_per_engineer: Option<usize>,
+    /// Live broker sessions on one authorization at once (default 10).
+    #[arg(long, env = "SUPPORT_ACCESS_SSH_MAX_SESSIONS_PER_AUTHORIZATION")]
+    ssh_max_sessions_per_authorization: Option<usize>,
+    /// A broker connection without traffic for this long is closed (default 30m).
+    #[arg(long, env = "SUPPORT_ACCESS_SSH_IDLE_TIMEOUT")]
+    ssh_idle_timeout: Option<String>,
+    /// Time from connecting to the broker to a successful login (default 30s).
+    #[arg(long, env = "SUPPORT_ACCESS_SSH_LOGIN_GRACE_TIME")]
+    ssh_login_grace_time: Option<String>,
 }
 
 impl ServeArgs {
@@ -74,6 +89,11 @@ impl ServeArgs {
             check_timeout: self.check_timeout.clone(),
             check_max_in_flight: self.check_max_in_flight,
             check_max_in_flight_per_domain: self.check_max_in_flight_per_domain,
+            ssh_listen: self.ssh_listen.clone(),
+            ssh_max_sessions_per_engineer: self.ssh_max_sessions_per_engineer,
+            ssh_max_sessions_per_authorization: self.ssh_max_sessions_per_authorization,
+            ssh_idle_timeout: self.ssh_idle_timeout.clone(),
+            ssh_login_grace_time: self.ssh_login_grace_time.clone(),
         }
     }
 }
@@ -106,6 +126,27 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
         crate::config::redacted_url(&settings.database_url)
     );
     tracing::info!(%address, "listening");
+    let (stop_broker, broker_stopped) = tokio::sync::watch::channel(false);
+    let broker = match &settings.ssh_listen {
+        Some(ssh_listen) => {
+            let ssh = TcpListener::bind(ssh_listen)
+                .await
+                .map_err(|e| CliError(format!("cannot listen for SSH on {ssh_listen}: {e}")))?;
+            let ssh_address = ssh.local_addr()?;
+            let task =
+                crate::broker::spawn(app.clone(), ssh, settings.broker.clone(), broker_stopped)
+                    .await
+                    .map_err(CliError)?;
+            println!("support-access SSH broker listening on {ssh_address}");
+            tracing::info!(%ssh_address, "SSH broker listening");
+            Some(task)
+        }
+        None => None,
+    };
     crate::server::serve(listener, app, &settings, crate::server::shutdown_signal()).await?;
+    let _ = stop_broker.send(true);
+    if let Some(task) = broker {
+        let _ = task.await;
+    }
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod authorization;
+pub mod broker;
 pub mod catalog;
 pub mod confirm;
 pub mod host_check;

@@ -8,6 +8,7 @@ mod identity;
 pub mod input;
 pub mod middleware;
 mod provider;
+mod ssh_keys;
 pub mod wire;
 
 use std::sync::Arc;
@@ -79,6 +80,12 @@ pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
             post(provider::append_file_transfers),
         )
         .route(&format!("{session}/close"), post(provider::close_session))
+        .route(
+            "/ssh-keys",
+            get(ssh_keys::list)
+                .post(ssh_keys::add)
+                .delete(ssh_keys::remove),
+        )
         .route_layer(authenticated());
 
     Router::new()

@@ -135,6 +135,8 @@ impl App {
             .transition(request)
             .await
             .map_err(conflict(action))?;
+        // A cancel ends access: live broker sessions are cut now, not at the next poll.
+        self.live_sessions.poke();
         Ok(())
     }
 

@@ -112,6 +112,7 @@ impl App {
         let mut user = self.user_named(domain, name).await?;
         self.store.set_user_enabled(&user.id, enabled).await?;
         self.credentials.clear();
+        self.live_sessions.poke();
         user.enabled = enabled;
         Ok(user)
     }

@@ -2,13 +2,16 @@
 //! The HTTP layer and the CLI both call these; neither talks to the store directly.
 
 pub mod access_keys;
+pub mod broker;
 pub mod credential_cache;
 pub mod customer;
 pub mod host_check;
 pub mod identity;
 pub mod in_flight;
+pub mod live_sessions;
 pub mod provider;
 pub mod ssh;
+pub mod ssh_keys;
 pub mod sweeper;
 
 use std::sync::Arc;
@@ -55,6 +58,8 @@ pub struct App {
     pub credentials: credential_cache::CredentialCache,
     /// Bounds on concurrent SSH host checks.
     pub host_checks: Arc<HostChecks>,
+    /// SSH broker sessions running in this process.
+    pub live_sessions: live_sessions::LiveSessions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +168,7 @@ impl App {
             failures: Default::default(),
             credentials: Default::default(),
             host_checks,
+            live_sessions: Default::default(),
         }
     }
 

@@ -9,14 +9,16 @@ use super::sqlite::export::Snapshot;
 use super::{Store, StoreError, StoreResult};
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 16] = [
     "domains",
     "users",
+    "engineer_ssh_keys",
     "access_keys",
     "user_groups",
     "group_members",
     "tokens",
     "keyring",
+    "broker_host_key",
     "authorizations",
     "authorization_details",
     "sessions",

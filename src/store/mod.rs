@@ -4,6 +4,7 @@
 //! data takes a [`Scope`] and every state change is a conditional update plus its
 //! audit event in one transaction.
 
+pub mod broker;
 pub mod copy;
 pub mod postgres;
 pub mod records;
@@ -17,6 +18,7 @@ use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Action, Authorization, AuthorizationId, DetailId, Scope, SessionId, Status};
 
+pub use broker::{SealedHostLogin, SshKeyRecord};
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +181,20 @@ pub trait Store: Send + Sync + 'static {
         actor: (String, String),
         now: Timestamp,
     ) -> StoreResult<()>;
+
+    // SSH broker.
+    /// `Duplicate` if the key is registered already (to anyone).
+    async fn insert_ssh_key(&self, key: SshKeyRecord) -> StoreResult<()>;
+    async fn list_ssh_keys(&self, user_id: &str) -> StoreResult<Vec<SshKeyRecord>>;
+    async fn ssh_key_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<SshKeyRecord>>;
+    /// `NotFound` if `user_id` has no such key.
+    async fn delete_ssh_key(&self, user_id: &str, fingerprint: &str) -> StoreResult<()>;
+    /// The broker's host key sealed with the data key, storing `sealed` if there is
+    /// none yet. Returns the stored one (another instance's, if it won a race).
+    async fn sealed_broker_host_key(&self, sealed: Vec<u8>, now: Timestamp)
+    -> StoreResult<Vec<u8>>;
+    /// A detail's login, password still sealed (the caller checked visibility).
+    async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>>;
 
     // Audit.
     /// Every event of every chain, ordered by domain then sequence, plus each chain's head.

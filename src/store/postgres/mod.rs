@@ -11,6 +11,7 @@ mod access_keys;
 mod audit;
 mod authorizations;
 mod batch;
+mod broker;
 mod host_keys;
 mod identity;
 mod import;
@@ -409,6 +410,34 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = Self::snapshot(&mut client).await?;
         sessions::list_file_transfers(&tx, &target, order, page).await
+    }
+
+    async fn insert_ssh_key(&self, key: SshKeyRecord) -> StoreResult<()> {
+        broker::insert_key(&self.client().await?, &key).await
+    }
+
+    async fn list_ssh_keys(&self, user_id: &str) -> StoreResult<Vec<SshKeyRecord>> {
+        broker::list_keys(&self.client().await?, user_id).await
+    }
+
+    async fn ssh_key_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<SshKeyRecord>> {
+        broker::key_by_fingerprint(&self.client().await?, fingerprint).await
+    }
+
+    async fn delete_ssh_key(&self, user_id: &str, fingerprint: &str) -> StoreResult<()> {
+        broker::delete_key(&self.client().await?, user_id, fingerprint).await
+    }
+
+    async fn sealed_broker_host_key(
+        &self,
+        sealed: Vec<u8>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<u8>> {
+        broker::sealed_host_key(&self.client().await?, &sealed, now).await
+    }
+
+    async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>> {
+        broker::host_login(&self.client().await?, detail).await
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use super::query::Query;
 use super::{PgResult, audit, from_ms, opt_from_ms};
 use crate::domain::audit::AuditDraft;
-use crate::domain::session::{FileTransfer, Operation, Session};
+use crate::domain::session::{FileTransfer, Operation, Session, SessionSource};
 use crate::domain::{AuthorizationId, DetailId, Scope, SessionId, Status};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
 
@@ -145,14 +145,15 @@ pub async fn open(
         ));
     }
     tx.execute(
-        "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at, source) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             &s.id.0,
             &s.authorization_id.0,
             &s.detail_id.0,
             &s.engineer_id,
             &now,
+            &s.source.as_str(),
         ],
     )
     .await?;
@@ -299,7 +300,7 @@ pub async fn list(
         .try_get(0)?;
     let stmt = c
         .prepare_cached(
-            "SELECT id, engineer_id, started_at, ended_at FROM sessions WHERE detail_id = $1 \
+            "SELECT id, engineer_id, started_at, ended_at, source FROM sessions WHERE detail_id = $1 \
              ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3",
         )
         .await?;
@@ -315,6 +316,7 @@ pub async fn list(
                 engineer_id: r.try_get(1)?,
                 started_at: from_ms(r.try_get(2)?),
                 ended_at: opt_from_ms(r.try_get(3)?),
+                source: SessionSource::from_stored(r.try_get(4)?),
             })
         })
         .collect::<PgResult<_>>()?;

@@ -4,6 +4,7 @@
 mod access_keys;
 mod audit;
 mod authorizations;
+mod broker;
 mod checkpointer;
 pub mod export;
 mod host_keys;
@@ -391,6 +392,37 @@ impl Store for SqliteStore {
         let scope = scope.clone();
         self.write(move |c| host_keys::reset(c, &scope, id, detail, &actor, now))
             .await
+    }
+
+    async fn insert_ssh_key(&self, key: SshKeyRecord) -> StoreResult<()> {
+        self.write(move |c| broker::insert_key(c, &key)).await
+    }
+
+    async fn list_ssh_keys(&self, user_id: &str) -> StoreResult<Vec<SshKeyRecord>> {
+        self.read(|c| broker::list_keys(c, user_id))
+    }
+
+    async fn ssh_key_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<SshKeyRecord>> {
+        self.read(|c| broker::key_by_fingerprint(c, fingerprint))
+    }
+
+    async fn delete_ssh_key(&self, user_id: &str, fingerprint: &str) -> StoreResult<()> {
+        let (user_id, fingerprint) = (user_id.to_owned(), fingerprint.to_owned());
+        self.write(move |c| broker::delete_key(c, &user_id, &fingerprint))
+            .await
+    }
+
+    async fn sealed_broker_host_key(
+        &self,
+        sealed: Vec<u8>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<u8>> {
+        self.write(move |c| broker::sealed_host_key(c, &sealed, now))
+            .await
+    }
+
+    async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>> {
+        self.read(|c| broker::host_login(c, detail))
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::{audit, from_ms, opt_from_ms, scope};
 use crate::domain::audit::AuditDraft;
-use crate::domain::session::{FileTransfer, Operation, Session};
+use crate::domain::session::{FileTransfer, Operation, Session, SessionSource};
 use crate::domain::{AuthorizationId, DetailId, Scope, SessionId, Status};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
 
@@ -120,9 +120,17 @@ pub fn open(
         ));
     }
     conn.prepare_cached(
-        "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at) VALUES (?,?,?,?,?)",
+        "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at, source) \
+         VALUES (?,?,?,?,?,?)",
     )?
-    .execute(params![s.id.0, s.authorization_id.0, s.detail_id.0, s.engineer_id, now])?;
+    .execute(params![
+        s.id.0,
+        s.authorization_id.0,
+        s.detail_id.0,
+        s.engineer_id,
+        now,
+        s.source.as_str()
+    ])?;
     let target = SessionRef {
         scope: scope.clone(),
         authorization_id: s.authorization_id,
@@ -249,7 +257,7 @@ pub fn list(
         .query_row([detail.0], |r| r.get(0))?;
     let sessions = conn
         .prepare_cached(
-            "SELECT id, engineer_id, started_at, ended_at FROM sessions WHERE detail_id = ? \
+            "SELECT id, engineer_id, started_at, ended_at, source FROM sessions WHERE detail_id = ? \
              ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?",
         )?
         .query_map(params![detail.0, page.limit, page.offset], |r| {
@@ -260,6 +268,7 @@ pub fn list(
                 engineer_id: r.get(1)?,
                 started_at: from_ms(r.get(2)?),
                 ended_at: opt_from_ms(r.get(3)?),
+                source: SessionSource::from_stored(&r.get::<_, String>(4)?),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
