@@ -1,237 +1,266 @@
-//! Configuration: flags, then `SUPPORT_ACCESS_*` environment variables (both through
-//! clap), then an optional TOML file, then defaults.
+//! Configuration: flags, then `SUPPORT_ACCESS_*` environment variables, then an optional
+//! TOML file, then defaults.
+//!
+//! [`Settings`] is the one declaration of every setting: clap derives its flag and
+//! variable from a field, serde its key in the file, and the field's `default_value` is
+//! its default. A new setting is one field here plus its line in the README's table.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Command, FromArgMatches, ValueEnum};
+use serde::{Deserialize, Serialize};
 
-use crate::domain::time::parse_config_duration;
 use crate::store::sqlite::{self, Synchronous};
 
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/support-access.db";
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-pub const DEFAULT_SSH_LISTEN: &str = "127.0.0.1:2222";
-
-/// The optional TOML file: every key may be omitted.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileSettings {
-    pub listen: Option<String>,
-    pub database_url: Option<String>,
-    pub master_key_file: Option<PathBuf>,
-    pub pending_ttl: Option<String>,
-    pub max_window: Option<String>,
-    pub token_ttl: Option<String>,
-    pub sweep_interval: Option<String>,
-    pub request_timeout: Option<String>,
-    pub body_limit_bytes: Option<usize>,
-    pub sqlite_synchronous: Option<String>,
-    pub log_format: Option<String>,
-    pub check_timeout: Option<String>,
-    pub check_max_in_flight: Option<usize>,
-    pub check_max_in_flight_per_domain: Option<usize>,
-    pub ssh_listen: Option<String>,
-    pub ssh_max_sessions_per_engineer: Option<usize>,
-    pub ssh_max_sessions_per_authorization: Option<usize>,
-    pub ssh_idle_timeout: Option<String>,
-    pub ssh_login_grace_time: Option<String>,
-}
-
-impl FileSettings {
-    pub fn load(path: Option<&Path>) -> Result<FileSettings, String> {
-        let Some(path) = path else {
-            return Ok(FileSettings::default());
-        };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        toml::from_str(&text)
-            .map_err(|e| format!("invalid configuration file {}: {e}", path.display()))
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
     Json,
 }
 
-/// The resolved settings the service runs with.
-#[derive(Debug, Clone)]
+/// Every setting the service runs with.
+#[derive(Debug, Clone, Args, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "SUPPORT_ACCESS_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB.
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_DATABASE_URL",
+        default_value = "sqlite://./data/support-access.db"
+    )]
     pub database_url: String,
-    pub master_key_file: PathBuf,
-    pub pending_ttl: Duration,
-    pub max_window: Duration,
-    pub token_ttl: Duration,
-    pub sweep_interval: Duration,
-    pub request_timeout: Duration,
-    pub body_limit_bytes: usize,
-    pub sqlite_synchronous: Synchronous,
-    pub log_format: LogFormat,
-    /// CheckHosts: connect plus SSH authentication.
-    pub check_timeout: Duration,
-    /// CheckHosts running at once, overall and per customer domain.
-    pub check_max_in_flight: usize,
-    pub check_max_in_flight_per_domain: usize,
-    /// The SSH broker's address; `None` (an empty setting) turns the broker off.
-    pub ssh_listen: Option<String>,
-    pub broker: crate::broker::BrokerConfig,
-}
-
-/// Values given as flags or environment variables (clap has already merged those two).
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub listen: Option<String>,
-    pub database_url: Option<String>,
+    /// Master key file [default: master.key beside the SQLite file, else ./data/master.key].
+    #[arg(long, env = "SUPPORT_ACCESS_MASTER_KEY_FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub master_key_file: Option<PathBuf>,
-    pub pending_ttl: Option<String>,
-    pub max_window: Option<String>,
-    pub token_ttl: Option<String>,
-    pub sweep_interval: Option<String>,
-    pub request_timeout: Option<String>,
-    pub body_limit_bytes: Option<usize>,
-    pub sqlite_synchronous: Option<String>,
-    pub log_format: Option<String>,
-    pub check_timeout: Option<String>,
-    pub check_max_in_flight: Option<usize>,
-    pub check_max_in_flight_per_domain: Option<usize>,
-    pub ssh_listen: Option<String>,
-    pub ssh_max_sessions_per_engineer: Option<usize>,
-    pub ssh_max_sessions_per_authorization: Option<usize>,
-    pub ssh_idle_timeout: Option<String>,
-    pub ssh_login_grace_time: Option<String>,
-}
-
-fn duration(name: &str, value: Option<String>, default: &str) -> Result<Duration, String> {
-    let text = value.unwrap_or_else(|| default.to_string());
-    match parse_config_duration(&text) {
-        Some(d) if !d.is_zero() => Ok(d),
-        _ => Err(format!(
-            "{name}: `{text}` is not a duration such as 30s, 15m, 72h or 30d"
-        )),
-    }
-}
-
-fn positive(name: &str, value: Option<usize>, default: usize) -> Result<usize, String> {
-    match value.unwrap_or(default) {
-        0 => Err(format!("{name}: must be at least 1")),
-        n => Ok(n),
-    }
+    /// How long a request may stay pending.
+    #[arg(long, env = "SUPPORT_ACCESS_PENDING_TTL", default_value = "72h", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub pending_ttl: Duration,
+    /// The longest authorization window a customer may grant.
+    #[arg(long, env = "SUPPORT_ACCESS_MAX_WINDOW", default_value = "30d", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub max_window: Duration,
+    /// Token lifetime.
+    #[arg(long, env = "SUPPORT_ACCESS_TOKEN_TTL", default_value = "24h", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub token_ttl: Duration,
+    /// How often the expiry sweeper runs.
+    #[arg(long, env = "SUPPORT_ACCESS_SWEEP_INTERVAL", default_value = "30s", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub sweep_interval: Duration,
+    /// Requests taking longer are answered 503.
+    #[arg(long, env = "SUPPORT_ACCESS_REQUEST_TIMEOUT", default_value = "30s", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub request_timeout: Duration,
+    /// The largest request body accepted, in bytes.
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_BODY_LIMIT_BYTES",
+        default_value = "1048576"
+    )]
+    pub body_limit_bytes: usize,
+    /// SQLite durability: `normal` survives a crash of the process, not of the machine.
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_SQLITE_SYNCHRONOUS",
+        default_value = "full",
+        ignore_case = true
+    )]
+    pub sqlite_synchronous: Synchronous,
+    /// Log format.
+    #[arg(long, env = "SUPPORT_ACCESS_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+    /// Log levels, e.g. `info,support_access=debug` (`info` if not understood).
+    #[arg(long, env = "SUPPORT_ACCESS_LOG", default_value = "info")]
+    pub log: String,
+    /// CheckHosts: how long connecting and SSH authentication may take.
+    #[arg(long, env = "SUPPORT_ACCESS_CHECK_TIMEOUT", default_value = "5s", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub check_timeout: Duration,
+    /// CheckHosts running at once over all domains.
+    #[arg(long, env = "SUPPORT_ACCESS_CHECK_MAX_IN_FLIGHT", default_value = "16", value_parser = positive::parse)]
+    #[serde(deserialize_with = "positive::deserialize")]
+    pub check_max_in_flight: usize,
+    /// CheckHosts running at once for one customer domain.
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_CHECK_MAX_IN_FLIGHT_PER_DOMAIN",
+        default_value = "4",
+        value_parser = positive::parse
+    )]
+    #[serde(deserialize_with = "positive::deserialize")]
+    pub check_max_in_flight_per_domain: usize,
+    /// SSH broker address; empty turns the broker off.
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_SSH_LISTEN",
+        default_value = "127.0.0.1:2222"
+    )]
+    pub ssh_listen: String,
+    /// Live SSH broker sessions one engineer may hold at once (per instance).
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_SSH_MAX_SESSIONS_PER_ENGINEER",
+        default_value = "10",
+        value_parser = positive::parse
+    )]
+    #[serde(deserialize_with = "positive::deserialize")]
+    pub ssh_max_sessions_per_engineer: usize,
+    /// Live SSH broker sessions on one authorization at once (per instance).
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_SSH_MAX_SESSIONS_PER_AUTHORIZATION",
+        default_value = "10",
+        value_parser = positive::parse
+    )]
+    #[serde(deserialize_with = "positive::deserialize")]
+    pub ssh_max_sessions_per_authorization: usize,
+    /// An SSH broker connection without traffic either way for this long is closed.
+    #[arg(long, env = "SUPPORT_ACCESS_SSH_IDLE_TIMEOUT", default_value = "30m", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub ssh_idle_timeout: Duration,
+    /// From connecting to the SSH broker to a successful login.
+    #[arg(long, env = "SUPPORT_ACCESS_SSH_LOGIN_GRACE_TIME", default_value = "30s", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub ssh_login_grace_time: Duration,
 }
 
 impl Settings {
-    pub fn resolve(flags: Overrides, file: FileSettings) -> Result<Settings, String> {
-        let database_url = flags
-            .database_url
-            .or(file.database_url)
-            .unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-        let master_key_file = flags
-            .master_key_file
-            .or(file.master_key_file)
-            .unwrap_or_else(|| default_key_file(&database_url));
-        let sqlite_synchronous = match flags
-            .sqlite_synchronous
-            .or(file.sqlite_synchronous)
-            .as_deref()
-        {
-            None | Some("full") | Some("FULL") => Synchronous::Full,
-            Some("normal") | Some("NORMAL") => Synchronous::Normal,
-            Some(other) => {
-                return Err(format!(
-                    "sqlite_synchronous: `{other}` is not `full` or `normal`"
-                ));
+    /// The settings from parsed command-line `matches` (flags, variables and defaults)
+    /// and the TOML file at `file`, field by field: a value from the file replaces a
+    /// field's default, never a flag or a variable.
+    pub fn merge(matches: &ArgMatches, file: Option<&Path>) -> Result<Settings, String> {
+        let given = Settings::from_arg_matches(matches).map_err(|e| e.to_string())?;
+        let Some(path) = file else {
+            return given.checked();
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let file: toml::Table = toml::from_str(&text)
+            .map_err(|e| format!("invalid configuration file {}: {e}", path.display()))?;
+        let mut merged = toml::Table::try_from(&given).map_err(|e| e.to_string())?;
+        for (key, value) in file {
+            if !set_outside_the_file(matches, &key) {
+                merged.insert(key, value);
             }
-        };
-        let log_format = match flags.log_format.or(file.log_format).as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => return Err(format!("log_format: `{other}` is not `text` or `json`")),
-        };
-        let request_timeout = duration(
-            "request_timeout",
-            flags.request_timeout.or(file.request_timeout),
-            "30s",
-        )?;
-        let check_timeout = duration(
-            "check_timeout",
-            flags.check_timeout.or(file.check_timeout),
-            "5s",
-        )?;
-        if check_timeout >= request_timeout {
+        }
+        toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e| {
+                let reason = e.to_string().trim_end().replace('\n', " ");
+                format!("invalid configuration file {}: {reason}", path.display())
+            })
+            .and_then(Settings::checked)
+    }
+
+    /// Every setting at its default, whatever the environment says (for tests and tools
+    /// that run the service in-process).
+    pub fn defaults() -> Settings {
+        let command = Settings::augment_args(Command::new("defaults")).mut_args(|a| a.env(None));
+        Settings::merge(&command.get_matches_from(["defaults"]), None)
+            .expect("the defaults are valid settings")
+    }
+
+    /// The master key file: the configured one, else beside the SQLite file, else
+    /// `./data/master.key`.
+    pub fn master_key_file(&self) -> PathBuf {
+        self.master_key_file.clone().unwrap_or_else(|| {
+            sqlite::path_from_url(&self.database_url)
+                .and_then(|p| p.parent().map(|d| d.join("master.key")))
+                .filter(|p| p.parent().is_some_and(|d| !d.as_os_str().is_empty()))
+                .unwrap_or_else(|| PathBuf::from("./data/master.key"))
+        })
+    }
+
+    /// The SSH broker's address, unless it is turned off.
+    pub fn ssh_listen(&self) -> Option<&str> {
+        Some(self.ssh_listen.trim()).filter(|a| !a.is_empty())
+    }
+
+    /// The SSH broker's limits and timeouts.
+    pub fn broker(&self) -> crate::broker::BrokerConfig {
+        crate::broker::BrokerConfig {
+            max_sessions_per_engineer: self.ssh_max_sessions_per_engineer,
+            max_sessions_per_authorization: self.ssh_max_sessions_per_authorization,
+            idle_timeout: self.ssh_idle_timeout,
+            login_grace_time: self.ssh_login_grace_time,
+            ..Default::default()
+        }
+    }
+
+    /// Rules between settings.
+    fn checked(self) -> Result<Settings, String> {
+        if self.check_timeout >= self.request_timeout {
             // The request would be cut off before the check could answer.
             return Err("check_timeout: must be shorter than request_timeout".into());
         }
-        let broker = crate::broker::BrokerConfig {
-            max_sessions_per_engineer: positive(
-                "ssh_max_sessions_per_engineer",
-                flags
-                    .ssh_max_sessions_per_engineer
-                    .or(file.ssh_max_sessions_per_engineer),
-                10,
-            )?,
-            max_sessions_per_authorization: positive(
-                "ssh_max_sessions_per_authorization",
-                flags
-                    .ssh_max_sessions_per_authorization
-                    .or(file.ssh_max_sessions_per_authorization),
-                10,
-            )?,
-            idle_timeout: duration(
-                "ssh_idle_timeout",
-                flags.ssh_idle_timeout.or(file.ssh_idle_timeout),
-                "30m",
-            )?,
-            login_grace_time: duration(
-                "ssh_login_grace_time",
-                flags.ssh_login_grace_time.or(file.ssh_login_grace_time),
-                "30s",
-            )?,
-            ..Default::default()
-        };
-        let ssh_listen = flags
-            .ssh_listen
-            .or(file.ssh_listen)
-            .unwrap_or_else(|| DEFAULT_SSH_LISTEN.into());
-        Ok(Settings {
-            ssh_listen: (!ssh_listen.trim().is_empty()).then_some(ssh_listen),
-            broker,
-            listen: flags
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| DEFAULT_LISTEN.into()),
-            database_url,
-            master_key_file,
-            pending_ttl: duration("pending_ttl", flags.pending_ttl.or(file.pending_ttl), "72h")?,
-            max_window: duration("max_window", flags.max_window.or(file.max_window), "30d")?,
-            token_ttl: duration("token_ttl", flags.token_ttl.or(file.token_ttl), "24h")?,
-            sweep_interval: duration(
-                "sweep_interval",
-                flags.sweep_interval.or(file.sweep_interval),
-                "30s",
-            )?,
-            request_timeout,
-            body_limit_bytes: flags
-                .body_limit_bytes
-                .or(file.body_limit_bytes)
-                .unwrap_or(1024 * 1024),
-            sqlite_synchronous,
-            log_format,
-            check_timeout,
-            check_max_in_flight: positive(
-                "check_max_in_flight",
-                flags.check_max_in_flight.or(file.check_max_in_flight),
-                16,
-            )?,
-            check_max_in_flight_per_domain: positive(
-                "check_max_in_flight_per_domain",
-                flags
-                    .check_max_in_flight_per_domain
-                    .or(file.check_max_in_flight_per_domain),
-                4,
-            )?,
-        })
+        Ok(self)
+    }
+}
+
+/// Whether the setting `key` came from a flag or an environment variable.
+fn set_outside_the_file(matches: &ArgMatches, key: &str) -> bool {
+    matches.ids().any(|id| id == key)
+        && matches!(
+            matches.value_source(key),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        )
+}
+
+/// Durations as written in flags and the file: `500ms`, `30s`, `15m`, `72h`, `30d`.
+mod duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::domain::time::parse_config_duration;
+
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        match parse_config_duration(text) {
+            Some(d) if !d.is_zero() => Ok(d),
+            _ => Err(format!(
+                "`{text}` is not a duration such as 30s, 15m, 72h or 30d"
+            )),
+        }
+    }
+
+    pub fn serialize<S: Serializer>(d: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        if d.subsec_nanos() == 0 {
+            serializer.collect_str(&format_args!("{}s", d.as_secs()))
+        } else {
+            serializer.collect_str(&format_args!("{}ms", d.as_millis()))
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Counts that must be at least 1.
+mod positive {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn parse(text: &str) -> Result<usize, String> {
+        match text.parse::<usize>() {
+            Ok(0) => Err("must be at least 1".into()),
+            Ok(n) => Ok(n),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+        match usize::deserialize(deserializer)? {
+            0 => Err(serde::de::Error::custom("must be at least 1")),
+            n => Ok(n),
+        }
     }
 }
 
@@ -257,49 +286,66 @@ pub fn redacted_url(url: &str) -> String {
     }
 }
 
-/// Beside the SQLite file, else `./data/master.key`.
-fn default_key_file(database_url: &str) -> PathBuf {
-    sqlite::path_from_url(database_url)
-        .and_then(|p| p.parent().map(|d| d.join("master.key")))
-        .filter(|p| p.parent().is_some_and(|d| !d.as_os_str().is_empty()))
-        .unwrap_or_else(|| PathBuf::from("./data/master.key"))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
+
+    /// The settings from `args` (after the program name) and a file holding `toml`,
+    /// with the environment ignored.
+    fn settings(args: &[&str], toml: Option<&str>) -> Result<Settings, String> {
+        let command = Settings::augment_args(Command::new("t")).mut_args(|a| a.env(None));
+        let matches = command
+            .try_get_matches_from(std::iter::once("t").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(toml.unwrap_or_default().as_bytes()).unwrap();
+        Settings::merge(&matches, toml.map(|_| file.path()))
+    }
 
     #[test]
     fn flags_beat_the_file_which_beats_defaults() {
-        let file = FileSettings {
-            listen: Some("0.0.0.0:1".into()),
-            pending_ttl: Some("1h".into()),
-            ..Default::default()
-        };
-        let flags = Overrides {
-            listen: Some("127.0.0.1:2".into()),
-            ..Default::default()
-        };
-        let s = Settings::resolve(flags, file).unwrap();
+        let s = settings(
+            &["--listen", "127.0.0.1:2"],
+            Some("listen = \"0.0.0.0:1\"\npending_ttl = \"1h\"\ncheck_max_in_flight = 3\n"),
+        )
+        .unwrap();
         assert_eq!(s.listen, "127.0.0.1:2");
         assert_eq!(s.pending_ttl, Duration::from_secs(3600));
+        assert_eq!(s.check_max_in_flight, 3);
         assert_eq!(s.max_window, Duration::from_secs(30 * 86_400));
-        assert_eq!(s.master_key_file, PathBuf::from("./data/master.key"));
+        assert_eq!(s.master_key_file(), PathBuf::from("./data/master.key"));
         assert_eq!(s.check_timeout, Duration::from_secs(5));
-        assert_eq!(
-            (s.check_max_in_flight, s.check_max_in_flight_per_domain),
-            (16, 4)
-        );
+        assert_eq!(s.check_max_in_flight_per_domain, 4);
+        assert_eq!(s.sqlite_synchronous, Synchronous::Full);
+        assert_eq!(s.ssh_listen(), Some("127.0.0.1:2222"));
+        assert_eq!(s.broker().idle_timeout, Duration::from_secs(1800));
+        let off = settings(&["--ssh-listen", ""], None).unwrap();
+        assert_eq!(off.ssh_listen(), None);
+    }
+
+    #[test]
+    fn environment_variables_beat_the_file() {
+        // `listen` read from PATH, a variable every test run has; the others ignored.
+        let command = Settings::augment_args(Command::new("t"))
+            .mut_args(|a| a.env(None))
+            .mut_arg("listen", |a| a.env("PATH"));
+        let matches = command.get_matches_from(["t"]);
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(b"listen = \"0.0.0.0:1\"\nsweep_interval = \"500ms\"\n")
+            .unwrap();
+        let s = Settings::merge(&matches, Some(file.path())).unwrap();
+        assert_eq!(s.listen, std::env::var("PATH").unwrap());
+        assert_eq!(s.sweep_interval, Duration::from_millis(500));
     }
 
     #[test]
     fn the_key_file_sits_beside_the_database() {
-        let flags = Overrides {
-            database_url: Some("sqlite:///var/lib/sa/db.sqlite".into()),
-            ..Default::default()
-        };
-        let s = Settings::resolve(flags, FileSettings::default()).unwrap();
-        assert_eq!(s.master_key_file, PathBuf::from("/var/lib/sa/master.key"));
+        let s = settings(&["--database-url", "sqlite:///var/lib/sa/db.sqlite"], None).unwrap();
+        assert_eq!(s.master_key_file(), PathBuf::from("/var/lib/sa/master.key"));
+        let s = settings(&["--master-key-file", "/k"], None).unwrap();
+        assert_eq!(s.master_key_file(), PathBuf::from("/k"));
     }
 
     #[test]
@@ -314,33 +360,23 @@ mod tests {
 
     #[test]
     fn bad_values_are_explained() {
-        let flags = Overrides {
-            token_ttl: Some("forever".into()),
-            ..Default::default()
-        };
-        assert!(
-            Settings::resolve(flags, FileSettings::default())
-                .unwrap_err()
-                .contains("token_ttl")
+        let flag = |args: &[&str]| settings(args, None).unwrap_err();
+        assert!(flag(&["--token-ttl", "forever"]).contains("--token-ttl"));
+        assert!(flag(&["--check-timeout", "1m"]).contains("check_timeout"));
+        assert!(flag(&["--check-max-in-flight", "0"]).contains("--check-max-in-flight"));
+        assert!(flag(&["--sqlite-synchronous", "off"]).contains("--sqlite-synchronous"));
+        assert_eq!(
+            settings(&["--sqlite-synchronous", "NORMAL"], None)
+                .unwrap()
+                .sqlite_synchronous,
+            Synchronous::Normal
         );
-        let flags = Overrides {
-            check_timeout: Some("1m".into()),
-            ..Default::default()
-        };
-        assert!(
-            Settings::resolve(flags, FileSettings::default())
-                .unwrap_err()
-                .contains("check_timeout")
-        );
-        let flags = Overrides {
-            check_max_in_flight: Some(0),
-            ..Default::default()
-        };
-        assert!(
-            Settings::resolve(flags, FileSettings::default())
-                .unwrap_err()
-                .contains("check_max_in_flight")
-        );
-        assert!(toml::from_str::<FileSettings>("nonsense = 1").is_err());
+
+        let file = |toml: &str| settings(&[], Some(toml)).unwrap_err();
+        assert!(file("token_ttl = \"forever\"").contains("token_ttl"));
+        assert!(file("check_max_in_flight = 0").contains("check_max_in_flight"));
+        assert!(file("log_format = \"xml\"").contains("log_format"));
+        assert!(file("nonsense = 1").contains("nonsense"));
+        assert!(file("listen = [").contains("invalid configuration file"));
     }
 }

@@ -54,7 +54,7 @@ fn signed(d: std::time::Duration) -> SignedDuration {
 fn master_cipher(settings: &Settings) -> Result<Cipher, StartupError> {
     let key = match std::env::var("SUPPORT_ACCESS_MASTER_KEY") {
         Ok(hex) if !hex.is_empty() => master_key::parse_hex(&hex)?,
-        _ => master_key::load_or_create(&settings.master_key_file)?,
+        _ => master_key::load_or_create(&settings.master_key_file())?,
     };
     Ok(Cipher::new(&key))
 }

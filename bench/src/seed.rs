@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use support_access::clock::Clock;
-use support_access::config::{FileSettings, Overrides, Settings};
+use support_access::config::Settings;
 use support_access::crypto::{Cipher, password, token};
 use support_access::domain::audit::{AuditDraft, AuditEvent, GENESIS_HASH, SYSTEM_ACTOR};
 use support_access::domain::{Action, AuthorizationId, DetailId, Status};
@@ -125,11 +125,10 @@ pub fn copy_template(template: &Template, run_dir: &Path) -> Result<(), String> 
 }
 
 pub fn settings(dir: &Path) -> Settings {
-    let overrides = Overrides {
-        database_url: Some(database_url(dir)),
-        ..Default::default()
-    };
-    Settings::resolve(overrides, FileSettings::default()).expect("valid bench settings")
+    Settings {
+        database_url: database_url(dir),
+        ..Settings::defaults()
+    }
 }
 
 async fn seed(dir: &Path, shape: Shape) -> Result<Vec<Credentials>, String> {

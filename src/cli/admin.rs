@@ -5,7 +5,6 @@ use serde_json::json;
 
 use super::{CliResult, GlobalArgs};
 use crate::clock::Clock;
-use crate::config::Overrides;
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -156,7 +155,7 @@ pub enum EngineerCommand {
 }
 
 pub async fn run(global: &GlobalArgs, command: AdminCommand) -> CliResult {
-    let settings = global.settings(Overrides::default())?;
+    let settings = global.settings()?;
     let app = crate::server::open_app(&settings, Clock::System).await?;
     let out = global.output;
     match command {

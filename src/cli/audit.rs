@@ -4,7 +4,6 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::{CliError, CliResult, GlobalArgs};
-use crate::config::Overrides;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -14,7 +13,7 @@ pub enum AuditCommand {
 
 pub async fn run(global: &GlobalArgs, command: AuditCommand) -> CliResult {
     let AuditCommand::Verify = command;
-    let settings = global.settings(Overrides::default())?;
+    let settings = global.settings()?;
     let store = crate::server::open_store(&settings).await?;
     let chains = store.audit_chains().await?;
     let events: usize = chains.iter().map(|c| c.events.len()).sum();

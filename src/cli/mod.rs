@@ -11,9 +11,9 @@ mod ssh;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{FileSettings, Overrides, Settings};
+use crate::config::Settings;
 pub use output::Output;
 
 #[derive(Parser)]
@@ -29,18 +29,17 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Args, Clone)]
+#[derive(Args)]
 struct GlobalArgs {
-    /// Database URL: sqlite://PATH (default sqlite://./data/support-access.db) or
-    /// postgres://USER@HOST:PORT/DB.
-    #[arg(long, global = true, env = "SUPPORT_ACCESS_DATABASE_URL")]
-    database_url: Option<String>,
     /// Output format of command results.
     #[arg(long, global = true, value_enum, default_value = "table")]
     output: Output,
     /// Optional TOML configuration file.
     #[arg(long, global = true, env = "SUPPORT_ACCESS_CONFIG")]
     config: Option<PathBuf>,
+    /// The whole command line, settings included (see `Cli::command_with_settings`).
+    #[arg(skip)]
+    matches: ArgMatches,
 }
 
 // Parsed once at start-up, so the size of the `serve` variant costs nothing.
@@ -77,15 +76,29 @@ impl<E: std::fmt::Display> From<E> for CliError {
 pub type CliResult = Result<(), CliError>;
 
 impl GlobalArgs {
-    fn settings(&self, mut overrides: Overrides) -> Result<Settings, CliError> {
-        overrides.database_url = self.database_url.clone();
-        let file = FileSettings::load(self.config.as_deref()).map_err(CliError)?;
-        Settings::resolve(overrides, file).map_err(CliError)
+    /// Flags and variables, then the configuration file, then defaults.
+    fn settings(&self) -> Result<Settings, CliError> {
+        Settings::merge(&self.matches, self.config.as_deref()).map_err(CliError)
+    }
+}
+
+impl Cli {
+    /// The command line with every setting as a flag that any subcommand accepts.
+    fn command_with_settings() -> clap::Command {
+        Settings::augment_args(Cli::command().next_help_heading("Settings"))
+            .mut_args(|a| a.global(true))
+    }
+
+    fn parse_with_settings() -> Cli {
+        let matches = Cli::command_with_settings().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        cli.global.matches = matches;
+        cli
     }
 }
 
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_with_settings();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -100,7 +113,7 @@ pub fn run() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(&cli.global, args).await,
             Command::Migrate => {
-                let settings = cli.global.settings(Overrides::default())?;
+                let settings = cli.global.settings()?;
                 crate::server::open_store(&settings).await?;
                 cli.global.output.message(&format!(
                     "migrations applied to {}",

@@ -5,7 +5,6 @@ use serde_json::json;
 
 use super::{CliResult, GlobalArgs};
 use crate::clock::Clock;
-use crate::config::Overrides;
 
 #[derive(Subcommand)]
 pub enum SshCommand {
@@ -15,7 +14,7 @@ pub enum SshCommand {
 }
 
 pub async fn run(global: &GlobalArgs, command: SshCommand) -> CliResult {
-    let settings = global.settings(Overrides::default())?;
+    let settings = global.settings()?;
     let app = crate::server::open_app(&settings, Clock::System).await?;
     match command {
         SshCommand::HostKey => {

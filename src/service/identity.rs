@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::crypto::{password, token};
+use crate::crypto::token;
 use crate::domain::Principal;
 use crate::domain::principal::CredentialKind;
 use crate::domain::secret::Secret;
@@ -46,13 +46,6 @@ pub struct IssuedToken {
     pub domain: DomainRecord,
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,
-}
-
-async fn hash_password(pw: &str) -> ServiceResult<String> {
-    let pw = Secret::new(pw.to_owned());
-    tokio::task::spawn_blocking(move || password::hash(pw.expose()))
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 impl App {
@@ -149,7 +142,7 @@ impl App {
             id: new_hex_id(),
             domain_id: domain.id.clone(),
             name: name.into(),
-            password_hash: hash_password(pw).await?,
+            password_hash: self.passwords.hash(Secret::new(pw.to_owned())).await?,
             is_admin: admin,
             is_engineer: engineer.is_some(),
             is_provider_admin: engineer.unwrap_or(false),
@@ -238,16 +231,11 @@ impl App {
         };
         let (Some(domain), Some(user)) = (domain, user) else {
             // Spend the same time as a real check, so timing does not reveal who exists.
-            tokio::task::spawn_blocking(move || password::decoy_verify(pw.expose()))
-                .await
-                .ok();
+            self.passwords.verify(pw, None).await?;
             return Err(ServiceError::Unauthenticated(REFUSED.into()));
         };
         let phc = user.password_hash.clone();
-        let ok = tokio::task::spawn_blocking(move || password::verify(pw.expose(), &phc))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        if !ok {
+        if !self.passwords.verify(pw, Some(phc)).await? {
             return Err(ServiceError::Unauthenticated(REFUSED.into()));
         }
         let (token, hash) = token::generate();

@@ -9,6 +9,7 @@ pub mod host_check;
 pub mod identity;
 pub mod in_flight;
 pub mod live_sessions;
+pub mod password_pool;
 pub mod provider;
 pub mod ssh;
 pub mod ssh_keys;
@@ -60,6 +61,8 @@ pub struct App {
     pub host_checks: Arc<HostChecks>,
     /// SSH broker sessions running in this process.
     pub live_sessions: live_sessions::LiveSessions,
+    /// The threads that hash and verify passwords.
+    pub passwords: password_pool::PasswordPool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +172,7 @@ impl App {
             credentials: Default::default(),
             host_checks,
             live_sessions: Default::default(),
+            passwords: Default::default(),
         }
     }
 

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use reqwest::Method;
 use serde_json::{Value, json};
 use support_access::clock::Clock;
-use support_access::config::{FileSettings, Overrides, Settings};
+use support_access::config::Settings;
 use support_access::domain::{AuthorizationId, Scope, Status};
 use support_access::service::App;
 use tokio::net::TcpListener;
@@ -96,15 +97,14 @@ impl TestServer {
             Some(db) => db.url.clone(),
             None => format!("sqlite://{}/test.db", dir.path().display()),
         };
-        let overrides = Overrides {
-            database_url: Some(database_url),
+        let mut settings = Settings {
+            database_url,
             master_key_file: Some(dir.path().join("master.key")),
-            sweep_interval: Some("1h".into()),
+            sweep_interval: Duration::from_secs(3600),
             // Tests move the clock by days; tokens should outlive that.
-            token_ttl: Some("365d".into()),
-            ..Default::default()
+            token_ttl: Duration::from_secs(365 * 86_400),
+            ..Settings::defaults()
         };
-        let mut settings = Settings::resolve(overrides, FileSettings::default()).unwrap();
         tweak(&mut settings);
         Self::serve(settings, dir, database).await
     }

@@ -32,12 +32,25 @@ use readers::Readers;
 use writer::Writer;
 
 /// How hard each commit waits for the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Deserialize,
+    serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Synchronous {
     /// An acknowledged write survives power loss (the default).
     #[default]
+    #[serde(alias = "FULL")]
     Full,
     /// Survives a crash of the process, not of the machine.
+    #[serde(alias = "NORMAL")]
     Normal,
 }
 
