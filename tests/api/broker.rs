@@ -404,3 +404,66 @@ async fn describe(w: &World) -> String {
     let key = w.app.broker_host_key().await.unwrap();
     support_access::broker::describe_host_key(&key).1
 }
+
+/// A session never outlives the window, nor the engineer's account.
+#[tokio::test]
+async fn the_window_end_and_a_disabled_engineer_cut_live_sessions() {
+    let s = setup().await;
+    let now = s.w.app.clock.now().as_millisecond();
+    let (id, detail) = raise(&s.w).await;
+    confirm(
+        &s.w,
+        &id,
+        detail,
+        &s.sshd,
+        Some((now - 1000, now + 3_600_000)),
+    )
+    .await;
+    let user = format!("eng:{detail}");
+    let start = |s: &Setup| {
+        let mut cmd = ssh(&s.broker, &s.key, &user);
+        cmd.arg("echo started; sleep 600");
+        Running::spawn(cmd)
+    };
+
+    let mut running = start(&s);
+    running.wait_for("started", 1).await;
+    s.w.app.clock.advance(jiff::SignedDuration::from_hours(2));
+    assert!(
+        running
+            .exited_within(Duration::from_secs(2))
+            .await
+            .is_some(),
+        "the session outlived its window"
+    );
+    assert!(
+        running.text().contains("window is not open"),
+        "{}",
+        running.text()
+    );
+    s.w.app.clock.advance(jiff::SignedDuration::from_hours(-2));
+
+    let mut running = start(&s);
+    running.wait_for("started", 1).await;
+    s.w.app
+        .set_user_enabled("provider", "eng", false)
+        .await
+        .unwrap();
+    assert!(
+        running
+            .exited_within(Duration::from_secs(2))
+            .await
+            .is_some(),
+        "the session outlived the engineer's account"
+    );
+    assert!(
+        running.text().contains("your account is disabled"),
+        "{}",
+        running.text()
+    );
+    eventually("both sessions closed", || async {
+        let list = sessions(&s.w, &id, detail).await;
+        list.len() == 2 && list.iter().all(|x| x["end_time"].is_string())
+    })
+    .await;
+}
