@@ -1,6 +1,7 @@
 //! Cutting live sessions whose access ended: a watcher re-checks every live session
-//! when this process changed something (cancel, disable) and on a short poll (changes
-//! made through another instance, the window's end).
+//! when this process changed something (cancel, disable), when PostgreSQL notifies a
+//! change made through another instance, and on a short poll (the window's end, and a
+//! fallback should a notification be lost).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +11,18 @@ use tokio::sync::watch;
 use crate::service::App;
 
 pub async fn watch(app: Arc<App>, interval: Duration, mut stop: watch::Receiver<bool>) {
+    let mut elsewhere = app.store.access_changes();
     loop {
+        let notified = async {
+            match elsewhere.as_mut() {
+                Some(changes) => changes.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = stop.changed() => return,
             _ = app.live_sessions.changed() => {}
+            _ = notified => {}
             _ = tokio::time::sleep(interval) => {}
         }
         if *stop.borrow() {

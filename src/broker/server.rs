@@ -321,11 +321,14 @@ async fn cut_when_told(
             let _ = server.exit_status_request(ch, 255).await;
             let _ = server.close(ch).await;
         }
+        // A client that gets DISCONNECT exits at once, possibly before it printed the
+        // line; with its channels closed it leaves by itself, so it gets a moment.
+        tokio::time::sleep(Duration::from_millis(500)).await;
         let _ = server
             .disconnect(Disconnect::ByApplication, why.clone(), "en".into())
             .await;
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), polite).await;
+    let _ = tokio::time::timeout(Duration::from_millis(1200), polite).await;
     let _ = target.disconnect(Disconnect::ByApplication, "", "en").await;
     if let Some(kill) = kill.lock().ok().and_then(|mut k| k.take()) {
         let _ = kill.send(());

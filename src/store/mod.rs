@@ -195,6 +195,12 @@ pub trait Store: Send + Sync + 'static {
     -> StoreResult<Vec<u8>>;
     /// A detail's login, password still sealed (the caller checked visibility).
     async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>>;
+    /// Signals when any process may have ended someone's access (an authorization left
+    /// `authorized`, a user was disabled), where the database can tell (PostgreSQL
+    /// `LISTEN`). `None`: changes are only seen by polling and by this process's own.
+    fn access_changes(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        None
+    }
 
     // Audit.
     /// Every event of every chain, ordered by domain then sequence, plus each chain's head.

@@ -153,11 +153,16 @@ impl Drop for Broker {
 
 impl Broker {
     pub async fn start(w: &World) -> Broker {
+        Self::start_with_recheck(w, Duration::from_millis(500)).await
+    }
+
+    /// With live sessions re-checked by poll only this often.
+    pub async fn start_with_recheck(w: &World, recheck_interval: Duration) -> Broker {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (stop, stopped) = watch::channel(false);
         let config = BrokerConfig {
-            recheck_interval: Duration::from_millis(500),
+            recheck_interval,
             ..Default::default()
         };
         support_access::broker::spawn(w.app.clone(), listener, config, stopped)

@@ -15,6 +15,7 @@ mod broker;
 mod host_keys;
 mod identity;
 mod import;
+mod listen;
 mod migrations;
 mod query;
 mod sessions;
@@ -48,6 +49,8 @@ type PgResult<T> = Result<T, tokio_postgres::Error>;
 pub struct PostgresStore {
     pool: Pool,
     transitions: TransitionBatcher,
+    /// For the `LISTEN` connection.
+    config: tokio_postgres::Config,
 }
 
 fn from_ms(ms: i64) -> Timestamp {
@@ -131,7 +134,7 @@ impl PostgresStore {
             .map_err(|e| StoreError::Internal(format!("invalid PostgreSQL URL: {e}")))?;
         config.connect_timeout(CONNECT_TIMEOUT);
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -146,7 +149,11 @@ impl PostgresStore {
             .build()
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         let transitions = TransitionBatcher::spawn(pool.clone());
-        let store = PostgresStore { pool, transitions };
+        let store = PostgresStore {
+            pool,
+            transitions,
+            config,
+        };
         migrations::apply(&mut store.client().await?).await?;
         Ok(store)
     }
@@ -438,6 +445,10 @@ impl Store for PostgresStore {
 
     async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>> {
         broker::host_login(&self.client().await?, detail).await
+    }
+
+    fn access_changes(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        Some(listen::spawn(self.config.clone()))
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {

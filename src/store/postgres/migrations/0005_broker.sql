@@ -21,3 +21,18 @@ CREATE TABLE broker_host_key (
 
 -- 'broker' (recorded first-hand) or 'reported' (posted through the provider API).
 ALTER TABLE sessions ADD COLUMN source TEXT NOT NULL DEFAULT 'reported';
+
+-- Live broker sessions on every instance are cut when access ends: an authorization
+-- leaving `authorized` or a user being disabled notifies the listening instances.
+CREATE FUNCTION support_access_notify_access() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('support_access_access', '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER authorizations_access_ended AFTER UPDATE OF status ON authorizations
+    FOR EACH ROW WHEN (OLD.status = 1 AND NEW.status <> 1)
+    EXECUTE FUNCTION support_access_notify_access();
+CREATE TRIGGER users_disabled AFTER UPDATE OF enabled ON users
+    FOR EACH ROW WHEN (OLD.enabled AND NOT NEW.enabled)
+    EXECUTE FUNCTION support_access_notify_access();
