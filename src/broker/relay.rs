@@ -36,7 +36,7 @@ pub async fn relay(
 }
 
 fn lock(d: &Mutex<Option<CommandDetector>>) -> std::sync::MutexGuard<'_, Option<CommandDetector>> {
-    d.lock().unwrap_or_else(|e| e.into_inner())
+    d.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn to_host(

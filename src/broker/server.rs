@@ -235,7 +235,9 @@ impl Connection {
             app: app.clone(),
             key,
         };
-        let (handle, seen) = match target::connect(&target, config.connect_timeout).await {
+        let connected =
+            target::connect(&target, &app.target_networks, config.connect_timeout).await;
+        let (handle, seen) = match connected {
             Ok(connected) => connected,
             Err(TargetError::HostKeyChanged(seen)) => {
                 let _ = app.broker_host_key_changed(engineer, &target, &seen).await;
@@ -243,6 +245,10 @@ impl Connection {
             }
             Err(TargetError::Failed(outcome)) => {
                 tracing::info!(outcome = outcome.name(), "broker: host login failed");
+                return refuse(Refusal::HostUnavailable).await;
+            }
+            Err(TargetError::NotAllowed(why)) => {
+                tracing::info!(cause = %why.cause(), "broker: target not allowed");
                 return refuse(Refusal::HostUnavailable).await;
             }
         };

@@ -8,7 +8,9 @@ use russh::client;
 use tokio::net::TcpStream;
 
 use crate::domain::host_check::{HostCheckOutcome, host_key_trusted};
+use crate::domain::network_policy::TargetNetworks;
 use crate::service::broker::BrokerTarget;
+use crate::service::network_policy::resolve_allowed;
 use crate::service::ssh::{HostKeyCheck, log_in};
 
 pub type TargetHandle = client::Handle<HostKeyCheck>;
@@ -19,6 +21,8 @@ pub enum TargetError {
     /// The host presented this key, not the pinned one; the password was not sent.
     HostKeyChanged(String),
     Failed(HostCheckOutcome),
+    /// Outside `target_networks`, or the name does not resolve.
+    NotAllowed(crate::service::network_policy::Refusal),
 }
 
 fn client_config() -> Arc<client::Config> {
@@ -31,32 +35,37 @@ fn client_config() -> Arc<client::Config> {
     })
 }
 
-/// Connects and logs in within `timeout`; returns the session and the host key seen.
+/// Connects (only to addresses `target_networks` allows, as CheckHosts does) and logs
+/// in within `timeout`; returns the session and the host key seen.
 pub async fn connect(
     target: &BrokerTarget,
+    networks: &TargetNetworks,
     timeout: Duration,
 ) -> Result<(TargetHandle, String), TargetError> {
-    tokio::time::timeout(timeout, connect_now(target))
+    tokio::time::timeout(timeout, connect_now(target, networks))
         .await
         .unwrap_or(Err(TargetError::Failed(HostCheckOutcome::TimedOut)))
 }
 
-async fn connect_now(target: &BrokerTarget) -> Result<(TargetHandle, String), TargetError> {
-    let stream = TcpStream::connect((target.host.as_str(), target.port))
+async fn connect_now(
+    target: &BrokerTarget,
+    networks: &TargetNetworks,
+) -> Result<(TargetHandle, String), TargetError> {
+    let addresses = resolve_allowed(networks, &target.host, target.port)
+        .await
+        .map_err(TargetError::NotAllowed)?;
+    let stream = TcpStream::connect(&addresses[..])
         .await
         .map_err(|_| TargetError::Failed(HostCheckOutcome::Unreachable))?;
     let _ = stream.set_nodelay(true);
     let (check, seen) = HostKeyCheck::new(target.pinned_key.as_deref());
-    let mut session = match client::connect_stream(client_config(), stream, check).await {
-        Ok(session) => session,
-        Err(_) => {
-            return Err(match seen.get() {
-                Some(key) if !host_key_trusted(target.pinned_key.as_deref(), key) => {
-                    TargetError::HostKeyChanged(key.clone())
-                }
-                _ => TargetError::Failed(HostCheckOutcome::NotSsh),
-            });
-        }
+    let Ok(mut session) = client::connect_stream(client_config(), stream, check).await else {
+        return Err(match seen.get() {
+            Some(key) if !host_key_trusted(target.pinned_key.as_deref(), key) => {
+                TargetError::HostKeyChanged(key.clone())
+            }
+            _ => TargetError::Failed(HostCheckOutcome::NotSsh),
+        });
     };
     let seen = seen.get().cloned().unwrap_or_default();
     match log_in(&mut session, &target.account, &target.password).await {

@@ -17,7 +17,9 @@ pub struct Throttle {
 
 impl Throttle {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Whether any of `keys` is past the limit now.

@@ -33,7 +33,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
     let app = crate::server::open_app(&settings, Clock::System).await?;
     let listener = TcpListener::bind(&settings.listen)
         .await
-        .map_err(|e| CliError(format!("cannot listen on {}: {e}", settings.listen)))?;
+        .map_err(|e| CliError::failed(format!("cannot listen on {}: {e}", settings.listen)))?;
     let address = listener.local_addr()?;
     if args.demo {
         super::demo::seed_and_explain(&app, address).await?;
@@ -46,13 +46,13 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
     let (stop_broker, broker_stopped) = tokio::sync::watch::channel(false);
     let broker = match settings.ssh_listen() {
         Some(ssh_listen) => {
-            let ssh = TcpListener::bind(ssh_listen)
-                .await
-                .map_err(|e| CliError(format!("cannot listen for SSH on {ssh_listen}: {e}")))?;
+            let ssh = TcpListener::bind(ssh_listen).await.map_err(|e| {
+                CliError::failed(format!("cannot listen for SSH on {ssh_listen}: {e}"))
+            })?;
             let ssh_address = ssh.local_addr()?;
             let task = crate::broker::spawn(app.clone(), ssh, settings.broker(), broker_stopped)
                 .await
-                .map_err(CliError)?;
+                .map_err(CliError::failed)?;
             println!("support-access SSH broker listening on {ssh_address}");
             tracing::info!(%ssh_address, "SSH broker listening");
             Some(task)

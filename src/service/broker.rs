@@ -298,7 +298,7 @@ impl App {
             .close_session(session.clone(), self.clock.now(), engineer.actor())
             .await
         {
-            Ok(()) | Err(StoreError::SessionClosed(_)) => Ok(()),
+            Ok(()) | Err(StoreError::Session(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }

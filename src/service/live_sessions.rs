@@ -35,7 +35,9 @@ pub struct LiveSessions {
 
 impl LiveSessions {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Entry>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Registers a session (returning its key and where its cut will be announced)
@@ -105,7 +107,7 @@ impl LiveSessions {
 
     /// Resolves at the next poke.
     pub async fn changed(&self) {
-        self.changed.notified().await
+        self.changed.notified().await;
     }
 }
 

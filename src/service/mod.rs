@@ -2,6 +2,8 @@
 //! The HTTP layer and the CLI both call these; neither talks to the store directly.
 
 pub mod access_keys;
+pub mod admin;
+pub mod audit;
 pub mod broker;
 pub mod credential_cache;
 pub mod customer;
@@ -9,11 +11,13 @@ pub mod host_check;
 pub mod identity;
 pub mod in_flight;
 pub mod live_sessions;
+pub mod network_policy;
 pub mod password_pool;
 pub mod provider;
 pub mod ssh;
 pub mod ssh_keys;
 pub mod sweeper;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -21,6 +25,7 @@ use jiff::SignedDuration;
 
 use crate::clock::Clock;
 use crate::crypto::Cipher;
+use crate::domain::network_policy::TargetNetworks;
 use crate::domain::principal::Forbidden;
 use crate::domain::{
     AuthorizationId, DetailId, Principal, Scope, SessionId, TransitionError, ValidationError,
@@ -53,8 +58,8 @@ pub struct App {
     pub secrets: Cipher,
     pub clock: Clock,
     pub policy: Policy,
-    /// Consecutive AK/SK signature failures, for the lockout.
-    pub failures: access_keys::SignatureFailures,
+    /// Back-off after failed logins and signatures.
+    pub throttles: throttle::Throttles,
     /// Tokens and access keys already resolved.
     pub credentials: credential_cache::CredentialCache,
     /// Bounds on concurrent SSH host checks.
@@ -63,11 +68,13 @@ pub struct App {
     pub live_sessions: live_sessions::LiveSessions,
     /// The threads that hash and verify passwords.
     pub passwords: password_pool::PasswordPool,
+    /// Where CheckHosts (and the SSH broker) may connect.
+    pub target_networks: Arc<TargetNetworks>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("invalid input: {0:?}")]
+    #[error("{}", .0.describe())]
     Invalid(ValidationError),
     #[error("unauthenticated: {0}")]
     Unauthenticated(std::borrow::Cow<'static, str>),
@@ -75,6 +82,10 @@ pub enum ServiceError {
     Forbidden(Forbidden),
     #[error("not found (no such domain, user, group, key or authorization)")]
     NotFound,
+    /// Not found, saying what: `user `bob` not found in domain `acme``. For operators;
+    /// the APIs answer it as a plain not-found.
+    #[error("{0} not found")]
+    Missing(String),
     #[error("conflict: {0:?}")]
     Conflict(TransitionError),
     #[error("conflict: {0}")]
@@ -84,6 +95,9 @@ pub enum ServiceError {
     /// Too much of this is running already; worth retrying after the given time.
     #[error("busy: retry after {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
+    /// Too many failed attempts from this caller; wait before the next one.
+    #[error("throttled: retry after {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -106,13 +120,10 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::NotFound,
-            StoreError::SessionClosed(why) => ServiceError::SessionConflict(why),
+            StoreError::Session(why) => ServiceError::SessionConflict(why.message()),
             StoreError::Duplicate(what) => ServiceError::Duplicate(what),
             StoreError::Unavailable(why) => ServiceError::Unavailable(why),
-            // Transition conflicts are mapped where the action is known.
-            StoreError::Conflict(status) => {
-                ServiceError::Internal(format!("unmapped conflict in status {status:?}"))
-            }
+            StoreError::Transition(e) => ServiceError::Conflict(e),
             StoreError::Internal(why) => ServiceError::Internal(why),
         }
     }
@@ -168,12 +179,19 @@ impl App {
             secrets,
             clock,
             policy,
-            failures: Default::default(),
+            throttles: Default::default(),
             credentials: Default::default(),
             host_checks,
             live_sessions: Default::default(),
             passwords: Default::default(),
+            target_networks: Default::default(),
         }
+    }
+
+    /// Sets `target_networks` (the default policy until then).
+    pub fn with_target_networks(mut self, networks: TargetNetworks) -> App {
+        self.target_networks = Arc::new(networks);
+        self
     }
 
     /// Customer visibility, resolving `group_id` against the caller's domain.

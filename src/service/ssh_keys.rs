@@ -2,9 +2,8 @@
 
 use crate::domain::broker::parse_engineer_key;
 use crate::domain::principal::Principal;
-use crate::store::{SshKeyRecord, StoreError, UserRecord};
+use crate::store::{SshKeyRecord, StoreError};
 
-use super::identity::PROVIDER_DOMAIN;
 use super::{App, ServiceError, ServiceResult};
 
 impl App {
@@ -46,15 +45,6 @@ impl App {
     ) -> ServiceResult<()> {
         let user = self.engineer_named(engineer).await?;
         Ok(self.store.delete_ssh_key(&user.id, fingerprint).await?)
-    }
-
-    async fn engineer_named(&self, name: &str) -> ServiceResult<UserRecord> {
-        let user = self.user_named(PROVIDER_DOMAIN, name).await?;
-        if user.is_engineer {
-            Ok(user)
-        } else {
-            Err(ServiceError::NotFound)
-        }
     }
 
     async fn register_ssh_key(&self, user_id: &str, line: &str) -> ServiceResult<SshKeyRecord> {

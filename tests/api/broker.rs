@@ -448,6 +448,7 @@ async fn the_window_end_and_a_disabled_engineer_cut_live_sessions() {
     let mut running = start(&s);
     running.wait_for("started", 1).await;
     s.w.app
+        .admin(support_access::domain::audit::Actor::cli("test"))
         .set_user_enabled("provider", "eng", false)
         .await
         .unwrap();

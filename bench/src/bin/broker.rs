@@ -287,15 +287,16 @@ async fn start_broker(app: &Arc<App>) -> u16 {
 
 /// An engineer with the key, a customer who approved the host: the SSH user name.
 async fn seed(app: &Arc<App>, port: u16, key: &Path) -> String {
-    let engineer = app
+    let admin = app.admin(support_access::domain::audit::Actor::system());
+    let engineer = admin
         .create_engineer("eve", "eve-bench-pass-1", false)
         .await
         .unwrap();
     let provider = app.domain_named("provider").await.unwrap();
     let line = std::fs::read_to_string(key.with_extension("pub")).unwrap();
     app.admin_add_ssh_key("eve", &line).await.unwrap();
-    let domain = app.create_domain("acme").await.unwrap();
-    let bob = app
+    let domain = admin.create_domain("acme").await.unwrap();
+    let bob = admin
         .create_user("acme", "bob", "bob-bench-pass-1", false)
         .await
         .unwrap();
