@@ -470,3 +470,92 @@ async fn the_window_end_and_a_disabled_engineer_cut_live_sessions() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn engineers_manage_their_own_ssh_keys() {
+    let w = World::new().await;
+    let key = EngineerKey::new();
+    let post = |user: &'static str, body: Value| {
+        let w = &w;
+        async move {
+            w.call(
+                "POST",
+                "/provider/v1/ssh-keys",
+                Some(w.token(user)),
+                Some(body),
+            )
+            .await
+        }
+    };
+    for bad in [
+        json!({}),
+        json!({"public_key": "ssh-ed25519 AAAA"}),
+        json!({"public_key": 7}),
+    ] {
+        let r = post("eng", bad).await;
+        assert_eq!((r.status, r.code()), (400, "OSM.01010001"), "{}", r.raw);
+    }
+    // RSA below 3072 bits is refused.
+    let rsa = russh::keys::PrivateKey::from_openssh(include_str!("fixtures/rsa_host_key"))
+        .unwrap()
+        .public_key()
+        .to_openssh()
+        .unwrap();
+    assert_eq!(post("eng", json!({"public_key": rsa})).await.status, 400);
+    let r = post("eng", json!({"public_key": key.public_line})).await;
+    assert_eq!(r.status, 201, "{}", r.raw);
+    let fingerprint = r.body["fingerprint"].as_str().unwrap().to_owned();
+    assert!(fingerprint.starts_with("SHA256:"));
+    // One key, one engineer.
+    assert_eq!(
+        post("eng", json!({"public_key": key.public_line}))
+            .await
+            .status,
+        409
+    );
+    assert_eq!(
+        post("eng2", json!({"public_key": key.public_line}))
+            .await
+            .status,
+        409
+    );
+    // Customers have no keys here.
+    assert_eq!(
+        post("bob", json!({"public_key": key.public_line}))
+            .await
+            .status,
+        403
+    );
+
+    let list = |user: &'static str| {
+        let w = &w;
+        async move {
+            w.call("GET", "/provider/v1/ssh-keys", Some(w.token(user)), None)
+                .await
+                .body["ssh_keys"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!((list("eng").await, list("eng2").await), (1, 0));
+    let delete = |user: &'static str| {
+        let w = &w;
+        let path = format!(
+            "/provider/v1/ssh-keys?fingerprint={}",
+            fingerprint.replace('+', "%2B").replace('/', "%2F")
+        );
+        async move {
+            w.call("DELETE", &path, Some(w.token(user)), None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(
+        delete("eng2").await,
+        404,
+        "another engineer's key reads as absent"
+    );
+    assert_eq!(delete("eng").await, 200);
+    assert_eq!(list("eng").await, 0);
+}
