@@ -35,14 +35,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
         .await
         .map_err(|e| CliError::failed(format!("cannot listen on {}: {e}", settings.listen)))?;
     let address = listener.local_addr()?;
-    if args.demo {
-        super::demo::seed_and_explain(&app, address).await?;
-    }
-    println!(
-        "support-access listening on http://{address} (database {})",
-        crate::config::redacted_url(&settings.database_url)
-    );
-    tracing::info!(%address, "listening");
+    // Printed before the HTTP line, which tools wait for (and may stop reading at).
     let (stop_broker, broker_stopped) = tokio::sync::watch::channel(false);
     let broker = match settings.ssh_listen() {
         Some(ssh_listen) => {
@@ -59,6 +52,14 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
         }
         None => None,
     };
+    if args.demo {
+        super::demo::seed_and_explain(&app, address).await?;
+    }
+    println!(
+        "support-access listening on http://{address} (database {})",
+        crate::config::redacted_url(&settings.database_url)
+    );
+    tracing::info!(%address, "listening");
     crate::server::serve(listener, app, &settings, crate::server::shutdown_signal()).await?;
     let _ = stop_broker.send(true);
     if let Some(task) = broker {
