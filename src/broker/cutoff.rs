@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use crate::service::App;
 
 pub async fn watch(app: Arc<App>, interval: Duration, mut stop: watch::Receiver<bool>) {
-    let mut elsewhere = app.store.access_changes();
+    let mut elsewhere = app.access_changes();
     loop {
         let notified = async {
             match elsewhere.as_mut() {

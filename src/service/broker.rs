@@ -2,7 +2,7 @@
 //! and first-hand session records. The broker (`src/broker`) calls these, as HTTP and
 //! the CLI call the rest of the service layer.
 
-use crate::domain::audit::AuditDraft;
+use crate::domain::audit::{Actor, AuditDraft};
 use crate::domain::broker::{BrokerLogin, Refusal, gate, parse_login};
 use crate::domain::secret::Secret;
 use crate::domain::session::{Operation, Session, SessionSource};
@@ -21,8 +21,8 @@ pub struct BrokerEngineer {
 }
 
 impl BrokerEngineer {
-    fn actor(&self) -> (String, String) {
-        (self.user.id.clone(), self.user.name.clone())
+    fn actor(&self) -> Actor {
+        Actor::new(self.user.id.clone(), self.user.name.clone())
     }
 
     /// Only the authorizations this engineer raised (access is personal).
@@ -143,18 +143,8 @@ impl App {
         );
         let actor = engineer.actor();
         let event = match auth {
-            Some(a) => AuditDraft::new(
-                &a.customer_id,
-                Some(a.id),
-                (&actor.0, &actor.1),
-                "broker_refused",
-            ),
-            None => AuditDraft::new(
-                &engineer.user.domain_id,
-                None,
-                (&actor.0, &actor.1),
-                "broker_refused",
-            ),
+            Some(a) => AuditDraft::new(&a.customer_id, Some(a.id), &actor, "broker_refused"),
+            None => AuditDraft::new(&engineer.user.domain_id, None, &actor, "broker_refused"),
         };
         self.append_audit(engineer.login.detail, event.note(note), None)
             .await
@@ -167,8 +157,13 @@ impl App {
         };
         let user: String = failed.user.chars().take(80).collect();
         let note = format!("user={user:?} peer={} why={}", failed.peer, failed.why);
-        let event =
-            AuditDraft::new(&provider.id, None, ("", "ssh"), "broker_login_failed").note(note);
+        let event = AuditDraft::new(
+            &provider.id,
+            None,
+            &Actor::new("", "ssh"),
+            "broker_login_failed",
+        )
+        .note(note);
         self.append_audit(DetailId(0), event, None).await
     }
 
@@ -191,7 +186,7 @@ impl App {
         let event = AuditDraft::new(
             &target.customer_id,
             Some(target.authorization_id),
-            (&actor.0, &actor.1),
+            &actor,
             "host_key_mismatch",
         )
         .note(note);
@@ -212,7 +207,7 @@ impl App {
         let event = AuditDraft::new(
             &target.customer_id,
             Some(target.authorization_id),
-            (&actor.0, &actor.1),
+            &actor,
             "host_key_pinned",
         )
         .note(format!("detail={} host_key={seen}", target.detail_id.0));
@@ -301,6 +296,12 @@ impl App {
             Ok(()) | Err(StoreError::Session(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Signals from the database that access may have ended elsewhere (see
+    /// [`crate::store::Store::access_changes`]).
+    pub fn access_changes(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        self.store.access_changes()
     }
 
     /// Why a live session must end now, if it must.

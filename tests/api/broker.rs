@@ -75,7 +75,7 @@ where
 }
 
 async fn audit_kinds(w: &World) -> Vec<(String, String)> {
-    let chains = w.app.store.audit_chains().await.unwrap();
+    let chains = w.app.store_for_inspection().audit_chains().await.unwrap();
     chains
         .iter()
         .flat_map(|c| &c.events)

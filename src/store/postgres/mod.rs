@@ -36,6 +36,7 @@ use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::store::rows::{from_ms, opt_from_ms};
 use crate::store::*;
 use batch::TransitionBatcher;
 
@@ -54,13 +55,7 @@ pub struct PostgresStore {
     config: tokio_postgres::Config,
 }
 
-fn from_ms(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-fn opt_from_ms(ms: Option<i64>) -> Option<Timestamp> {
-    ms.map(from_ms)
-}
+crate::store::rows::columns_by!(tokio_postgres::Row, try_get);
 
 /// `postgres://` or `postgresql://` URLs.
 pub fn is_postgres_url(url: &str) -> bool {
@@ -333,7 +328,7 @@ impl Store for PostgresStore {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| host_keys::reset(
@@ -351,12 +346,7 @@ impl Store for PostgresStore {
             .await?)
     }
 
-    async fn open_session(
-        &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
-    ) -> StoreResult<()> {
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::open(&tx, scope, &session, &actor)
             .await?)
     }
@@ -365,7 +355,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::append_operations(
@@ -378,7 +368,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::append_file_transfers(
@@ -391,7 +381,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::close(&tx, &target, now, &actor)
             .await?)
