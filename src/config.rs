@@ -13,6 +13,7 @@ use clap::{ArgMatches, Args, Command, FromArgMatches, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Language;
+use crate::domain::network_policy::NetworkList;
 use crate::store::sqlite::{self, Synchronous};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Serialize)]
@@ -103,6 +104,21 @@ pub struct Settings {
     #[arg(long, env = "SUPPORT_ACCESS_DEFAULT_LANGUAGE", default_value = "en-us", value_parser = language::parse)]
     #[serde(with = "language")]
     pub default_language: Language,
+    /// Networks CheckHosts and the SSH broker may connect to, as CIDRs (comma-separated
+    /// on the command line, a list in the file) [default: every address except
+    /// loopback, link-local, multicast and this host's own].
+    #[arg(long, env = "SUPPORT_ACCESS_TARGET_NETWORKS")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_networks: Option<NetworkList>,
+    /// How long a client may take to send a request's head; also how long a keep-alive
+    /// connection may wait idle for its next request.
+    #[arg(long, env = "SUPPORT_ACCESS_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub header_read_timeout: Duration,
+    /// Connections served at once; further ones wait to be accepted.
+    #[arg(long, env = "SUPPORT_ACCESS_MAX_CONNECTIONS", default_value = "1024", value_parser = positive::parse)]
+    #[serde(deserialize_with = "positive::deserialize")]
+    pub max_connections: usize,
 }
 
 impl Settings {
@@ -354,5 +370,23 @@ mod tests {
         assert!(file("log_format = \"xml\"").contains("log_format"));
         assert!(file("nonsense = 1").contains("nonsense"));
         assert!(file("listen = [").contains("invalid configuration file"));
+        assert!(file("target_networks = [\"10.0.0.0/33\"]").contains("10.0.0.0/33"));
+        assert!(flag(&["--target-networks", "10.0.0.0/8,bogus"]).contains("bogus"));
+    }
+
+    #[test]
+    fn target_networks_come_as_a_list_or_comma_separated() {
+        assert_eq!(settings(&[], None).unwrap().target_networks, None);
+        let from_flag = settings(&["--target-networks", "10.0.0.0/8, 192.168.0.0/16"], None)
+            .unwrap()
+            .target_networks;
+        let from_file = settings(
+            &[],
+            Some("target_networks = [\"10.0.0.0/8\", \"192.168.0.0/16\"]"),
+        )
+        .unwrap()
+        .target_networks;
+        assert_eq!(from_flag, from_file);
+        assert_eq!(from_flag.unwrap().0.len(), 2);
     }
 }

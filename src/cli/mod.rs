@@ -104,6 +104,7 @@ impl From<crate::service::ServiceError> for CliError {
             E::Forbidden(_) => "forbidden",
             E::Unauthenticated(_) => "unauthenticated",
             E::Busy { .. } | E::Unavailable(_) => "unavailable",
+            E::Throttled { .. } => "throttled",
             E::Internal(_) => "internal",
         };
         let message = match e {

@@ -197,6 +197,29 @@ pub fn verify_chain(events: &[AuditEvent]) -> Result<(), ChainBreak> {
     Ok(())
 }
 
+/// The status each authorization's events lead to: the `to_status` of its last
+/// transition, `Pending` after its raise alone.
+pub fn replayed_statuses<'a>(
+    events: impl IntoIterator<Item = &'a AuditEvent>,
+) -> std::collections::BTreeMap<AuthorizationId, Status> {
+    let mut statuses = std::collections::BTreeMap::new();
+    for e in events {
+        let Some(id) = e.draft.authorization_id else {
+            continue;
+        };
+        match e.draft.to_status {
+            Some(to) => {
+                statuses.insert(id, to);
+            }
+            None if e.draft.kind == "raise" => {
+                statuses.entry(id).or_insert(Status::Pending);
+            }
+            None => {}
+        }
+    }
+    statuses
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

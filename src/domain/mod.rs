@@ -11,6 +11,7 @@ pub mod confirm;
 pub mod host_check;
 pub mod ids;
 pub mod locale;
+pub mod network_policy;
 pub mod principal;
 pub mod secret;
 pub mod session;

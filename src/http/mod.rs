@@ -2,6 +2,7 @@
 //! Handlers stay thin; the rules live in `domain` and the use cases in `service`.
 
 mod audit;
+pub mod connections;
 mod customer;
 pub mod error;
 mod health;

@@ -9,10 +9,12 @@ pub mod customer;
 pub mod host_check;
 pub mod identity;
 pub mod in_flight;
+pub mod network_policy;
 pub mod password_pool;
 pub mod provider;
 pub mod ssh;
 pub mod sweeper;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -21,6 +23,7 @@ use jiff::SignedDuration;
 use crate::clock::Clock;
 use crate::crypto::Cipher;
 use crate::domain::audit::Actor;
+use crate::domain::network_policy::TargetNetworks;
 use crate::domain::principal::Forbidden;
 use crate::domain::{
     AuthorizationId, DetailId, Principal, Scope, SessionId, TransitionError, ValidationError,
@@ -55,14 +58,16 @@ pub struct App {
     /// Public so that tests and the demo can read and steer time.
     pub clock: Clock,
     policy: Policy,
-    /// Consecutive AK/SK signature failures, for the lockout.
-    failures: access_keys::SignatureFailures,
+    /// Back-off after failed logins and signatures.
+    throttles: throttle::Throttles,
     /// Tokens and access keys already resolved.
     credentials: credential_cache::CredentialCache,
     /// Bounds on concurrent SSH host checks.
     host_checks: Arc<HostChecks>,
     /// The threads that hash and verify passwords.
     pub passwords: password_pool::PasswordPool,
+    /// Where CheckHosts (and the SSH broker) may connect.
+    pub target_networks: Arc<TargetNetworks>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +93,9 @@ pub enum ServiceError {
     /// Too much of this is running already; worth retrying after the given time.
     #[error("busy: retry after {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
+    /// Too many failed attempts from this caller; wait before the next one.
+    #[error("throttled: retry after {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -169,10 +177,11 @@ impl App {
             secrets,
             clock,
             policy,
-            failures: Default::default(),
+            throttles: Default::default(),
             credentials: Default::default(),
             host_checks,
             passwords: Default::default(),
+            target_networks: Default::default(),
         }
     }
 
@@ -213,6 +222,12 @@ impl App {
     /// (the benchmark's seeder).
     pub fn sealer(&self) -> &Cipher {
         &self.secrets
+    }
+
+    /// Sets `target_networks` (the default policy until then).
+    pub fn with_target_networks(mut self, networks: TargetNetworks) -> App {
+        self.target_networks = Arc::new(networks);
+        self
     }
 
     /// Customer visibility, resolving `group_id` against the caller's domain.

@@ -90,6 +90,18 @@ pub trait Store: Send + Sync + 'static {
     /// An access key with its owner, whatever its state (the caller checks it).
     async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>>;
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>>;
+    /// `NotFound` if there is no such key.
+    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()>;
+    /// `NotFound` if there is no such key.
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()>;
+    /// Records the first use of a signed request's `signature`, kept until
+    /// `expires_at`: `false` if it was used already (a replay). Forgets expired ones.
+    async fn use_signature(
+        &self,
+        signature: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// The data key wrapped by the master key, creating it with `wrapped` if absent.
     /// Returns the stored one (which may be another instance's, if it won a race).

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
-use crate::domain::session::{FileTransfer, Operation, Session};
+use crate::domain::session::{FileTransfer, Operation, Session, flagged_count};
 use crate::domain::{
     Authorization, AuthorizationId, Detail, DetailId, DetailType, SessionId, Status,
 };
@@ -182,10 +182,10 @@ pub fn token_holder(r: &impl Columns) -> StoreResult<TokenHolder> {
 
 /// What happened in a session, for its audit event.
 #[derive(Debug, Clone, Copy)]
-pub enum SessionEvent {
+pub enum SessionEvent<'a> {
     Opened,
-    Operations(usize),
-    FileTransfers(usize),
+    Operations(&'a [Operation]),
+    FileTransfers(&'a [FileTransfer]),
     Closed,
 }
 
@@ -194,7 +194,7 @@ pub fn session_event(
     domain: &str,
     target: &SessionRef,
     actor: &Actor,
-    what: SessionEvent,
+    what: SessionEvent<'_>,
 ) -> AuditDraft {
     let session = target.session_id.0;
     let (kind, note) = match what {
@@ -202,14 +202,28 @@ pub fn session_event(
             "session_opened",
             format!("session={session} detail={}", target.detail_id.0),
         ),
-        SessionEvent::Operations(n) => (
-            "operations_recorded",
-            format!("session={session} operations={n}"),
-        ),
-        SessionEvent::FileTransfers(n) => (
-            "file_transfers_recorded",
-            format!("session={session} file_transfers={n}"),
-        ),
+        SessionEvent::Operations(ops) => {
+            let flagged = flagged_count(ops.iter().map(|o| o.oper.as_str()));
+            let n = ops.len();
+            (
+                "operations_recorded",
+                format!("session={session} operations={n} control_characters={flagged}"),
+            )
+        }
+        SessionEvent::FileTransfers(items) => {
+            let flagged = flagged_count(items.iter().flat_map(|t| {
+                [
+                    t.file_name.as_str(),
+                    t.from_path.as_str(),
+                    t.to_path.as_str(),
+                ]
+            }));
+            let n = items.len();
+            (
+                "file_transfers_recorded",
+                format!("session={session} file_transfers={n} control_characters={flagged}"),
+            )
+        }
         SessionEvent::Closed => ("session_closed", format!("session={session}")),
     };
     AuditDraft::new(domain, Some(target.authorization_id), actor, kind).note(note)

@@ -6,6 +6,7 @@ mod check_hosts;
 mod concurrency;
 mod copy;
 mod expiry;
+mod hardening;
 mod helpers;
 mod limits;
 mod malformed;

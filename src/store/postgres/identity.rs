@@ -54,13 +54,21 @@ pub async fn set_user_enabled(
     user_id: &str,
     enabled: bool,
 ) -> StoreResult<()> {
-    let n = c
-        .execute(
-            "UPDATE users SET enabled = $1 WHERE id = $2",
+    // One statement, so the tokens and temporary keys go with the disabling or not at
+    // all; enabling again does not revive them.
+    let n: i64 = c
+        .query_one(
+            "WITH changed AS (UPDATE users SET enabled = $1 WHERE id = $2 RETURNING id), \
+             tokens_gone AS (DELETE FROM tokens WHERE NOT $1 \
+                 AND user_id IN (SELECT id FROM changed)), \
+             keys_gone AS (DELETE FROM access_keys WHERE NOT $1 AND expires_at IS NOT NULL \
+                 AND user_id IN (SELECT id FROM changed)) \
+             SELECT count(*) FROM changed",
             &[&enabled, &user_id],
         )
-        .await?;
-    found(n)
+        .await?
+        .get(0);
+    found(n as u64)
 }
 
 pub async fn create_user(c: &impl GenericClient, u: &UserRecord) -> StoreResult<()> {

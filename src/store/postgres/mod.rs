@@ -252,6 +252,23 @@ impl Store for PostgresStore {
         access_keys::list(&self.client().await?, user_id).await
     }
 
+    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()> {
+        access_keys::set_enabled(&self.client().await?, access_key, enabled).await
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
+        access_keys::delete(&self.client().await?, access_key).await
+    }
+
+    async fn use_signature(
+        &self,
+        signature: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        access_keys::use_signature(&self.client().await?, signature, expires_at, now).await
+    }
+
     async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {
         in_transaction!(self, |tx| identity::wrapped_data_key(&tx, &wrapped, now)
             .await?)

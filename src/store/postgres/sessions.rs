@@ -153,7 +153,7 @@ pub async fn append_operations(
         )
         .await?;
     }
-    let event = rows::session_event(&domain, target, actor, SessionEvent::Operations(ops.len()));
+    let event = rows::session_event(&domain, target, actor, SessionEvent::Operations(ops));
     audit::append(tx, event, now).await
 }
 
@@ -189,12 +189,7 @@ pub async fn append_file_transfers(
         )
         .await?;
     }
-    let event = rows::session_event(
-        &domain,
-        target,
-        actor,
-        SessionEvent::FileTransfers(items.len()),
-    );
+    let event = rows::session_event(&domain, target, actor, SessionEvent::FileTransfers(items));
     audit::append(tx, event, now).await
 }
 

@@ -1,5 +1,6 @@
 //! Access keys.
 
+use jiff::Timestamp;
 use rusqlite::{Connection, Row, params};
 
 use super::first;
@@ -76,4 +77,20 @@ pub fn delete(conn: &Connection, access_key: &str) -> StoreResult<()> {
         .prepare_cached("DELETE FROM access_keys WHERE access_key = ?")?
         .execute([access_key])?;
     found(n as u64)
+}
+
+pub fn use_signature(
+    conn: &Connection,
+    signature: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    conn.prepare_cached("DELETE FROM used_signatures WHERE expires_at <= ?")?
+        .execute([now.as_millisecond()])?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO used_signatures (signature, expires_at) VALUES (?, ?)",
+        )?
+        .execute(params![signature, expires_at.as_millisecond()])?;
+    Ok(inserted == 1)
 }

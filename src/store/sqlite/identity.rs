@@ -38,10 +38,20 @@ pub fn count_domains(conn: &Connection) -> StoreResult<u64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM domains", [], |r| r.get::<_, i64>(0))? as u64)
 }
 
+/// Disabling also deletes the user's tokens and temporary keys, so enabling again does
+/// not revive them.
 pub fn set_user_enabled(conn: &Connection, user_id: &str, enabled: bool) -> StoreResult<()> {
     let n = conn
         .prepare_cached("UPDATE users SET enabled = ? WHERE id = ?")?
         .execute(params![enabled, user_id])?;
+    if n > 0 && !enabled {
+        conn.prepare_cached("DELETE FROM tokens WHERE user_id = ?")?
+            .execute([user_id])?;
+        conn.prepare_cached(
+            "DELETE FROM access_keys WHERE user_id = ? AND expires_at IS NOT NULL",
+        )?
+        .execute([user_id])?;
+    }
     found(n as u64)
 }
 

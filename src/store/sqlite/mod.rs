@@ -134,6 +134,20 @@ fn open_connection(path: &Path, sync: Synchronous) -> rusqlite::Result<Connectio
     Ok(conn)
 }
 
+/// Creates the database file readable by its owner only (SQLite gives its WAL and
+/// shared-memory files the same mode); an existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path, sync: Synchronous) -> Result<SqliteStore, StoreError> {
@@ -142,6 +156,9 @@ impl SqliteStore {
                 StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
+        create_private(path).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", path.display()))
+        })?;
         let conn = open_connection(path, sync)?;
         migrations::apply(&conn)?;
         // Checkpoints are the checkpointer's (see there); a WAL that grew under load is
@@ -269,6 +286,29 @@ impl Store for SqliteStore {
 
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {
         self.read(|c| access_keys::list(c, user_id))
+    }
+
+    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()> {
+        let access_key = access_key.to_owned();
+        self.write(move |c| access_keys::set_enabled(c, &access_key, enabled))
+            .await
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
+        let access_key = access_key.to_owned();
+        self.write(move |c| access_keys::delete(c, &access_key))
+            .await
+    }
+
+    async fn use_signature(
+        &self,
+        signature: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let signature = signature.to_owned();
+        self.write(move |c| access_keys::use_signature(c, &signature, expires_at, now))
+            .await
     }
 
     async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {

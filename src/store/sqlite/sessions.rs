@@ -110,7 +110,7 @@ pub fn append_operations(
             op.operate_time.as_millisecond()
         ])?;
     }
-    let event = rows::session_event(&domain, target, actor, SessionEvent::Operations(ops.len()));
+    let event = rows::session_event(&domain, target, actor, SessionEvent::Operations(ops));
     audit::append(conn, event, now)
 }
 
@@ -139,12 +139,7 @@ pub fn append_file_transfers(
             t.operate_time.as_millisecond()
         ])?;
     }
-    let event = rows::session_event(
-        &domain,
-        target,
-        actor,
-        SessionEvent::FileTransfers(items.len()),
-    );
+    let event = rows::session_event(&domain, target, actor, SessionEvent::FileTransfers(items));
     audit::append(conn, event, now)
 }
 
