@@ -13,7 +13,7 @@ use crate::domain::secret::Secret;
 use crate::domain::time::format_utc;
 use crate::domain::validation::{Rule, ValidationError, text};
 use crate::store::{
-    AccessKeyRecord, AdminChange, DomainRecord, GroupRecord, StoreError, UserRecord,
+    AccessKeyRecord, AdminChange, DomainRecord, GroupRecord, KeyOwner, StoreError, UserRecord,
 };
 
 /// A group with the names of its members.
@@ -502,7 +502,7 @@ impl Admin<'_> {
     /// The key and the chain its events go to (its owner's domain).
     async fn key_named(&self, access_key: &str) -> ServiceResult<(AccessKeyRecord, String)> {
         match self.app.store.access_key_owner(access_key).await? {
-            Some((key, user, _)) => Ok((key, user.domain_id)),
+            Some(KeyOwner { key, user, .. }) => Ok((key, user.domain_id)),
             None => Err(ServiceError::Missing(format!("access key `{access_key}`"))),
         }
     }

@@ -88,10 +88,7 @@ pub trait Store: Send + Sync + 'static {
     async fn credential_epoch(&self) -> StoreResult<i64>;
 
     /// An access key with its owner, whatever its state (the caller checks it).
-    async fn access_key_owner(
-        &self,
-        access_key: &str,
-    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>>;
+    async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>>;
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>>;
     /// `NotFound` if there is no such key.
     async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()>;

@@ -4,6 +4,14 @@ use jiff::Timestamp;
 
 use crate::domain::principal::{CredentialKind, Principal, PrincipalKind};
 
+/// An access key with the user holding it and that user's domain.
+#[derive(Debug, Clone)]
+pub struct KeyOwner {
+    pub key: AccessKeyRecord,
+    pub user: UserRecord,
+    pub domain: DomainRecord,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainRecord {
     pub id: String,

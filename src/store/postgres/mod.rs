@@ -244,10 +244,7 @@ impl Store for PostgresStore {
         identity::credential_epoch(&self.client().await?).await
     }
 
-    async fn access_key_owner(
-        &self,
-        access_key: &str,
-    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+    async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>> {
         access_keys::owner(&self.client().await?, access_key).await
     }
 

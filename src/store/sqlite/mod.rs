@@ -280,10 +280,7 @@ impl Store for SqliteStore {
         self.read(identity::credential_epoch)
     }
 
-    async fn access_key_owner(
-        &self,
-        access_key: &str,
-    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+    async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>> {
         self.read(|c| access_keys::owner(c, access_key))
     }
 
