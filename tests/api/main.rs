@@ -11,6 +11,7 @@ mod helpers;
 mod limits;
 mod malformed;
 mod outage;
+mod properties;
 mod restart;
 mod secrets;
 mod signing;
