@@ -12,6 +12,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, Command, FromArgMatches, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Language;
 use crate::domain::network_policy::NetworkList;
 use crate::store::sqlite::{self, Synchronous};
 
@@ -113,6 +114,11 @@ pub struct Settings {
     #[arg(long, env = "SUPPORT_ACCESS_MAX_CONNECTIONS", default_value = "1024", value_parser = positive::parse)]
     #[serde(deserialize_with = "positive::deserialize")]
     pub max_connections: usize,
+    /// Language of answers to requests that name none (neither X-Language nor a
+    /// supported Accept-Language): `en-us` or `zh-cn`.
+    #[arg(long, env = "SUPPORT_ACCESS_DEFAULT_LANGUAGE", default_value = "en-us", value_parser = language::parse)]
+    #[serde(with = "language")]
+    pub default_language: Language,
 }
 
 impl Settings {
@@ -211,6 +217,25 @@ mod duration {
     }
 }
 
+/// Languages as written in flags and the file: `en-us`, `zh-cn`.
+mod language {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::domain::Language;
+
+    pub fn parse(text: &str) -> Result<Language, String> {
+        Language::from_setting(text)
+    }
+
+    pub fn serialize<S: Serializer>(l: &Language, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(l.pick("en-us", "zh-cn"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Language, D::Error> {
+        parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Counts that must be at least 1.
 mod positive {
     use serde::{Deserialize, Deserializer};
@@ -286,6 +311,9 @@ mod tests {
         assert_eq!(s.check_timeout, Duration::from_secs(5));
         assert_eq!(s.check_max_in_flight_per_domain, 4);
         assert_eq!(s.sqlite_synchronous, Synchronous::Full);
+        assert_eq!(s.default_language, Language::En);
+        let zh = settings(&[], Some("default_language = \"zh-cn\"\n")).unwrap();
+        assert_eq!(zh.default_language, Language::Zh);
     }
 
     #[test]
@@ -328,6 +356,7 @@ mod tests {
         assert!(flag(&["--check-timeout", "1m"]).contains("check_timeout"));
         assert!(flag(&["--check-max-in-flight", "0"]).contains("--check-max-in-flight"));
         assert!(flag(&["--sqlite-synchronous", "off"]).contains("--sqlite-synchronous"));
+        assert!(flag(&["--default-language", "fr-fr"]).contains("--default-language"));
         assert_eq!(
             settings(&["--sqlite-synchronous", "NORMAL"], None)
                 .unwrap()

@@ -111,6 +111,7 @@ pub async fn serve(
     let config = EnvelopeConfig {
         request_timeout: settings.request_timeout,
         body_limit: settings.body_limit_bytes,
+        default_language: settings.default_language,
     };
     let router = crate::http::router(app, config);
     let connections = connections::Limits {

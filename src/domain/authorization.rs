@@ -4,6 +4,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::catalog::{self, CONTENT_TYPES, RESOURCE_TYPES, VISIT_TYPES};
 use super::ids::{AuthorizationId, DetailId};
+use super::session::Access;
 use super::status::Status;
 use super::time::parse_rfc3339;
 use super::validation::{Rule, ValidationError, int_range, optional_text, required_text, text};
@@ -98,9 +99,15 @@ impl Authorization {
 
     /// Sessions may be opened only while authorized and inside the window.
     pub fn allows_access_at(&self, now: Timestamp) -> bool {
-        self.status == Status::Authorized
-            && self.effective_at.is_some_and(|t| t <= now)
-            && self.expire_at.is_some_and(|t| now < t)
+        self.access().allows_access_at(now)
+    }
+
+    pub fn access(&self) -> Access {
+        Access {
+            status: self.status,
+            effective_at: self.effective_at,
+            expire_at: self.expire_at,
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! CheckHosts (SPEC §3): the request's fields, the host key pinning rule, and what each
+//! CheckHosts (docs/API.md, Customer API): the request's fields, the host key pinning rule, and what each
 //! outcome of an SSH login attempt tells the customer.
 
 use super::authorization::{Authorization, DetailType};
@@ -329,7 +329,7 @@ mod tests {
         ] {
             assert_eq!(outcome.error_code(), Some("OSM.01010010"), "{outcome:?}");
             let (en, zh) = (outcome.message(Language::En), outcome.message(Language::Zh));
-            assert!(en.is_some_and(|m| m.is_ascii()) && en != zh, "{outcome:?}");
+            assert!(en.is_some_and(str::is_ascii) && en != zh, "{outcome:?}");
         }
         assert_eq!(
             Unreachable.message(Language::En),

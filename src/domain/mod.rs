@@ -4,6 +4,7 @@
 //! function over plain values so it can be unit-tested exhaustively.
 
 pub mod audit;
+pub mod audit_export;
 pub mod authorization;
 pub mod catalog;
 pub mod confirm;

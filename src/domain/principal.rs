@@ -1,4 +1,4 @@
-//! Who is calling, and what they may see (SPEC §4, §5).
+//! Who is calling, and what they may see (docs/API.md, Common rules).
 
 /// How the caller authenticated; ShowLoginType reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +65,7 @@ pub enum Forbidden {
     GroupNotUsable,
     NotAnEngineer,
     NotAProviderAdmin,
+    NotADomainAdmin,
 }
 
 impl Principal {
@@ -101,6 +102,15 @@ impl Principal {
             domain_id: self.domain_id.clone(),
             submitters: Some(submitters),
         })
+    }
+
+    /// Customer domain administrators only (e.g. their domain's audit trail): the
+    /// domain whose data they may read.
+    pub fn require_domain_admin(&self) -> Result<&str, Forbidden> {
+        match self.kind {
+            PrincipalKind::Customer if self.is_domain_admin => Ok(&self.domain_id),
+            _ => Err(Forbidden::NotADomainAdmin),
+        }
     }
 
     /// Provider administrators only: actions that override a customer-facing safeguard.

@@ -3,6 +3,7 @@
 use jiff::{SignedDuration, Timestamp};
 
 use super::ids::{AuthorizationId, DetailId, SessionId};
+use super::status::Status;
 use super::time::parse_rfc3339;
 use super::validation::{Rule, ValidationError, int_range, optional_text, required_text};
 
@@ -21,6 +22,73 @@ impl Session {
     pub fn duration_ms(&self, now: Timestamp) -> i64 {
         let end = self.ended_at.unwrap_or(now);
         end.as_millisecond() - self.started_at.as_millisecond()
+    }
+}
+
+/// What of an authorization decides what its sessions may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub status: Status,
+    pub effective_at: Option<Timestamp>,
+    pub expire_at: Option<Timestamp>,
+}
+
+/// Why a session may not be opened, written to or closed (HTTP 409).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message())]
+pub enum SessionRefused {
+    OutsideAccess,
+    NoLongerAuthorized,
+    Closed,
+    AlreadyClosed,
+}
+
+impl SessionRefused {
+    pub fn message(self) -> &'static str {
+        match self {
+            SessionRefused::OutsideAccess => "the authorization does not allow access now",
+            SessionRefused::NoLongerAuthorized => "the authorization is no longer authorized",
+            SessionRefused::Closed => "the session is closed",
+            SessionRefused::AlreadyClosed => "the session is already closed",
+        }
+    }
+}
+
+impl Access {
+    /// Sessions may be opened only while authorized and inside the window.
+    pub fn allows_access_at(&self, now: Timestamp) -> bool {
+        self.status == Status::Authorized
+            && self.effective_at.is_some_and(|t| t <= now)
+            && self.expire_at.is_some_and(|t| now < t)
+    }
+
+    pub fn may_open(&self, now: Timestamp) -> Result<(), SessionRefused> {
+        if self.allows_access_at(now) {
+            Ok(())
+        } else {
+            Err(SessionRefused::OutsideAccess)
+        }
+    }
+
+    /// Commands and file transfers go to an open session of a still-authorized
+    /// authorization (the window's end is the sweeper's to enforce, by expiring it).
+    pub fn may_record(&self, session_ended: bool) -> Result<(), SessionRefused> {
+        if session_ended {
+            Err(SessionRefused::Closed)
+        } else if self.status != Status::Authorized {
+            Err(SessionRefused::NoLongerAuthorized)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A session is closed once.
+pub fn may_close(session_ended: bool) -> Result<(), SessionRefused> {
+    if session_ended {
+        Err(SessionRefused::AlreadyClosed)
+    } else {
+        Ok(())
     }
 }
 

@@ -1,4 +1,4 @@
-//! The authorization state machine (SPEC §2).
+//! The authorization state machine (docs/API.md, Statuses).
 
 use super::locale::Language;
 
@@ -117,7 +117,8 @@ impl Action {
 }
 
 /// The action is not allowed in the authorization's current status (HTTP 409).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {} an authorization that is {:?}", action.name(), current)]
 pub struct TransitionError {
     pub action: Action,
     pub current: Status,

@@ -74,6 +74,12 @@ impl ValidationError {
     }
 
     /// The full `error_msg`, naming the field and the rule.
+    /// The field and the rule it broke, in English, e.g. for the admin CLI:
+    /// `password must be 8 to 128 characters long`.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.field, rule_en(&self.rule))
+    }
+
     pub fn message(&self, lang: Language) -> String {
         let f = &self.field;
         match lang {

@@ -100,6 +100,10 @@ impl ApiError {
                 "No operation permission: provider administrators only.",
                 "无操作权限：仅限服务商管理员。",
             ),
+            ApiError::Forbidden(Forbidden::NotADomainAdmin) => pick(
+                "No operation permission: domain administrators only.",
+                "无操作权限：仅限租户管理员。",
+            ),
             ApiError::NotFound => pick(
                 "The authorization, detail or session does not exist.",
                 "授权、授权详情或会话不存在。",
@@ -167,7 +171,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(v) => ApiError::Validation(v),
             ServiceError::Unauthenticated(why) => ApiError::Unauthenticated(why),
             ServiceError::Forbidden(f) => ApiError::Forbidden(f),
-            ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::NotFound | ServiceError::Missing(_) => ApiError::NotFound,
             ServiceError::Conflict(t) => ApiError::Conflict(t),
             ServiceError::SessionConflict(why) => ApiError::SessionConflict(why),
             ServiceError::Duplicate(what) => ApiError::Duplicate(what),

@@ -16,7 +16,7 @@ use crate::domain::{AuthorizationId, DetailId, Language, Principal, SessionId};
 use crate::service::SessionPath;
 use crate::store::{Order, Page};
 
-/// The optional headers every customer operation takes (SPEC §1).
+/// The optional headers every customer operation takes (docs/API.md, Common rules).
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     pub lang: Language,
@@ -38,7 +38,15 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let lang = Language::from_header(header(parts, "x-language")?)?;
+        // The envelope negotiated it; an explicit `X-Language` is validated here.
+        let lang = match header(parts, "x-language")? {
+            Some(value) => Language::from_header(value)?,
+            None => parts
+                .extensions
+                .get::<Language>()
+                .copied()
+                .unwrap_or_default(),
+        };
         let tz = parse_time_zone(header(parts, "x-time-zone")?)?;
         let site = match header(parts, "x-site")? {
             None => 0,

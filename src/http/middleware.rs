@@ -22,7 +22,14 @@ const REQUEST_ID: &str = "x-request-id";
 pub struct EnvelopeConfig {
     pub request_timeout: Duration,
     pub body_limit: usize,
+    /// The language of answers to requests that name none.
+    pub default_language: Language,
 }
+
+/// The authenticated caller's id, handed back to the envelope on the response for the
+/// log line (an id only, never a credential).
+#[derive(Clone)]
+struct PrincipalId(String);
 
 /// A caller's own request id is echoed if it is of sane form; otherwise a fresh one.
 fn request_id(req: &Request) -> String {
@@ -39,16 +46,25 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(crate::service::new_hex_id)
 }
 
+/// The request's language; an invalid `X-Language` counts as absent here (the handler
+/// refuses it, in the language chosen without it).
+fn language(req: &Request, default: Language) -> Language {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    Language::negotiate(header("x-language"), header("accept-language"), default)
+        .or_else(|_| Language::negotiate(None, header("accept-language"), default))
+        .unwrap_or(default)
+}
+
 /// The outermost layer: every response gets `X-Request-Id`, every error its JSON body
 /// in the caller's language, every request one log line.
-pub async fn envelope(State(config): State<EnvelopeConfig>, req: Request, next: Next) -> Response {
+pub async fn envelope(
+    State(config): State<EnvelopeConfig>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let id = request_id(&req);
-    let lang = req
-        .headers()
-        .get("x-language")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Language::from_header(Some(v)).ok())
-        .unwrap_or_default();
+    let lang = language(&req, config.default_language);
+    req.extensions_mut().insert(lang);
     let method = req.method().clone();
     let started = Instant::now();
 
@@ -59,6 +75,9 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, req: Request, next: 
             Err(_) => ApiError::Timeout.into_response(),
         },
     };
+    // Taken before an error is rendered into a fresh response.
+    let route = response.extensions_mut().remove::<MatchedPath>();
+    let principal = response.extensions_mut().remove::<PrincipalId>();
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
         response = render(&error, lang, config, &id);
     } else if response.status() == StatusCode::METHOD_NOT_ALLOWED {
@@ -75,12 +94,10 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, req: Request, next: 
         HeaderValue::from_static("nosniff"),
     );
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let route = response
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("(unmatched)", |m| m.as_str());
-    tracing::info!(request_id = %id, %method, route, status, latency_ms, "request");
+    let latency_ms = format!("{:.3}", started.elapsed().as_secs_f64() * 1000.0);
+    let route = route.as_ref().map_or("(unmatched)", |m| m.as_str());
+    let principal = principal.as_ref().map_or("-", |p| p.0.as_str());
+    tracing::info!(request_id = %id, %method, %route, status, %latency_ms, %principal, "request");
     response
 }
 
@@ -189,9 +206,12 @@ pub async fn authenticate(
             return Err(ApiError::Unauthenticated(why.into()));
         }
     };
+    let principal_id = PrincipalId(principal.user_id.clone());
     let mut req = req;
     req.extensions_mut().insert(principal);
-    Ok(next.run(req).await)
+    let mut response = next.run(req).await;
+    response.extensions_mut().insert(principal_id);
+    Ok(response)
 }
 
 /// The signature covers the raw body, so it is read here and put back for the handler.

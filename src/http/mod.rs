@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, extraction, authentication, and mapping errors to the wire.
 //! Handlers stay thin; the rules live in `domain` and the use cases in `service`.
 
+mod audit;
 pub mod connections;
 mod customer;
 pub mod error;
@@ -82,8 +83,14 @@ pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
         .route(&format!("{session}/close"), post(provider::close_session))
         .route_layer(authenticated());
 
+    // Our extensions for customers (SPEC §9).
+    let customer_extensions = Router::new()
+        .route("/audit-events", get(audit::list))
+        .route_layer(authenticated());
+
     Router::new()
         .nest("/v2/servicerequest", customer)
+        .nest("/customer/v1", customer_extensions)
         .nest("/provider/v1", provider)
         .route("/v3/auth/tokens", post(identity::issue_token))
         .route(

@@ -17,8 +17,8 @@ use super::credential_cache::CachedKey;
 use super::{App, ServiceError, ServiceResult};
 
 /// Temporary credentials last between 15 minutes and 36 hours.
-const TEMPORARY_MIN: SignedDuration = SignedDuration::from_mins(15);
-const TEMPORARY_MAX: SignedDuration = SignedDuration::from_hours(36);
+pub(super) const TEMPORARY_MIN: SignedDuration = SignedDuration::from_mins(15);
+pub(super) const TEMPORARY_MAX: SignedDuration = SignedDuration::from_hours(36);
 
 /// A freshly created key: the only moment its secret exists in plain text.
 pub struct IssuedKey {
@@ -56,19 +56,22 @@ fn refused(why: impl Into<String>) -> ServiceError {
 }
 
 impl App {
-    pub(super) async fn user_named(&self, domain: &str, user: &str) -> ServiceResult<UserRecord> {
+    pub async fn user_named(&self, domain: &str, user: &str) -> ServiceResult<UserRecord> {
         let domain = self.domain_named(domain).await?;
         self.store
             .user_by_name(&domain.id, user)
             .await?
-            .ok_or(ServiceError::NotFound)
+            .ok_or_else(|| {
+                ServiceError::Missing(format!("user `{user}` in domain `{}`", domain.name))
+            })
     }
 
-    async fn issue_key(
+    /// A new key's record and its plain secrets; the caller stores it (audited).
+    pub(super) fn new_key(
         &self,
         user: &UserRecord,
         lifetime: Option<SignedDuration>,
-    ) -> ServiceResult<IssuedKey> {
+    ) -> (AccessKeyRecord, IssuedKey) {
         let now = self.clock.now();
         let access_key = random_string(20, UPPER_DIGITS);
         let secret_key = Secret::new(random_string(40, ALPHANUMERIC));
@@ -86,35 +89,13 @@ impl App {
             expires_at,
             security_token_hash: security_token.as_ref().map(|t| token::hash(t.expose())),
         };
-        self.store.insert_access_key(record).await?;
-        Ok(IssuedKey {
+        let issued = IssuedKey {
             access_key,
             secret_key,
             security_token,
             expires_at,
-        })
-    }
-
-    pub async fn create_access_key(&self, domain: &str, user: &str) -> ServiceResult<IssuedKey> {
-        let user = self.user_named(domain, user).await?;
-        self.issue_key(&user, None).await
-    }
-
-    pub async fn create_temporary_access_key(
-        &self,
-        domain: &str,
-        user: &str,
-        lifetime: SignedDuration,
-    ) -> ServiceResult<IssuedKey> {
-        if lifetime < TEMPORARY_MIN || lifetime > TEMPORARY_MAX {
-            let rule = crate::domain::Rule::Range {
-                min: TEMPORARY_MIN.as_secs(),
-                max: TEMPORARY_MAX.as_secs(),
-            };
-            return Err(crate::domain::ValidationError::new("duration (seconds)", rule).into());
-        }
-        let user = self.user_named(domain, user).await?;
-        self.issue_key(&user, Some(lifetime)).await
+        };
+        (record, issued)
     }
 
     pub async fn list_access_keys(
@@ -124,18 +105,6 @@ impl App {
     ) -> ServiceResult<Vec<AccessKeyRecord>> {
         let user = self.user_named(domain, user).await?;
         Ok(self.store.list_access_keys(&user.id).await?)
-    }
-
-    pub async fn disable_access_key(&self, access_key: &str) -> ServiceResult<()> {
-        self.store.set_access_key_enabled(access_key, false).await?;
-        self.credentials.clear();
-        Ok(())
-    }
-
-    pub async fn delete_access_key(&self, access_key: &str) -> ServiceResult<()> {
-        self.store.delete_access_key(access_key).await?;
-        self.credentials.clear();
-        Ok(())
     }
 
     /// The key with its owner and unsealed secret, from the cache or the store.

@@ -62,7 +62,9 @@ pub struct Generation(u64);
 
 impl CredentialCache {
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Taken before reading a credential from the store.
@@ -171,6 +173,7 @@ mod tests {
             is_provider_admin: false,
             enabled: true,
             created_at: Timestamp::UNIX_EPOCH,
+            email: None,
         };
         let domain = DomainRecord {
             id: "d".into(),

@@ -1,24 +1,13 @@
-//! The customer's operations (SPEC §3).
+//! The customer's operations (docs/API.md, Customer API).
 
 use crate::domain::confirm::{ConfirmInput, ConfirmPolicy};
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{
     Action, Authorization, AuthorizationId, DetailId, Principal, Status, TransitionError,
 };
-use crate::store::{
-    ListFilter, Order, Page, StoreError, StoredDetailGrant, StoredGrant, TransitionRequest,
-};
+use crate::store::{ListFilter, Order, Page, StoredDetailGrant, StoredGrant, TransitionRequest};
 
 use super::{App, ServiceError, ServiceResult, SessionPath, actor};
-
-fn conflict(action: Action) -> impl Fn(StoreError) -> ServiceError {
-    move |e| match e {
-        StoreError::Conflict(current) => {
-            ServiceError::Conflict(TransitionError { action, current })
-        }
-        other => other.into(),
-    }
-}
 
 impl App {
     pub async fn list_authorizations(
@@ -103,10 +92,7 @@ impl App {
                 details,
             }),
         };
-        self.store
-            .transition(request)
-            .await
-            .map_err(conflict(Action::Confirm))?;
+        self.store.transition(request).await?;
         Ok(())
     }
 
@@ -131,10 +117,7 @@ impl App {
             reason,
             grant: None,
         };
-        self.store
-            .transition(request)
-            .await
-            .map_err(conflict(action))?;
+        self.store.transition(request).await?;
         Ok(())
     }
 

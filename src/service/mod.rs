@@ -2,6 +2,8 @@
 //! The HTTP layer and the CLI both call these; neither talks to the store directly.
 
 pub mod access_keys;
+pub mod admin;
+pub mod audit;
 pub mod credential_cache;
 pub mod customer;
 pub mod host_check;
@@ -67,7 +69,7 @@ pub struct App {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("invalid input: {0:?}")]
+    #[error("{}", .0.describe())]
     Invalid(ValidationError),
     #[error("unauthenticated: {0}")]
     Unauthenticated(std::borrow::Cow<'static, str>),
@@ -75,6 +77,10 @@ pub enum ServiceError {
     Forbidden(Forbidden),
     #[error("not found (no such domain, user, group, key or authorization)")]
     NotFound,
+    /// Not found, saying what: `user `bob` not found in domain `acme``. For operators;
+    /// the APIs answer it as a plain not-found.
+    #[error("{0} not found")]
+    Missing(String),
     #[error("conflict: {0:?}")]
     Conflict(TransitionError),
     #[error("conflict: {0}")]
@@ -109,13 +115,10 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::NotFound,
-            StoreError::SessionClosed(why) => ServiceError::SessionConflict(why),
+            StoreError::Session(why) => ServiceError::SessionConflict(why.message()),
             StoreError::Duplicate(what) => ServiceError::Duplicate(what),
             StoreError::Unavailable(why) => ServiceError::Unavailable(why),
-            // Transition conflicts are mapped where the action is known.
-            StoreError::Conflict(status) => {
-                ServiceError::Internal(format!("unmapped conflict in status {status:?}"))
-            }
+            StoreError::Transition(e) => ServiceError::Conflict(e),
             StoreError::Internal(why) => ServiceError::Internal(why),
         }
     }

@@ -38,7 +38,7 @@ pub struct PasswordPool {
 impl Default for PasswordPool {
     /// One thread per core.
     fn default() -> Self {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         PasswordPool::new(threads, threads * QUEUE_PER_THREAD)
     }
 }

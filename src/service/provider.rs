@@ -1,4 +1,4 @@
-//! The engineer's operations (SPEC §5).
+//! The engineer's operations (docs/API.md, Provider API).
 
 use crate::domain::audit::AuditDraft;
 use crate::domain::authorization::{NewAuthorization, RaiseInput};
@@ -8,7 +8,7 @@ use crate::domain::session::{
 };
 use crate::domain::{
     Action, Authorization, AuthorizationId, DetailId, Principal, Rule, Scope, SessionId,
-    TransitionError, ValidationError,
+    ValidationError,
 };
 use crate::store::{ListFilter, StoreError, TransitionRequest};
 
@@ -143,13 +143,7 @@ impl App {
             reason,
             grant: None,
         };
-        self.store.transition(request).await.map_err(|e| match e {
-            StoreError::Conflict(current) => ServiceError::Conflict(TransitionError {
-                action: Action::Recall,
-                current,
-            }),
-            other => other.into(),
-        })?;
+        self.store.transition(request).await?;
         Ok(())
     }
 

@@ -53,6 +53,15 @@ pub struct Rows {
     pub rows: Vec<Vec<Cell>>,
 }
 
+/// Some rows of a table, and where the next page starts (`None`: that was the last).
+pub struct Page {
+    pub rows: Rows,
+    pub next: Option<i64>,
+}
+
+/// Rows read and written at a time: memory stays bounded whatever the source's size.
+pub const ROWS_PER_PAGE: usize = 5_000;
+
 /// What was copied and found intact on the target.
 #[derive(Debug)]
 pub struct CopyReport {
@@ -73,7 +82,11 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
              run `support-access migrate` on the SQLite database first"
         )));
     }
-    target.import(&TABLES, |table| source.rows(table)).await?;
+    target
+        .import(&TABLES, |table, after| {
+            source.page(table, after, ROWS_PER_PAGE)
+        })
+        .await?;
     // From here on the copy is committed: a failed check means the target is suspect.
 
     let mut tables = Vec::new();

@@ -5,6 +5,7 @@
 //! audit event in one transaction.
 
 pub mod copy;
+pub mod plan;
 pub mod postgres;
 pub mod records;
 pub mod sqlite;
@@ -14,8 +15,10 @@ use jiff::Timestamp;
 
 use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::principal::GroupView;
-use crate::domain::session::{FileTransfer, Operation, Session};
-use crate::domain::{Action, Authorization, AuthorizationId, DetailId, Scope, SessionId, Status};
+use crate::domain::session::{FileTransfer, Operation, Session, SessionRefused};
+use crate::domain::{
+    Action, Authorization, AuthorizationId, DetailId, Scope, SessionId, Status, TransitionError,
+};
 
 pub use records::*;
 
@@ -23,12 +26,12 @@ pub use records::*;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A conditional update lost: the row is in another status.
-    #[error("conflict: the authorization is {0:?}")]
-    Conflict(Status),
+    /// The action is not allowed in the row's status (read before, or after a lost race).
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
     /// A session that is closed, or whose authorization no longer allows access.
-    #[error("conflict: {0}")]
-    SessionClosed(&'static str),
+    #[error(transparent)]
+    Session(#[from] SessionRefused),
     #[error("already exists: {0}")]
     Duplicate(String),
     #[error("database unavailable: {0}")]
@@ -45,19 +48,26 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
     // Identity.
-    async fn create_domain(&self, domain: DomainRecord) -> StoreResult<()>;
+    /// Applies an administrative change and appends `event` to its chain, in one
+    /// transaction. `NotFound` if an update or delete found no row; `Duplicate` if a
+    /// name is taken. A disabled user can neither log in nor use a token or access key.
+    async fn apply_admin_change(
+        &self,
+        change: AdminChange,
+        event: AuditDraft,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    async fn list_domains(&self) -> StoreResult<Vec<DomainRecord>>;
+    async fn list_users(&self, domain_id: &str) -> StoreResult<Vec<UserRecord>>;
+    async fn list_groups(&self, domain_id: &str) -> StoreResult<Vec<GroupRecord>>;
+    /// The names of a group's members, sorted.
+    async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>>;
     async fn domain_by_name(&self, name: &str) -> StoreResult<Option<DomainRecord>>;
     async fn domain_by_id(&self, id: &str) -> StoreResult<Option<DomainRecord>>;
     async fn count_domains(&self) -> StoreResult<u64>;
-    async fn create_user(&self, user: UserRecord) -> StoreResult<()>;
     async fn user_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>>;
-    /// A disabled user can neither log in nor use a token or access key. `NotFound` if
-    /// there is no such user.
-    async fn set_user_enabled(&self, user_id: &str, enabled: bool) -> StoreResult<()>;
-    async fn create_group(&self, group: GroupRecord) -> StoreResult<()>;
     async fn group_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<GroupRecord>>;
-    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()>;
     /// The group `group_id` of `domain_id` as `caller_id` sees it; `None` if no such group.
     async fn group_view(
         &self,
@@ -76,17 +86,12 @@ pub trait Store: Send + Sync + 'static {
     /// deleted, by any process: credential caches are dropped when it moves.
     async fn credential_epoch(&self) -> StoreResult<i64>;
 
-    async fn insert_access_key(&self, key: AccessKeyRecord) -> StoreResult<()>;
     /// An access key with its owner, whatever its state (the caller checks it).
     async fn access_key_owner(
         &self,
         access_key: &str,
     ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>>;
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>>;
-    /// `NotFound` if there is no such key.
-    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()>;
-    /// `NotFound` if there is no such key.
-    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()>;
     /// Records the first use of a signed request's `signature`, kept until
     /// `expires_at`: `false` if it was used already (a replay). Forgets expired ones.
     async fn use_signature(
@@ -191,6 +196,8 @@ pub trait Store: Send + Sync + 'static {
     // Audit.
     /// Every event of every chain, ordered by domain then sequence, plus each chain's head.
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>>;
+    /// The events `filter` selects, newest first, and how many there are in all.
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(u64, Vec<AuditEvent>)>;
 }
 
 /// One domain's audit chain as stored.
@@ -295,20 +302,6 @@ pub struct TransitionRequest {
     pub reason: Option<String>,
     /// Only for confirm.
     pub grant: Option<StoredGrant>,
-}
-
-impl TransitionRequest {
-    /// The reject reason this transition records on the row, if it records one (a
-    /// reject does, even an empty one; nothing else touches it).
-    pub fn recorded_reason(&self) -> Option<Option<&str>> {
-        (self.action == Action::Reject).then_some(self.reason.as_deref())
-    }
-
-    /// The handler this transition records on the row, if any: who rejected or
-    /// canceled. (A confirm records its handler with the grant.)
-    pub fn recorded_handler(&self) -> Option<&str> {
-        matches!(self.action, Action::Reject | Action::Cancel).then_some(self.actor.1.as_str())
-    }
 }
 
 /// A confirm's grant with the host passwords already encrypted.

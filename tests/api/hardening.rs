@@ -206,7 +206,7 @@ async fn check_hosts_connects_only_inside_the_target_networks() {
 async fn disabling_a_user_ends_their_tokens_and_temporary_keys_for_good() {
     let w = World::new().await;
     let temporary = w
-        .app
+        .admin()
         .create_temporary_access_key("acme", "bob", SignedDuration::from_hours(1))
         .await
         .unwrap();
@@ -221,8 +221,14 @@ async fn disabling_a_user_ends_their_tokens_and_temporary_keys_for_good() {
         200
     );
 
-    w.app.set_user_enabled("acme", "bob", false).await.unwrap();
-    w.app.set_user_enabled("acme", "bob", true).await.unwrap();
+    w.admin()
+        .set_user_enabled("acme", "bob", false)
+        .await
+        .unwrap();
+    w.admin()
+        .set_user_enabled("acme", "bob", true)
+        .await
+        .unwrap();
     assert_eq!(by_token().await.status, 401, "the old token stays dead");
     assert_eq!(
         Signer::new(&w, &temporary)
@@ -477,7 +483,11 @@ async fn history_outside_the_session_is_refused_and_control_characters_flagged()
 async fn replayed_signed_writes_are_refused_on_every_instance() {
     let w = World::new().await;
     let twin = w.start_twin().await;
-    let key = w.app.create_access_key("provider", "eng").await.unwrap();
+    let key = w
+        .admin()
+        .create_access_key("provider", "eng")
+        .await
+        .unwrap();
     let body = json!({
         "customer_id": w.ids["acme"], "x_customer_id": w.ids["bob"],
         "incident_id": "CS-REPLAY", "simple_description": "disk full",

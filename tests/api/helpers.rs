@@ -257,6 +257,12 @@ impl TestServer {
             .status
     }
 
+    /// Administrative changes, audited as made by `cli:test`.
+    pub fn admin(&self) -> support_access::service::admin::Admin<'_> {
+        self.app
+            .admin(support_access::domain::audit::Actor::cli("test"))
+    }
+
     pub async fn audit_events(&self) -> usize {
         self.app
             .store
@@ -426,7 +432,7 @@ impl World {
     }
 
     pub async fn on(server: TestServer) -> World {
-        let app = &server.app;
+        let app = server.admin();
         let mut ids = HashMap::new();
         for (name, lead) in [("eng", false), ("eng2", false), ("lead", true)] {
             ids.insert(

@@ -10,6 +10,7 @@ mod hardening;
 mod helpers;
 mod limits;
 mod malformed;
+mod operator;
 mod outage;
 mod properties;
 mod restart;

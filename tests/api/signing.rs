@@ -105,7 +105,7 @@ impl<'a> Signer<'a> {
 async fn signed_requests_work_on_both_apis() {
     let w = World::new().await;
     let (id, _) = w.raise("bob").await;
-    let bob = w.app.create_access_key("acme", "bob").await.unwrap();
+    let bob = w.admin().create_access_key("acme", "bob").await.unwrap();
     let mut s = Signer::new(&w, &bob);
     s.domain_id = Some(w.ids["acme"].clone());
     let list = s
@@ -152,7 +152,11 @@ async fn signed_requests_work_on_both_apis() {
     );
 
     // An engineer's key on the provider API, with a signed body.
-    let eng = w.app.create_access_key("provider", "eng").await.unwrap();
+    let eng = w
+        .admin()
+        .create_access_key("provider", "eng")
+        .await
+        .unwrap();
     let s = Signer::new(&w, &eng);
     let body = json!({"customer_id": w.ids["acme"], "x_customer_id": w.ids["bob"], "incident_id": "CS-SIGNED",
         "simple_description": "signed", "auth_describe": "signed", "resource_type_id": "2", "visit_type_id": "4",
@@ -166,7 +170,7 @@ async fn signed_requests_work_on_both_apis() {
 #[tokio::test]
 async fn bad_signatures_get_one_answer_and_the_reason_goes_to_the_log() {
     let w = World::new().await;
-    let bob = w.app.create_access_key("acme", "bob").await.unwrap();
+    let bob = w.admin().create_access_key("acme", "bob").await.unwrap();
     let path = "/v2/servicerequest/authorizations";
     let mut answers = Vec::new();
 
@@ -180,7 +184,7 @@ async fn bad_signatures_get_one_answer_and_the_reason_goes_to_the_log() {
 
     let unknown = IssuedKey {
         access_key: "UNKNOWNKEY0000000000".into(),
-        ..w.app.create_access_key("acme", "carol").await.unwrap()
+        ..w.admin().create_access_key("acme", "carol").await.unwrap()
     };
     answers.push(Signer::new(&w, &unknown).send("GET", path, None).await);
 
@@ -208,7 +212,10 @@ async fn bad_signatures_get_one_answer_and_the_reason_goes_to_the_log() {
         "X-Domain-Id of another domain"
     );
 
-    w.app.disable_access_key(&bob.access_key).await.unwrap();
+    w.admin()
+        .set_access_key_enabled(&bob.access_key, false)
+        .await
+        .unwrap();
     let r = Signer::new(&w, &bob).send("GET", path, None).await;
     assert_eq!(r.status, 401);
     assert!(r.msg().contains("disabled"), "{}", r.msg());
@@ -220,7 +227,7 @@ async fn bad_signatures_get_one_answer_and_the_reason_goes_to_the_log() {
 #[tokio::test]
 async fn a_user_disabled_by_another_process_loses_token_and_keys_within_a_poll() {
     let w = World::new().await;
-    let bob = w.app.create_access_key("acme", "bob").await.unwrap();
+    let bob = w.admin().create_access_key("acme", "bob").await.unwrap();
     let path = "/v2/servicerequest/authorizations";
     let by_token = || w.call("GET", path, Some(w.token("bob")), None);
     // Both credentials are now resolved, and cached.
@@ -257,7 +264,7 @@ async fn a_user_disabled_by_another_process_loses_token_and_keys_within_a_poll()
 #[tokio::test]
 async fn a_disabled_user_is_refused_at_once_and_enabled_again() {
     let w = World::new().await;
-    let bob = w.app.create_access_key("acme", "bob").await.unwrap();
+    let bob = w.admin().create_access_key("acme", "bob").await.unwrap();
     let path = "/v2/servicerequest/authorizations";
     let statuses = || async {
         let token = w.call("GET", path, Some(w.token("bob")), None).await.status;
@@ -271,18 +278,25 @@ async fn a_disabled_user_is_refused_at_once_and_enabled_again() {
         (token, signed, login)
     };
     assert_eq!(statuses().await, (200, 200, 201));
-    let disabled = w.app.set_user_enabled("acme", "bob", false).await.unwrap();
+    let disabled = w
+        .admin()
+        .set_user_enabled("acme", "bob", false)
+        .await
+        .unwrap();
     assert!(!disabled.enabled);
     assert_eq!(statuses().await, (401, 401, 401), "no waiting for a poll");
     // Others are untouched.
     let alice = w.call("GET", path, Some(w.token("alice")), None).await;
     assert_eq!(alice.status, 200);
-    w.app.set_user_enabled("acme", "bob", true).await.unwrap();
+    w.admin()
+        .set_user_enabled("acme", "bob", true)
+        .await
+        .unwrap();
     // Finding 5: disabling ended the old token for good; the permanent key and the
     // password work again.
     assert_eq!(statuses().await, (401, 200, 201));
     assert!(
-        w.app
+        w.admin()
             .set_user_enabled("acme", "nobody", false)
             .await
             .is_err()
@@ -294,7 +308,7 @@ async fn a_disabled_user_is_refused_at_once_and_enabled_again() {
 #[tokio::test]
 async fn failed_signatures_throttle_their_source_not_the_key() {
     let w = World::new().await;
-    let bob = w.app.create_access_key("acme", "bob").await.unwrap();
+    let bob = w.admin().create_access_key("acme", "bob").await.unwrap();
     let path = "/v2/servicerequest/authorizations";
     let mut junk = Signer::new(&w, &bob);
     junk.secret_override = Some("wrong-secret");
@@ -330,7 +344,7 @@ async fn failed_signatures_throttle_their_source_not_the_key() {
 async fn temporary_credentials_are_assumed_and_expire() {
     let w = World::new().await;
     let temp = w
-        .app
+        .admin()
         .create_temporary_access_key("acme", "bob", SignedDuration::from_hours(1))
         .await
         .unwrap();

@@ -4,7 +4,7 @@
 use jiff::SignedDuration;
 use serde_json::json;
 
-use crate::helpers::{Resp, World};
+use crate::helpers::{PgDatabase, Resp, TestServer, World, postgres_url};
 
 const ACTIONS: [&str; 4] = ["confirm", "reject", "cancel", "recall"];
 
@@ -106,4 +106,82 @@ async fn every_status_action_pair() {
         }
     }
     assert!(w.audit_verifies().await);
+}
+
+/// What a client sees of one answer: HTTP status, error code and message.
+type Answer = (u16, String, String);
+
+/// Every (status, action) pair, then eight cancels racing on one authorization (all
+/// but one lose, at the store's conditional update when they raced that far), as
+/// answered by the server `w`.
+async fn every_answer(w: &World) -> Vec<(i64, &'static str, Answer)> {
+    let answer = |r: Resp| (r.status, r.code().to_owned(), r.msg().to_owned());
+    let mut expired = Vec::new();
+    for _ in ACTIONS {
+        expired.push(w.raise("bob").await);
+    }
+    w.app.clock.advance(SignedDuration::from_hours(73));
+    assert_eq!(w.app.sweep_once().await.unwrap(), 4);
+    let mut answers = Vec::new();
+    for status in 0..=5 {
+        for (i, action) in ACTIONS.iter().enumerate() {
+            let (id, details) = if status == 3 {
+                expired[i].clone()
+            } else {
+                in_status(w, status).await
+            };
+            let r = perform(w, &id, &details, action).await;
+            answers.push((status, *action, answer(r)));
+        }
+    }
+    let (id, details) = in_status(w, 1).await;
+    let racing = (0..8).map(|_| perform(w, &id, &details, "cancel"));
+    let mut raced: Vec<Answer> = futures_util::future::join_all(racing)
+        .await
+        .into_iter()
+        .map(answer)
+        .collect();
+    raced.sort();
+    answers.extend(raced.into_iter().map(|a| (1, "cancel (raced)", a)));
+    answers
+}
+
+/// The same requests get the same answers from both stores: the decisions are made
+/// once, outside them. Without PostgreSQL configured, SQLite's answers are checked
+/// against the expected table alone.
+#[tokio::test]
+async fn both_stores_answer_every_pair_and_a_lost_race_alike() {
+    let on_sqlite = every_answer(&World::on(TestServer::start_on(None, |_| {}).await).await).await;
+    for (status, action, (http, code, msg)) in &on_sqlite {
+        let (allowed, now) = match *action {
+            // One cancel wins; the others find the authorization canceled.
+            "cancel (raced)" => (*http == 200, 5),
+            _ => (expected(*status, action).is_some(), *status),
+        };
+        if allowed {
+            assert_eq!((*http, code.as_str()), (200, ""), "{status} {action}");
+        } else {
+            assert_eq!(
+                (*http, code.as_str()),
+                (409, "OSM.01010102"),
+                "{status} {action}"
+            );
+            assert!(
+                msg.contains(&format!("status {now}")),
+                "{status} {action}: {msg}"
+            );
+        }
+    }
+    let winners = on_sqlite
+        .iter()
+        .filter(|(_, a, r)| *a == "cancel (raced)" && r.0 == 200);
+    assert_eq!(winners.count(), 1);
+
+    let Some(admin_url) = postgres_url() else {
+        return;
+    };
+    let database = PgDatabase::create(&admin_url).await;
+    let server = TestServer::start_on(Some(database), |_| {}).await;
+    let on_postgres = every_answer(&World::on(server).await).await;
+    assert_eq!(on_sqlite, on_postgres);
 }

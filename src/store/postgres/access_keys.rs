@@ -4,7 +4,7 @@ use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
 use tokio_postgres::Row;
 
-use super::identity::{USER_COLUMNS, domain_from_row, user_from_row};
+use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
 use super::{PgResult, from_ms, opt_from_ms};
 use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
 
@@ -39,7 +39,7 @@ pub async fn insert(c: &impl GenericClient, k: &AccessKeyRecord) -> StoreResult<
             &k.secret_ciphertext,
             &k.enabled,
             &k.created_at.as_millisecond(),
-            &k.expires_at.map(|t| t.as_millisecond()),
+            &k.expires_at.map(jiff::Timestamp::as_millisecond),
             &k.security_token_hash.as_ref().map(|h| &h[..]),
         ],
     )
@@ -63,7 +63,7 @@ pub async fn owner(
     Ok(Some((
         key_from_row(&r)?,
         user_from_row(&r, 7)?,
-        domain_from_row(&r, 16)?,
+        domain_from_row(&r, 7 + USER_COLUMN_COUNT)?,
     )))
 }
 

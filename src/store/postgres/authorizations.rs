@@ -10,6 +10,7 @@ use crate::domain::audit::{AuditDraft, SYSTEM_ACTOR};
 use crate::domain::{
     Action, Authorization, AuthorizationId, Detail, DetailId, DetailType, Scope, Status,
 };
+use crate::store::plan::{AccessEnded, TransitionFacts, TransitionPlan};
 use crate::store::{ListFilter, StoreError, StoreResult, StoredGrant, TransitionRequest};
 
 const COLUMNS: &str = "a.id, a.customer_id, a.x_customer_id, a.xcustomer_name, a.incident_id, \
@@ -27,7 +28,7 @@ fn code(s: Status) -> i64 {
 }
 
 fn ms(t: Option<Timestamp>) -> Option<i64> {
-    t.map(|t| t.as_millisecond())
+    t.map(jiff::Timestamp::as_millisecond)
 }
 
 fn port(v: Option<i64>) -> Option<u16> {
@@ -245,12 +246,12 @@ pub async fn get(
     Ok(Some(auth))
 }
 
-/// The current status and domain of a visible authorization.
-async fn visible_status(
+/// The facts a transition is decided on, if the row is visible in `scope`.
+async fn transition_facts(
     tx: &Transaction<'_>,
     scope: &Scope,
     id: AuthorizationId,
-) -> StoreResult<Option<(Status, String)>> {
+) -> StoreResult<Option<TransitionFacts>> {
     let mut q = Query::default();
     let sql = format!(
         "SELECT a.status, a.customer_id FROM authorizations a WHERE a.id = {} AND {}",
@@ -259,7 +260,10 @@ async fn visible_status(
     );
     let stmt = tx.prepare_cached(&sql).await?;
     match tx.query_opt(&stmt, &q.params()).await? {
-        Some(r) => Ok(Some((status_from(r.try_get(0)?)?, r.try_get(1)?))),
+        Some(r) => Ok(Some(TransitionFacts {
+            status: status_from(r.try_get(0)?)?,
+            domain_id: r.try_get(1)?,
+        })),
         None => Ok(None),
     }
 }
@@ -270,23 +274,16 @@ pub async fn transition(tx: &Transaction<'_>, req: &TransitionRequest) -> StoreR
     Ok(from)
 }
 
-/// The transition's own rows, and its audit event still to append. A refused
-/// precondition (`NotFound`, `Conflict`) is decided before anything is written.
+/// Carries out the transition's plan but for its audit event, which it returns still
+/// to append. A refused precondition (`NotFound`, `Transition`) is decided before
+/// anything is written.
 pub async fn transition_rows(
     tx: &Transaction<'_>,
     req: &TransitionRequest,
 ) -> StoreResult<(Status, AuditDraft)> {
-    let (from, domain_id) = visible_status(tx, &req.scope, req.id)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let to = req
-        .action
-        .apply(from)
-        .map_err(|e| StoreError::Conflict(e.current))?;
+    let plan = TransitionPlan::decide(req, transition_facts(tx, &req.scope, req.id).await?)?;
     // Another instance may have moved the row since it was read: the status condition
-    // makes this update the arbiter, and zero rows means that one won. A reject keeps
-    // its reason and a reject or cancel its handler, in the same statement.
-    let reason = req.recorded_reason();
+    // makes this update the arbiter, and zero rows means that one won.
     let update = tx
         .prepare_cached(
             "UPDATE authorizations SET status = $1, updated_at = $2, \
@@ -298,44 +295,29 @@ pub async fn transition_rows(
         .execute(
             &update,
             &[
-                &code(to),
-                &req.now.as_millisecond(),
-                &req.id.0,
-                &code(from),
-                &reason.is_some(),
-                &reason.flatten(),
-                &req.recorded_handler(),
+                &code(plan.to),
+                &plan.updated_at_ms,
+                &plan.id.0,
+                &code(plan.from),
+                &plan.reject_reason.is_some(),
+                &plan.reject_reason.flatten(),
+                &plan.handler,
             ],
         )
         .await?;
     if changed == 0 {
-        let now_in = visible_status(tx, &req.scope, req.id).await?;
-        return Err(StoreError::Conflict(now_in.map_or(from, |(s, _)| s)));
+        let now_in = transition_facts(tx, &req.scope, req.id).await?;
+        return Err(plan.lost_race(now_in.map(|f| f.status)));
     }
-    match req.action {
-        Action::Confirm => {
-            let grant = req
-                .grant
-                .as_ref()
-                .ok_or_else(|| StoreError::Internal("confirm without a grant".into()))?;
-            store_grant(tx, req.id, &req.actor.1, grant).await?;
-        }
-        Action::Reject | Action::Cancel | Action::Recall | Action::Expire => {}
+    if let Some((grant, handler)) = plan.grant {
+        store_grant(tx, plan.id, handler, grant).await?;
     }
-    // Leaving `authorized` ends access at once; the transition's one audit event
-    // records what was purged and closed.
-    let note = if from == Status::Authorized {
-        let (purged, closed) = leave_authorized(tx, req.id, req.now).await?;
-        format!("credentials_purged={purged} sessions_closed={closed}")
+    let ended = if plan.ends_access {
+        Some(end_access(tx, plan.id, req.now).await?)
     } else {
-        String::new()
+        None
     };
-    let actor = (req.actor.0.as_str(), req.actor.1.as_str());
-    let event = AuditDraft::new(&domain_id, Some(req.id), actor, req.action.name())
-        .transition(from, to)
-        .reason(req.reason.clone())
-        .note(note);
-    Ok((from, event))
+    Ok((plan.from, plan.event(ended)))
 }
 
 async fn store_grant(
@@ -378,12 +360,12 @@ async fn store_grant(
     Ok(())
 }
 
-/// Closes open sessions and purges host credentials; returns (purged, closed).
-async fn leave_authorized(
+/// Closes open sessions and purges host credentials.
+async fn end_access(
     tx: &Transaction<'_>,
     id: AuthorizationId,
     now: Timestamp,
-) -> StoreResult<(u64, u64)> {
+) -> StoreResult<AccessEnded> {
     let closed = tx
         .execute(
             "UPDATE sessions SET ended_at = $1 WHERE authorization_id = $2 AND ended_at IS NULL",
@@ -397,7 +379,10 @@ async fn leave_authorized(
             &[&id.0],
         )
         .await?;
-    Ok((purged, closed))
+    Ok(AccessEnded {
+        credentials_purged: purged,
+        sessions_closed: closed,
+    })
 }
 
 /// Expires due authorizations, oldest deadline first. Rows another instance is

@@ -122,7 +122,7 @@ async fn alone(pool: &Pool, request: &TransitionRequest) -> StoreResult<Status> 
 
 /// Whether a job's error is its own refused precondition, which wrote nothing.
 fn refused(e: &StoreError) -> bool {
-    matches!(e, StoreError::NotFound | StoreError::Conflict(_))
+    matches!(e, StoreError::NotFound | StoreError::Transition(_))
 }
 
 /// All jobs in one transaction; `Err` when that transaction failed as a whole.

@@ -4,7 +4,7 @@ use deadpool_postgres::Transaction;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::PostgresStore;
-use crate::store::copy::{Cell, Rows};
+use crate::store::copy::{Cell, Page};
 use crate::store::{StoreError, StoreResult};
 
 /// Rows per INSERT: few round trips, far below PostgreSQL's 65,535 parameters.
@@ -43,11 +43,12 @@ impl PostgresStore {
     }
 
     /// Writes the rows `read` gives for each of `tables`, in that order, into this
-    /// database, which must hold none yet; all or nothing.
+    /// database, which must hold none yet; all or nothing. `read(table, after)` gives
+    /// the page after `after` (`None`: the first), so only a page is held at a time.
     pub async fn import(
         &self,
         tables: &[&str],
-        mut read: impl FnMut(&str) -> StoreResult<Rows>,
+        mut read: impl FnMut(&str, Option<i64>) -> StoreResult<Page>,
     ) -> StoreResult<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
@@ -67,9 +68,16 @@ impl PostgresStore {
         tx.batch_execute("ALTER TABLE authorizations DISABLE TRIGGER USER")
             .await?;
         for table in tables {
-            let rows = read(table)?;
-            for chunk in rows.rows.chunks(ROWS_PER_INSERT) {
-                insert(&tx, table, &rows.columns, chunk).await?;
+            let mut after = None;
+            loop {
+                let page = read(table, after)?;
+                for chunk in page.rows.rows.chunks(ROWS_PER_INSERT) {
+                    insert(&tx, table, &page.rows.columns, chunk).await?;
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
             }
         }
         tx.batch_execute(

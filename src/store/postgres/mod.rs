@@ -8,6 +8,7 @@
 //! itself when the database comes back.
 
 mod access_keys;
+mod admin;
 mod audit;
 mod authorizations;
 mod batch;
@@ -29,7 +30,7 @@ use jiff::Timestamp;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-use crate::domain::audit::AuditDraft;
+use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
@@ -80,7 +81,8 @@ impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         let Some(db) = e.as_db_error() else {
             // No answer from the server: the connection failed or was lost.
-            let io = std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+            let io = std::error::Error::source(&e)
+                .is_some_and(<dyn std::error::Error + 'static>::is::<std::io::Error>);
             return if e.is_closed() || io {
                 StoreError::Unavailable(with_causes(&e))
             } else {
@@ -172,8 +174,29 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn create_domain(&self, domain: DomainRecord) -> StoreResult<()> {
-        identity::create_domain(&self.client().await?, &domain).await
+    async fn apply_admin_change(
+        &self,
+        change: AdminChange,
+        event: AuditDraft,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        in_transaction!(self, |tx| admin::apply(&tx, &change, event, at).await?)
+    }
+
+    async fn list_domains(&self) -> StoreResult<Vec<DomainRecord>> {
+        admin::list_domains(&self.client().await?).await
+    }
+
+    async fn list_users(&self, domain_id: &str) -> StoreResult<Vec<UserRecord>> {
+        admin::list_users(&self.client().await?, domain_id).await
+    }
+
+    async fn list_groups(&self, domain_id: &str) -> StoreResult<Vec<GroupRecord>> {
+        admin::list_groups(&self.client().await?, domain_id).await
+    }
+
+    async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>> {
+        admin::group_member_names(&self.client().await?, group_id).await
     }
 
     async fn domain_by_name(&self, name: &str) -> StoreResult<Option<DomainRecord>> {
@@ -188,10 +211,6 @@ impl Store for PostgresStore {
         identity::count_domains(&self.client().await?).await
     }
 
-    async fn create_user(&self, user: UserRecord) -> StoreResult<()> {
-        identity::create_user(&self.client().await?, &user).await
-    }
-
     async fn user_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<UserRecord>> {
         identity::user_by_name(&self.client().await?, domain_id, name).await
     }
@@ -200,20 +219,8 @@ impl Store for PostgresStore {
         identity::user_by_id(&self.client().await?, id).await
     }
 
-    async fn set_user_enabled(&self, user_id: &str, enabled: bool) -> StoreResult<()> {
-        identity::set_user_enabled(&self.client().await?, user_id, enabled).await
-    }
-
-    async fn create_group(&self, group: GroupRecord) -> StoreResult<()> {
-        identity::create_group(&self.client().await?, &group).await
-    }
-
     async fn group_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<GroupRecord>> {
         identity::group_by_name(&self.client().await?, domain_id, name).await
-    }
-
-    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()> {
-        identity::add_group_member(&self.client().await?, group_id, user_id).await
     }
 
     async fn group_view(
@@ -242,10 +249,6 @@ impl Store for PostgresStore {
         identity::credential_epoch(&self.client().await?).await
     }
 
-    async fn insert_access_key(&self, key: AccessKeyRecord) -> StoreResult<()> {
-        access_keys::insert(&self.client().await?, &key).await
-    }
-
     async fn access_key_owner(
         &self,
         access_key: &str,
@@ -255,14 +258,6 @@ impl Store for PostgresStore {
 
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {
         access_keys::list(&self.client().await?, user_id).await
-    }
-
-    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()> {
-        access_keys::set_enabled(&self.client().await?, access_key, enabled).await
-    }
-
-    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
-        access_keys::delete(&self.client().await?, access_key).await
     }
 
     async fn use_signature(
@@ -424,5 +419,11 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = Self::snapshot(&mut client).await?;
         audit::chains(&tx).await
+    }
+
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(u64, Vec<AuditEvent>)> {
+        let mut client = self.client().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        audit::events(&tx, filter).await
     }
 }

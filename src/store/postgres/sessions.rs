@@ -3,20 +3,18 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
+use super::authorizations::status_from;
 use super::query::Query;
 use super::{PgResult, audit, from_ms, opt_from_ms};
 use crate::domain::audit::AuditDraft;
-use crate::domain::session::flagged_count;
-use crate::domain::session::{FileTransfer, Operation, Session};
-use crate::domain::{AuthorizationId, DetailId, Scope, SessionId, Status};
+use crate::domain::session::{self, Access, FileTransfer, Operation, Session, flagged_count};
+use crate::domain::{AuthorizationId, DetailId, Scope, SessionId};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
 
 /// A visible authorization's facts that session rules need.
 struct AuthFacts {
     domain_id: String,
-    status: i64,
-    effective_at: Option<i64>,
-    expire_at: Option<i64>,
+    access: Access,
 }
 
 /// Whether reading the authorization also holds it still until the transaction ends.
@@ -57,9 +55,11 @@ async fn auth_with_detail(
         .ok_or(StoreError::NotFound)?;
     Ok(AuthFacts {
         domain_id: r.try_get(0)?,
-        status: r.try_get(1)?,
-        effective_at: r.try_get(2)?,
-        expire_at: r.try_get(3)?,
+        access: Access {
+            status: status_from(r.try_get(1)?)?,
+            effective_at: opt_from_ms(r.try_get(2)?),
+            expire_at: opt_from_ms(r.try_get(3)?),
+        },
     })
 }
 
@@ -99,14 +99,7 @@ async fn session_state(
 /// Appends need an open session of an authorization that is still authorized.
 async fn require_writable(tx: &Transaction<'_>, target: &SessionRef) -> StoreResult<String> {
     let (facts, ended_at) = session_state(tx, target, Hold::Share).await?;
-    if ended_at.is_some() {
-        return Err(StoreError::SessionClosed("the session is closed"));
-    }
-    if facts.status != i64::from(Status::Authorized.code()) {
-        return Err(StoreError::SessionClosed(
-            "the authorization is no longer authorized",
-        ));
-    }
+    facts.access.may_record(ended_at.is_some())?;
     Ok(facts.domain_id)
 }
 
@@ -137,14 +130,7 @@ pub async fn open(
 ) -> StoreResult<()> {
     let facts = auth_with_detail(tx, scope, s.authorization_id, s.detail_id, Hold::Share).await?;
     let now = s.started_at.as_millisecond();
-    let inside = facts.status == i64::from(Status::Authorized.code())
-        && facts.effective_at.is_some_and(|t| t <= now)
-        && facts.expire_at.is_some_and(|t| now < t);
-    if !inside {
-        return Err(StoreError::SessionClosed(
-            "the authorization does not allow access now",
-        ));
-    }
+    facts.access.may_open(s.started_at)?;
     tx.execute(
         "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at) \
          VALUES ($1, $2, $3, $4, $5)",
@@ -279,9 +265,7 @@ pub async fn close(
             &[&now.as_millisecond(), &target.session_id.0],
         )
         .await?;
-    if closed == 0 {
-        return Err(StoreError::SessionClosed("the session is already closed"));
-    }
+    session::may_close(closed == 0)?;
     let note = format!("session={}", target.session_id.0);
     record(
         tx,

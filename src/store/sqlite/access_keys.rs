@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::identity::{USER_COLUMNS, domain_from_row, user_from_row};
+use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
 use super::{from_ms, opt_from_ms};
 use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
 
@@ -34,7 +34,7 @@ pub fn insert(conn: &Connection, k: &AccessKeyRecord) -> StoreResult<()> {
         k.secret_ciphertext,
         k.enabled,
         k.created_at.as_millisecond(),
-        k.expires_at.map(|t| t.as_millisecond()),
+        k.expires_at.map(jiff::Timestamp::as_millisecond),
         k.security_token_hash.as_ref().map(|h| &h[..]),
     ])?;
     Ok(())
@@ -55,7 +55,7 @@ pub fn owner(
             Ok((
                 key_from_row(r)?,
                 user_from_row(r, 7)?,
-                domain_from_row(r, 16)?,
+                domain_from_row(r, 7 + USER_COLUMN_COUNT)?,
             ))
         })
         .optional()?)

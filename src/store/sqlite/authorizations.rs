@@ -11,6 +11,7 @@ use crate::domain::audit::{AuditDraft, SYSTEM_ACTOR};
 use crate::domain::{
     Action, Authorization, AuthorizationId, Detail, DetailId, DetailType, Scope, Status,
 };
+use crate::store::plan::{AccessEnded, TransitionFacts, TransitionPlan};
 use crate::store::{ListFilter, StoreError, StoreResult, StoredGrant, TransitionRequest};
 
 const COLUMNS: &str = "a.id, a.customer_id, a.x_customer_id, a.xcustomer_name, a.incident_id, \
@@ -19,7 +20,7 @@ const COLUMNS: &str = "a.id, a.customer_id, a.x_customer_id, a.xcustomer_name, a
     a.requested_effective_at, a.requested_expire_at, a.effective_at, a.expire_at, a.reject_reason, \
     a.handler_name, a.agency_id, a.raised_by, a.raised_by_name, a.updated_at";
 
-fn status_from(code: i64) -> rusqlite::Result<Status> {
+pub(super) fn status_from(code: i64) -> rusqlite::Result<Status> {
     Status::from_code(code).ok_or(rusqlite::Error::IntegralValueOutOfRange(11, code))
 }
 
@@ -72,7 +73,7 @@ fn detail_from_row(r: &Row) -> rusqlite::Result<Detail> {
 }
 
 pub fn insert(conn: &Connection, a: &Authorization, event: AuditDraft) -> StoreResult<()> {
-    let ms = |t: Option<Timestamp>| t.map(|t| t.as_millisecond());
+    let ms = |t: Option<Timestamp>| t.map(jiff::Timestamp::as_millisecond);
     conn.prepare_cached(
         "INSERT INTO authorizations (id, customer_id, x_customer_id, xcustomer_name, incident_id, \
          simple_description, auth_describe, resource_type_id, visit_type_id, content_type_id, \
@@ -198,12 +199,12 @@ pub fn get(
     Ok(Some(auth))
 }
 
-/// The current status of a visible authorization.
-fn visible_status(
+/// The facts a transition is decided on, if the row is visible in `scope`.
+fn transition_facts(
     conn: &Connection,
     scope: &Scope,
     id: AuthorizationId,
-) -> StoreResult<Option<(Status, String)>> {
+) -> StoreResult<Option<TransitionFacts>> {
     let (sql, mut args) = scope::condition(scope);
     args.insert(0, Value::Integer(id.0));
     let row = conn
@@ -215,23 +216,19 @@ fn visible_status(
         })
         .optional()?;
     match row {
-        Some((code, domain)) => Ok(Some((status_from(code)?, domain))),
+        Some((code, domain_id)) => Ok(Some(TransitionFacts {
+            status: status_from(code)?,
+            domain_id,
+        })),
         None => Ok(None),
     }
 }
 
+/// Carries out the transition's plan; returns the status it left.
 pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Status> {
-    let (from, domain_id) =
-        visible_status(conn, &req.scope, req.id)?.ok_or(StoreError::NotFound)?;
-    let to = req
-        .action
-        .apply(from)
-        .map_err(|e| StoreError::Conflict(e.current))?;
-    let now = req.now.as_millisecond();
+    let plan = TransitionPlan::decide(req, transition_facts(conn, &req.scope, req.id)?)?;
     // The status condition makes this safe on any database, even though this writer
-    // is the only one: zero rows means another transaction moved it first. A reject
-    // keeps its reason and a reject or cancel its handler, in the same statement.
-    let reason = req.recorded_reason();
+    // is the only one: zero rows means another transaction moved it first.
     let changed = conn
         .prepare_cached(
             "UPDATE authorizations SET status = ?1, updated_at = ?2, \
@@ -239,42 +236,28 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
              handler_name = COALESCE(?7, handler_name) WHERE id = ?3 AND status = ?4",
         )?
         .execute(params![
-            to.code(),
-            now,
-            req.id.0,
-            from.code(),
-            reason.is_some(),
-            reason.flatten(),
-            req.recorded_handler()
+            plan.to.code(),
+            plan.updated_at_ms,
+            plan.id.0,
+            plan.from.code(),
+            plan.reject_reason.is_some(),
+            plan.reject_reason.flatten(),
+            plan.handler
         ])?;
     if changed == 0 {
-        return Err(StoreError::Conflict(from));
+        let now_in = transition_facts(conn, &req.scope, req.id)?;
+        return Err(plan.lost_race(now_in.map(|f| f.status)));
     }
-    match req.action {
-        Action::Confirm => {
-            let grant = req
-                .grant
-                .as_ref()
-                .ok_or_else(|| StoreError::Internal("confirm without a grant".into()))?;
-            store_grant(conn, req.id, &req.actor.1, grant)?;
-        }
-        Action::Reject | Action::Cancel | Action::Recall | Action::Expire => {}
+    if let Some((grant, handler)) = plan.grant {
+        store_grant(conn, plan.id, handler, grant)?;
     }
-    // Leaving `authorized` ends access at once; the transition's one audit event
-    // records what was purged and closed.
-    let note = if from == Status::Authorized {
-        let (purged, closed) = leave_authorized(conn, req.id, req.now)?;
-        format!("credentials_purged={purged} sessions_closed={closed}")
+    let ended = if plan.ends_access {
+        Some(end_access(conn, plan.id, req.now)?)
     } else {
-        String::new()
+        None
     };
-    let actor = (req.actor.0.as_str(), req.actor.1.as_str());
-    let event = AuditDraft::new(&domain_id, Some(req.id), actor, req.action.name())
-        .transition(from, to)
-        .reason(req.reason.clone())
-        .note(note);
-    audit::append(conn, event, req.now)?;
-    Ok(from)
+    audit::append(conn, plan.event(ended), req.now)?;
+    Ok(plan.from)
 }
 
 fn store_grant(
@@ -309,12 +292,8 @@ fn store_grant(
     Ok(())
 }
 
-/// Closes open sessions and purges host credentials; returns (purged, closed).
-fn leave_authorized(
-    conn: &Connection,
-    id: AuthorizationId,
-    now: Timestamp,
-) -> StoreResult<(usize, usize)> {
+/// Closes open sessions and purges host credentials.
+fn end_access(conn: &Connection, id: AuthorizationId, now: Timestamp) -> StoreResult<AccessEnded> {
     let closed = conn
         .prepare_cached(
             "UPDATE sessions SET ended_at = ? WHERE authorization_id = ? AND ended_at IS NULL",
@@ -326,7 +305,10 @@ fn leave_authorized(
              WHERE authorization_id = ? AND password_ciphertext IS NOT NULL",
         )?
         .execute([id.0])?;
-    Ok((purged, closed))
+    Ok(AccessEnded {
+        credentials_purged: purged as u64,
+        sessions_closed: closed as u64,
+    })
 }
 
 /// Expires due authorizations, oldest deadline first.
@@ -355,7 +337,7 @@ pub fn expire_due(conn: &Connection, now: Timestamp, limit: u32) -> StoreResult<
         };
         match transition(conn, &req) {
             Ok(_) => expired += 1,
-            Err(StoreError::Conflict(_)) | Err(StoreError::NotFound) => {}
+            Err(StoreError::Transition(_) | StoreError::NotFound) => {}
             Err(e) => return Err(e),
         }
     }

@@ -75,7 +75,7 @@ fn run(conn: Connection, catch_up: CatchUp, stopped: mpsc::Receiver<()>) {
     while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
         match passive_checkpoint(&conn) {
             Ok((frames, copied)) if writer_should_catch_up(frames, copied) => {
-                catch_up.0.store(true, Ordering::Relaxed)
+                catch_up.0.store(true, Ordering::Relaxed);
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),

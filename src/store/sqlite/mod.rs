@@ -2,6 +2,7 @@
 //! commit and a pool of read-only connections.
 
 mod access_keys;
+mod admin;
 mod audit;
 mod authorizations;
 mod checkpointer;
@@ -21,7 +22,7 @@ use jiff::Timestamp;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode};
 
-use crate::domain::audit::AuditDraft;
+use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
@@ -185,9 +186,30 @@ impl Store for SqliteStore {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
     }
 
-    async fn create_domain(&self, domain: DomainRecord) -> StoreResult<()> {
-        self.write(move |c| identity::create_domain(c, &domain))
+    async fn apply_admin_change(
+        &self,
+        change: AdminChange,
+        event: AuditDraft,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(move |c| admin::apply(c, &change, event, at))
             .await
+    }
+
+    async fn list_domains(&self) -> StoreResult<Vec<DomainRecord>> {
+        self.read(admin::list_domains)
+    }
+
+    async fn list_users(&self, domain_id: &str) -> StoreResult<Vec<UserRecord>> {
+        self.read(|c| admin::list_users(c, domain_id))
+    }
+
+    async fn list_groups(&self, domain_id: &str) -> StoreResult<Vec<GroupRecord>> {
+        self.read(|c| admin::list_groups(c, domain_id))
+    }
+
+    async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>> {
+        self.read(|c| admin::group_member_names(c, group_id))
     }
 
     async fn domain_by_name(&self, name: &str) -> StoreResult<Option<DomainRecord>> {
@@ -202,10 +224,6 @@ impl Store for SqliteStore {
         self.read(identity::count_domains)
     }
 
-    async fn create_user(&self, user: UserRecord) -> StoreResult<()> {
-        self.write(move |c| identity::create_user(c, &user)).await
-    }
-
     async fn user_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<UserRecord>> {
         self.read(|c| identity::user_by_name(c, domain_id, name))
     }
@@ -214,24 +232,8 @@ impl Store for SqliteStore {
         self.read(|c| identity::user_by_id(c, id))
     }
 
-    async fn set_user_enabled(&self, user_id: &str, enabled: bool) -> StoreResult<()> {
-        let user_id = user_id.to_owned();
-        self.write(move |c| identity::set_user_enabled(c, &user_id, enabled))
-            .await
-    }
-
-    async fn create_group(&self, group: GroupRecord) -> StoreResult<()> {
-        self.write(move |c| identity::create_group(c, &group)).await
-    }
-
     async fn group_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<GroupRecord>> {
         self.read(|c| identity::group_by_name(c, domain_id, name))
-    }
-
-    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()> {
-        let (group_id, user_id) = (group_id.to_owned(), user_id.to_owned());
-        self.write(move |c| identity::add_group_member(c, &group_id, &user_id))
-            .await
     }
 
     async fn group_view(
@@ -259,10 +261,6 @@ impl Store for SqliteStore {
         self.read(identity::credential_epoch)
     }
 
-    async fn insert_access_key(&self, key: AccessKeyRecord) -> StoreResult<()> {
-        self.write(move |c| access_keys::insert(c, &key)).await
-    }
-
     async fn access_key_owner(
         &self,
         access_key: &str,
@@ -272,18 +270,6 @@ impl Store for SqliteStore {
 
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {
         self.read(|c| access_keys::list(c, user_id))
-    }
-
-    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()> {
-        let access_key = access_key.to_owned();
-        self.write(move |c| access_keys::set_enabled(c, &access_key, enabled))
-            .await
-    }
-
-    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
-        let access_key = access_key.to_owned();
-        self.write(move |c| access_keys::delete(c, &access_key))
-            .await
     }
 
     async fn use_signature(
@@ -437,6 +423,10 @@ impl Store for SqliteStore {
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {
         self.read(audit::chains)
     }
+
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(u64, Vec<AuditEvent>)> {
+        self.read(|c| audit::events(c, filter))
+    }
 }
 
 #[cfg(test)]
@@ -477,7 +467,21 @@ mod tests {
                 is_provider: false,
                 created_at: Timestamp::UNIX_EPOCH,
             };
-            store.create_domain(domain).await.unwrap();
+            let event = AuditDraft::admin(
+                crate::domain::audit::SYSTEM_CHAIN,
+                &crate::domain::audit::Actor::system(),
+                "domain.created",
+                None,
+                None,
+            );
+            store
+                .apply_admin_change(
+                    AdminChange::CreateDomain(domain),
+                    event,
+                    Timestamp::UNIX_EPOCH,
+                )
+                .await
+                .unwrap();
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while main_file() <= before {

@@ -66,7 +66,11 @@ impl Readers {
 
 impl Inner {
     fn take(&self) -> StoreResult<Connection> {
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
         match idle {
             Some(conn) => Ok(conn),
             None => Ok((self.open)(&self.path)?),
@@ -76,7 +80,7 @@ impl Inner {
     fn give_back(&self, conn: Connection) {
         self.idle
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(conn);
     }
 }

@@ -4,19 +4,17 @@ use jiff::Timestamp;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
+use super::authorizations::status_from;
 use super::{audit, from_ms, opt_from_ms, scope};
 use crate::domain::audit::AuditDraft;
-use crate::domain::session::flagged_count;
-use crate::domain::session::{FileTransfer, Operation, Session};
-use crate::domain::{AuthorizationId, DetailId, Scope, SessionId, Status};
+use crate::domain::session::{self, Access, FileTransfer, Operation, Session, flagged_count};
+use crate::domain::{AuthorizationId, DetailId, Scope, SessionId};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
 
 /// A visible authorization's facts that session rules need.
 struct AuthFacts {
     domain_id: String,
-    status: i64,
-    effective_at: Option<i64>,
-    expire_at: Option<i64>,
+    access: Access,
 }
 
 /// The authorization, if visible in `scope` and owning `detail`.
@@ -37,9 +35,11 @@ fn auth_with_detail(
     .query_row(params_from_iter(args.iter()), |r| {
         Ok(AuthFacts {
             domain_id: r.get(0)?,
-            status: r.get(1)?,
-            effective_at: r.get(2)?,
-            expire_at: r.get(3)?,
+            access: Access {
+                status: status_from(r.get(1)?)?,
+                effective_at: opt_from_ms(r.get(2)?),
+                expire_at: opt_from_ms(r.get(3)?),
+            },
         })
     })
     .optional()?
@@ -74,14 +74,7 @@ fn session_state(conn: &Connection, target: &SessionRef) -> StoreResult<(AuthFac
 /// Appends and closes need an open session of an authorization that is still authorized.
 fn require_writable(conn: &Connection, target: &SessionRef) -> StoreResult<String> {
     let (facts, ended_at) = session_state(conn, target)?;
-    if ended_at.is_some() {
-        return Err(StoreError::SessionClosed("the session is closed"));
-    }
-    if facts.status != i64::from(Status::Authorized.code()) {
-        return Err(StoreError::SessionClosed(
-            "the authorization is no longer authorized",
-        ));
-    }
+    facts.access.may_record(ended_at.is_some())?;
     Ok(facts.domain_id)
 }
 
@@ -112,14 +105,7 @@ pub fn open(
 ) -> StoreResult<()> {
     let facts = auth_with_detail(conn, scope, s.authorization_id, s.detail_id)?;
     let now = s.started_at.as_millisecond();
-    let inside = facts.status == i64::from(Status::Authorized.code())
-        && facts.effective_at.is_some_and(|t| t <= now)
-        && facts.expire_at.is_some_and(|t| now < t);
-    if !inside {
-        return Err(StoreError::SessionClosed(
-            "the authorization does not allow access now",
-        ));
-    }
+    facts.access.may_open(s.started_at)?;
     conn.prepare_cached(
         "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at) VALUES (?,?,?,?,?)",
     )?
@@ -232,9 +218,7 @@ pub fn close(
     actor: &(String, String),
 ) -> StoreResult<()> {
     let (facts, ended_at) = session_state(conn, target)?;
-    if ended_at.is_some() {
-        return Err(StoreError::SessionClosed("the session is already closed"));
-    }
+    session::may_close(ended_at.is_some())?;
     conn.prepare_cached("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")?
         .execute(params![now.as_millisecond(), target.session_id.0])?;
     let note = format!("session={}", target.session_id.0);
