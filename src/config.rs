@@ -99,6 +99,11 @@ pub struct Settings {
     )]
     #[serde(deserialize_with = "positive::deserialize")]
     pub check_max_in_flight_per_domain: usize,
+    /// Language of answers to requests that name none (neither X-Language nor a
+    /// supported Accept-Language): `en-us` or `zh-cn`.
+    #[arg(long, env = "SUPPORT_ACCESS_DEFAULT_LANGUAGE", default_value = "en-us", value_parser = language::parse)]
+    #[serde(with = "language")]
+    pub default_language: Language,
     /// Networks CheckHosts and the SSH broker may connect to, as CIDRs (comma-separated
     /// on the command line, a list in the file) [default: every address except
     /// loopback, link-local, multicast and this host's own].
@@ -114,11 +119,6 @@ pub struct Settings {
     #[arg(long, env = "SUPPORT_ACCESS_MAX_CONNECTIONS", default_value = "1024", value_parser = positive::parse)]
     #[serde(deserialize_with = "positive::deserialize")]
     pub max_connections: usize,
-    /// Language of answers to requests that name none (neither X-Language nor a
-    /// supported Accept-Language): `en-us` or `zh-cn`.
-    #[arg(long, env = "SUPPORT_ACCESS_DEFAULT_LANGUAGE", default_value = "en-us", value_parser = language::parse)]
-    #[serde(with = "language")]
-    pub default_language: Language,
 }
 
 impl Settings {

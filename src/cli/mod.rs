@@ -103,7 +103,8 @@ impl From<crate::service::ServiceError> for CliError {
             E::Conflict(_) | E::SessionConflict(_) => "conflict",
             E::Forbidden(_) => "forbidden",
             E::Unauthenticated(_) => "unauthenticated",
-            E::Busy { .. } | E::Throttled { .. } | E::Unavailable(_) => "unavailable",
+            E::Busy { .. } | E::Unavailable(_) => "unavailable",
+            E::Throttled { .. } => "throttled",
             E::Internal(_) => "internal",
         };
         let message = match e {

@@ -34,6 +34,7 @@ use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::store::rows::{from_ms, opt_from_ms};
 use crate::store::*;
 use batch::TransitionBatcher;
 
@@ -50,13 +51,7 @@ pub struct PostgresStore {
     transitions: TransitionBatcher,
 }
 
-fn from_ms(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-fn opt_from_ms(ms: Option<i64>) -> Option<Timestamp> {
-    ms.map(from_ms)
-}
+crate::store::rows::columns_by!(tokio_postgres::Row, try_get);
 
 /// `postgres://` or `postgresql://` URLs.
 pub fn is_postgres_url(url: &str) -> bool {
@@ -260,6 +255,14 @@ impl Store for PostgresStore {
         access_keys::list(&self.client().await?, user_id).await
     }
 
+    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()> {
+        access_keys::set_enabled(&self.client().await?, access_key, enabled).await
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
+        access_keys::delete(&self.client().await?, access_key).await
+    }
+
     async fn use_signature(
         &self,
         signature: &str,
@@ -317,7 +320,7 @@ impl Store for PostgresStore {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| host_keys::reset(
@@ -335,12 +338,7 @@ impl Store for PostgresStore {
             .await?)
     }
 
-    async fn open_session(
-        &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
-    ) -> StoreResult<()> {
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::open(&tx, scope, &session, &actor)
             .await?)
     }
@@ -349,7 +347,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::append_operations(
@@ -362,7 +360,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::append_file_transfers(
@@ -375,7 +373,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::close(&tx, &target, now, &actor)
             .await?)

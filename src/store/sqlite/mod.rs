@@ -26,6 +26,7 @@ use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::store::rows::{from_ms, opt_from_ms};
 use crate::store::*;
 use checkpointer::{CatchUp, Checkpointer};
 use readers::Readers;
@@ -60,12 +61,30 @@ pub struct SqliteStore {
     _checkpointer: Checkpointer,
 }
 
-fn from_ms(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+crate::store::rows::columns_by!(rusqlite::Row<'_>, get);
+
+/// Every row `stmt` gives for `params`, each read by `map`.
+fn all<T>(
+    stmt: &mut rusqlite::Statement,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut rows = stmt.query(params)?;
+    let mut all = Vec::new();
+    while let Some(r) = rows.next()? {
+        all.push(map(r)?);
+    }
+    Ok(all)
 }
 
-fn opt_from_ms(ms: Option<i64>) -> Option<Timestamp> {
-    ms.map(from_ms)
+/// The first row `stmt` gives for `params`, if any, read by `map`.
+fn first<T>(
+    stmt: &mut rusqlite::Statement,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(map).transpose()
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -272,6 +291,18 @@ impl Store for SqliteStore {
         self.read(|c| access_keys::list(c, user_id))
     }
 
+    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()> {
+        let access_key = access_key.to_owned();
+        self.write(move |c| access_keys::set_enabled(c, &access_key, enabled))
+            .await
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
+        let access_key = access_key.to_owned();
+        self.write(move |c| access_keys::delete(c, &access_key))
+            .await
+    }
+
     async fn use_signature(
         &self,
         signature: &str,
@@ -323,12 +354,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn open_session(
-        &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
-    ) -> StoreResult<()> {
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
         let scope = scope.clone();
         self.write(move |c| sessions::open(c, &scope, &session, &actor))
             .await
@@ -338,7 +364,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::append_operations(c, &target, &ops, &actor, now))
@@ -349,7 +375,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::append_file_transfers(c, &target, &transfers, &actor, now))
@@ -360,7 +386,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::close(c, &target, now, &actor))
             .await
@@ -412,7 +438,7 @@ impl Store for SqliteStore {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         let scope = scope.clone();
