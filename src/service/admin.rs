@@ -320,7 +320,8 @@ impl Admin<'_> {
     }
 
     /// Disables (or enables again) a user, engineers included (domain `provider`): a
-    /// disabled user cannot log in, and their tokens and access keys stop working.
+    /// disabled user cannot log in, and their tokens and access keys stop working;
+    /// disabling deletes their tokens and temporary keys, so enabling revives neither.
     pub async fn set_user_enabled(
         &self,
         domain: &str,

@@ -12,6 +12,7 @@ mod limits;
 mod malformed;
 mod operator;
 mod outage;
+mod properties;
 mod restart;
 mod secrets;
 mod signing;
