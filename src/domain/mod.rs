@@ -7,6 +7,7 @@ pub mod audit;
 pub mod authorization;
 pub mod catalog;
 pub mod confirm;
+pub mod event;
 pub mod host_check;
 pub mod ids;
 pub mod locale;

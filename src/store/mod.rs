@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::domain::audit::{AuditDraft, AuditEvent};
+use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session, SessionRefused};
 use crate::domain::{
@@ -114,6 +115,8 @@ pub trait Store: Send + Sync + 'static {
     async fn transition(&self, request: TransitionRequest) -> StoreResult<Status>;
     /// Expires up to `limit` due authorizations (pending past TTL, authorized past window).
     async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32>;
+    /// Up to `limit` notification events after `after_seq`, oldest first.
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>>;
 
     // Sessions.
     async fn open_session(

@@ -10,6 +10,7 @@ mod helpers;
 mod limits;
 mod malformed;
 mod outage;
+mod outbox;
 mod restart;
 mod secrets;
 mod signing;

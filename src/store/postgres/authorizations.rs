@@ -5,12 +5,12 @@ use jiff::Timestamp;
 use tokio_postgres::Row;
 
 use super::query::Query;
-use super::{PgResult, audit, from_ms, opt_from_ms};
+use super::{PgResult, audit, from_ms, opt_from_ms, outbox};
 use crate::domain::audit::{AuditDraft, SYSTEM_ACTOR};
 use crate::domain::{
     Action, Authorization, AuthorizationId, Detail, DetailId, DetailType, Scope, Status,
 };
-use crate::store::plan::{AccessEnded, TransitionFacts, TransitionPlan};
+use crate::store::plan::{self, AccessEnded, TransitionFacts, TransitionPlan};
 use crate::store::{ListFilter, StoreError, StoreResult, StoredGrant, TransitionRequest};
 
 const COLUMNS: &str = "a.id, a.customer_id, a.x_customer_id, a.xcustomer_name, a.incident_id, \
@@ -158,6 +158,7 @@ pub async fn insert(tx: &Transaction<'_>, a: &Authorization, event: AuditDraft) 
         )
         .await?;
     }
+    outbox::append(tx, &plan::raised(a, &event.actor_id)).await?;
     audit::append(tx, event, a.created_at).await
 }
 
@@ -274,8 +275,8 @@ pub async fn transition(tx: &Transaction<'_>, req: &TransitionRequest) -> StoreR
     Ok(from)
 }
 
-/// Carries out the transition's plan but for its audit event, which it returns still
-/// to append. A refused precondition (`NotFound`, `Transition`) is decided before
+/// Carries out the transition's plan (its outbox event included) but for its audit
+/// event, which it returns still to append. A refused precondition (`NotFound`, `Transition`) is decided before
 /// anything is written.
 pub async fn transition_rows(
     tx: &Transaction<'_>,
@@ -317,6 +318,7 @@ pub async fn transition_rows(
     } else {
         None
     };
+    outbox::append(tx, &plan.outbox).await?;
     Ok((plan.from, plan.event(ended)))
 }
 

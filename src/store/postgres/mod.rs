@@ -15,6 +15,7 @@ mod host_keys;
 mod identity;
 mod import;
 mod migrations;
+mod outbox;
 mod query;
 mod sessions;
 
@@ -30,6 +31,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use crate::domain::audit::AuditDraft;
+use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
@@ -330,6 +332,10 @@ impl Store for PostgresStore {
     async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
         in_transaction!(self, |tx| authorizations::expire_due(&tx, now, limit)
             .await?)
+    }
+
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
+        outbox::after(&self.client().await?, after_seq, limit).await
     }
 
     async fn open_session(

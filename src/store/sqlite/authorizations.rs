@@ -5,13 +5,14 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::audit;
+use super::outbox;
 use super::scope;
 use super::{from_ms, opt_from_ms};
 use crate::domain::audit::{AuditDraft, SYSTEM_ACTOR};
 use crate::domain::{
     Action, Authorization, AuthorizationId, Detail, DetailId, DetailType, Scope, Status,
 };
-use crate::store::plan::{AccessEnded, TransitionFacts, TransitionPlan};
+use crate::store::plan::{self, AccessEnded, TransitionFacts, TransitionPlan};
 use crate::store::{ListFilter, StoreError, StoreResult, StoredGrant, TransitionRequest};
 
 const COLUMNS: &str = "a.id, a.customer_id, a.x_customer_id, a.xcustomer_name, a.incident_id, \
@@ -126,6 +127,7 @@ pub fn insert(conn: &Connection, a: &Authorization, event: AuditDraft) -> StoreR
             d.requested_port,
         ])?;
     }
+    outbox::append(conn, &plan::raised(a, &event.actor_id))?;
     audit::append(conn, event, a.created_at)
 }
 
@@ -256,6 +258,7 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
     } else {
         None
     };
+    outbox::append(conn, &plan.outbox)?;
     audit::append(conn, plan.event(ended), req.now)?;
     Ok(plan.from)
 }

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_access_keys.sql")),
     (3, include_str!("migrations/0003_credential_epoch.sql")),
     (4, include_str!("migrations/0004_authorization_counts.sql")),
+    (5, include_str!("migrations/0005_outbox.sql")),
 ];
 
 pub fn apply(conn: &Connection) -> StoreResult<()> {

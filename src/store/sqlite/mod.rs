@@ -9,6 +9,7 @@ pub mod export;
 mod host_keys;
 mod identity;
 mod migrations;
+mod outbox;
 mod readers;
 mod scope;
 mod sessions;
@@ -22,6 +23,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode};
 
 use crate::domain::audit::AuditDraft;
+use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
@@ -307,6 +309,10 @@ impl Store for SqliteStore {
     async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
         self.write(move |c| authorizations::expire_due(c, now, limit))
             .await
+    }
+
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
+        self.read(|c| outbox::after(c, after_seq, limit))
     }
 
     async fn open_session(
