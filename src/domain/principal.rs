@@ -65,6 +65,7 @@ pub enum Forbidden {
     GroupNotUsable,
     NotAnEngineer,
     NotAProviderAdmin,
+    NotADomainAdmin,
 }
 
 impl Principal {

@@ -90,6 +90,10 @@ impl ApiError {
                 "No operation permission: provider administrators only.",
                 "无操作权限：仅限服务商管理员。",
             ),
+            ApiError::Forbidden(Forbidden::NotADomainAdmin) => pick(
+                "No operation permission: domain administrators only.",
+                "无操作权限：仅限租户管理员。",
+            ),
             ApiError::NotFound => pick(
                 "The authorization, detail or session does not exist.",
                 "授权、授权详情或会话不存在。",

@@ -8,6 +8,7 @@ mod identity;
 pub mod input;
 pub mod middleware;
 mod provider;
+mod webhooks;
 pub mod wire;
 
 use std::sync::Arc;
@@ -79,11 +80,15 @@ pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
             post(provider::append_file_transfers),
         )
         .route(&format!("{session}/close"), post(provider::close_session))
+        .merge(webhooks::routes(true))
         .route_layer(authenticated());
+
+    let customer_extension = webhooks::routes(false).route_layer(authenticated());
 
     Router::new()
         .nest("/v2/servicerequest", customer)
         .nest("/provider/v1", provider)
+        .nest("/customer/v1", customer_extension)
         .route("/v3/auth/tokens", post(identity::issue_token))
         .route(
             "/v3/auth/domains",

@@ -11,6 +11,7 @@ pub mod password_pool;
 pub mod provider;
 pub mod ssh;
 pub mod sweeper;
+pub mod webhooks;
 
 use std::sync::Arc;
 

@@ -68,3 +68,25 @@ pub async fn after(
         .map(event_from_row)
         .collect()
 }
+
+const SELECT: &str = "SELECT id, type, customer_id, authorization_id, status, actor_id, \
+    session_id, created_at FROM outbox_events";
+
+/// Up to `limit` events not yet fanned out to subscriptions, in order.
+pub async fn undispatched(c: &impl GenericClient, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "{SELECT} WHERE dispatched_at IS NULL ORDER BY id LIMIT $1"
+        ))
+        .await?;
+    c.query(&stmt, &[&i64::from(limit)])
+        .await?
+        .iter()
+        .map(event_from_row)
+        .collect()
+}
+
+pub async fn by_id(c: &impl GenericClient, id: i64) -> StoreResult<OutboxEvent> {
+    let stmt = c.prepare_cached(&format!("{SELECT} WHERE id = $1")).await?;
+    event_from_row(&c.query_one(&stmt, &[&id]).await?)
+}

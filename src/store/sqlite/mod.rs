@@ -13,6 +13,7 @@ mod outbox;
 mod readers;
 mod scope;
 mod sessions;
+mod webhooks;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -313,6 +314,78 @@ impl Store for SqliteStore {
 
     async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
         self.read(|c| outbox::after(c, after_seq, limit))
+    }
+
+    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()> {
+        self.write(move |c| webhooks::create(c, &webhook)).await
+    }
+
+    async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>> {
+        self.read(|c| webhooks::list(c, owner))
+    }
+
+    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()> {
+        let (owner, id) = (owner.to_owned(), id.to_owned());
+        self.write(move |c| webhooks::delete(c, &owner, &id)).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        owner: &str,
+        id: &str,
+        secret_sealed: Vec<u8>,
+        overlap_until: Timestamp,
+    ) -> StoreResult<()> {
+        let (owner, id) = (owner.to_owned(), id.to_owned());
+        self.write(move |c| webhooks::rotate(c, &owner, &id, &secret_sealed, overlap_until))
+            .await
+    }
+
+    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
+        self.write(move |c| webhooks::dispatch(c, now, limit)).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        self.write(move |c| webhooks::claim(c, now, lease_until, limit))
+            .await
+    }
+
+    async fn finish_delivery(
+        &self,
+        subscription_id: &str,
+        event_id: i64,
+        outcome: DeliveryOutcome,
+        status: Option<u16>,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let subscription_id = subscription_id.to_owned();
+        self.write(move |c| {
+            webhooks::finish(
+                c,
+                &subscription_id,
+                event_id,
+                &outcome,
+                status,
+                error.as_deref(),
+                now,
+            )
+        })
+        .await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        owner: &str,
+        id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        self.read(|c| webhooks::deliveries(c, owner, id, limit))
     }
 
     async fn open_session(

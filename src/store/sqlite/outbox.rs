@@ -55,3 +55,22 @@ pub fn after(conn: &Connection, after_seq: i64, limit: u32) -> StoreResult<Vec<O
     .map(|r| r?.map_err(StoreError::Internal))
     .collect()
 }
+
+const SELECT: &str = "SELECT id, type, customer_id, authorization_id, status, actor_id, \
+    session_id, created_at FROM outbox_events";
+
+/// Up to `limit` events not yet fanned out to subscriptions, in order.
+pub fn undispatched(conn: &Connection, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
+    conn.prepare_cached(&format!(
+        "{SELECT} WHERE dispatched_at IS NULL ORDER BY id LIMIT ?"
+    ))?
+    .query_map([limit], event_from_row)?
+    .map(|r| r?.map_err(StoreError::Internal))
+    .collect()
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> StoreResult<OutboxEvent> {
+    conn.prepare_cached(&format!("{SELECT} WHERE id = ?"))?
+        .query_row([id], event_from_row)?
+        .map_err(StoreError::Internal)
+}
