@@ -17,4 +17,5 @@ mod signing;
 mod ssh_host;
 mod transitions;
 mod visibility;
+mod webhooks;
 mod workflow;
