@@ -12,6 +12,8 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, Command, FromArgMatches, ValueEnum};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Language;
+use crate::domain::network_policy::NetworkList;
 use crate::store::sqlite::{self, Synchronous};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Serialize)]
@@ -97,6 +99,26 @@ pub struct Settings {
     )]
     #[serde(deserialize_with = "positive::deserialize")]
     pub check_max_in_flight_per_domain: usize,
+    /// Language of answers to requests that name none (neither X-Language nor a
+    /// supported Accept-Language): `en-us` or `zh-cn`.
+    #[arg(long, env = "SUPPORT_ACCESS_DEFAULT_LANGUAGE", default_value = "en-us", value_parser = language::parse)]
+    #[serde(with = "language")]
+    pub default_language: Language,
+    /// Networks CheckHosts and the SSH broker may connect to, as CIDRs (comma-separated
+    /// on the command line, a list in the file) [default: every address except
+    /// loopback, link-local, multicast and this host's own].
+    #[arg(long, env = "SUPPORT_ACCESS_TARGET_NETWORKS")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_networks: Option<NetworkList>,
+    /// How long a client may take to send a request's head; also how long a keep-alive
+    /// connection may wait idle for its next request.
+    #[arg(long, env = "SUPPORT_ACCESS_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub header_read_timeout: Duration,
+    /// Connections served at once; further ones wait to be accepted.
+    #[arg(long, env = "SUPPORT_ACCESS_MAX_CONNECTIONS", default_value = "1024", value_parser = positive::parse)]
+    #[serde(deserialize_with = "positive::deserialize")]
+    pub max_connections: usize,
     /// Deliver webhooks to private, loopback and link-local addresses too (checked
     /// after DNS resolution); off by default, so a subscription cannot reach inside.
     #[arg(
@@ -208,6 +230,25 @@ mod duration {
     }
 }
 
+/// Languages as written in flags and the file: `en-us`, `zh-cn`.
+mod language {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::domain::Language;
+
+    pub fn parse(text: &str) -> Result<Language, String> {
+        Language::from_setting(text)
+    }
+
+    pub fn serialize<S: Serializer>(l: &Language, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(l.pick("en-us", "zh-cn"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Language, D::Error> {
+        parse(&String::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Counts that must be at least 1.
 mod positive {
     use serde::{Deserialize, Deserializer};
@@ -283,6 +324,9 @@ mod tests {
         assert_eq!(s.check_timeout, Duration::from_secs(5));
         assert_eq!(s.check_max_in_flight_per_domain, 4);
         assert_eq!(s.sqlite_synchronous, Synchronous::Full);
+        assert_eq!(s.default_language, Language::En);
+        let zh = settings(&[], Some("default_language = \"zh-cn\"\n")).unwrap();
+        assert_eq!(zh.default_language, Language::Zh);
     }
 
     #[test]
@@ -325,6 +369,7 @@ mod tests {
         assert!(flag(&["--check-timeout", "1m"]).contains("check_timeout"));
         assert!(flag(&["--check-max-in-flight", "0"]).contains("--check-max-in-flight"));
         assert!(flag(&["--sqlite-synchronous", "off"]).contains("--sqlite-synchronous"));
+        assert!(flag(&["--default-language", "fr-fr"]).contains("--default-language"));
         assert_eq!(
             settings(&["--sqlite-synchronous", "NORMAL"], None)
                 .unwrap()
@@ -338,5 +383,23 @@ mod tests {
         assert!(file("log_format = \"xml\"").contains("log_format"));
         assert!(file("nonsense = 1").contains("nonsense"));
         assert!(file("listen = [").contains("invalid configuration file"));
+        assert!(file("target_networks = [\"10.0.0.0/33\"]").contains("10.0.0.0/33"));
+        assert!(flag(&["--target-networks", "10.0.0.0/8,bogus"]).contains("bogus"));
+    }
+
+    #[test]
+    fn target_networks_come_as_a_list_or_comma_separated() {
+        assert_eq!(settings(&[], None).unwrap().target_networks, None);
+        let from_flag = settings(&["--target-networks", "10.0.0.0/8, 192.168.0.0/16"], None)
+            .unwrap()
+            .target_networks;
+        let from_file = settings(
+            &[],
+            Some("target_networks = [\"10.0.0.0/8\", \"192.168.0.0/16\"]"),
+        )
+        .unwrap()
+        .target_networks;
+        assert_eq!(from_flag, from_file);
+        assert_eq!(from_flag.unwrap().0.len(), 2);
     }
 }

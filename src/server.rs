@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::master_key::{self, MasterKeyError};
 use crate::crypto::{Cipher, CryptoError};
+use crate::http::connections;
 use crate::http::middleware::EnvelopeConfig;
 use crate::service::host_check::HostChecks;
 use crate::service::in_flight::Limits;
@@ -72,13 +73,16 @@ pub async fn open_app(settings: &Settings, clock: Clock) -> Result<Arc<App>, Sta
         max_window: signed(settings.max_window),
         token_ttl: signed(settings.token_ttl),
     };
-    Ok(Arc::new(App::new(
-        store,
-        secrets,
-        clock,
-        policy,
-        Arc::new(host_checks(settings)),
-    )))
+    Ok(Arc::new(
+        App::new(
+            store,
+            secrets,
+            clock,
+            policy,
+            Arc::new(host_checks(settings)),
+        )
+        .with_target_networks(settings.target_networks.clone().into()),
+    ))
 }
 
 fn host_checks(settings: &Settings) -> HostChecks {
@@ -116,11 +120,15 @@ pub async fn serve(
     let config = EnvelopeConfig {
         request_timeout: settings.request_timeout,
         body_limit: settings.body_limit_bytes,
+        default_language: settings.default_language,
     };
     let router = crate::http::router(app, config);
-    let result = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let connections = connections::Limits {
+        max_connections: settings.max_connections,
+        header_read_timeout: settings.header_read_timeout,
+        drain_timeout: settings.request_timeout,
+    };
+    let result = connections::serve(listener, router, connections, shutdown).await;
     let _ = stop_sweeper.send(true);
     let _ = sweeper.await;
     let _ = deliveries.await;

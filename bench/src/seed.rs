@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use support_access::clock::Clock;
 use support_access::config::Settings;
 use support_access::crypto::{Cipher, password, token};
-use support_access::domain::audit::{AuditDraft, AuditEvent, GENESIS_HASH, SYSTEM_ACTOR};
+use support_access::domain::audit::{Actor, AuditDraft, AuditEvent, GENESIS_HASH, SYSTEM_ACTOR};
 use support_access::domain::{Action, AuthorizationId, DetailId, Status};
 use support_access::service::App;
 
@@ -199,7 +199,11 @@ async fn create_access_keys(
             .cloned()
             .map(|(domain, user)| {
                 let app = app.clone();
-                tokio::spawn(async move { app.create_access_key(&domain, &user).await })
+                tokio::spawn(async move {
+                    app.admin(Actor::system())
+                        .create_access_key(&domain, &user)
+                        .await
+                })
             })
             .collect();
         for (i, task) in tasks.into_iter().enumerate() {

@@ -25,20 +25,20 @@ pub enum DbCommand {
 pub async fn run(global: &GlobalArgs, command: DbCommand) -> CliResult {
     let DbCommand::Copy { from, to } = command;
     let source = sqlite::path_from_url(&from).ok_or_else(|| {
-        CliError(format!(
+        CliError::failed(format!(
             "--from must be sqlite://PATH, not `{}`",
             redacted_url(&from)
         ))
     })?;
     if !postgres::is_postgres_url(&to) {
-        return Err(CliError(format!(
+        return Err(CliError::failed(format!(
             "--to must be postgres://USER@HOST:PORT/DB, not `{}`",
             redacted_url(&to)
         )));
     }
     let report = copy::sqlite_to_postgres(&source, &to)
         .await
-        .map_err(|e| CliError(format!("db copy: {e}")))?;
+        .map_err(|e| CliError::failed(format!("db copy: {e}")))?;
     let rows: Map<String, Value> = report
         .tables
         .iter()

@@ -8,6 +8,7 @@ use jiff::SignedDuration;
 
 use super::CliError;
 use crate::clock::Clock;
+use crate::domain::audit::Actor;
 use crate::domain::authorization::{DetailInput, RaiseInput};
 use crate::domain::confirm::{ConfirmInput, GrantInput};
 use crate::domain::principal::CredentialKind;
@@ -16,7 +17,7 @@ use crate::domain::session::{FileTransferInput, OperationInput};
 use crate::domain::{Action, Authorization, Principal};
 use crate::service::App;
 use crate::service::SessionPath;
-use crate::store::UserRecord;
+use crate::store::{DomainRecord, UserRecord};
 
 /// Demo credentials are fixed so the README walkthrough can use them.
 pub const CUSTOMER_DOMAIN: &str = "acme";
@@ -72,7 +73,8 @@ pub async fn seed_and_explain(app: &Arc<App>, address: SocketAddr) -> Result<(),
         println!("The database already has data: demo data was not seeded again.");
         None
     };
-    explain(address, ids.as_ref());
+    let domains = app.list_domains().await?;
+    explain(address, ids.as_ref(), &domains);
     Ok(())
 }
 
@@ -82,21 +84,23 @@ struct Seeded {
 }
 
 async fn seed(app: &Arc<App>) -> Result<Seeded, CliError> {
-    let engineer = app.create_engineer(ENGINEER.0, ENGINEER.1, false).await?;
+    let admin = app.admin(Actor::system());
+    let engineer = admin.create_engineer(ENGINEER.0, ENGINEER.1, false).await?;
     let provider = app
         .domain_named(crate::service::identity::PROVIDER_DOMAIN)
         .await?;
-    let domain = app.create_domain(CUSTOMER_DOMAIN).await?;
+    let domain = admin.create_domain(CUSTOMER_DOMAIN).await?;
     let mut users = Vec::new();
-    for (name, password, admin) in USERS {
+    for (name, password, is_admin) in USERS {
         users.push(
-            app.create_user(CUSTOMER_DOMAIN, name, password, admin)
+            admin
+                .create_user(CUSTOMER_DOMAIN, name, password, is_admin)
                 .await?,
         );
     }
-    app.create_group(CUSTOMER_DOMAIN, "ops", true).await?;
+    admin.create_group(CUSTOMER_DOMAIN, "ops", true).await?;
     for user in ["bob", "carol"] {
-        app.add_group_member(CUSTOMER_DOMAIN, "ops", user).await?;
+        admin.add_group_member(CUSTOMER_DOMAIN, "ops", user).await?;
     }
     let (alice, bob, carol) = (&users[0], &users[1], &users[2]);
     let eng = principal(&engineer, &provider);
@@ -240,9 +244,13 @@ async fn record_session(app: &App, eng: &Principal, auth: &Authorization) -> Res
     Ok(())
 }
 
-fn explain(address: SocketAddr, seeded: Option<&Seeded>) {
+fn explain(address: SocketAddr, seeded: Option<&Seeded>, domains: &[DomainRecord]) {
     let (alice, alice_pw, _) = USERS[0];
     println!("Demo installation");
+    for d in domains {
+        // The SDK's GlobalCredentials take the domain id.
+        println!("  domain {:<12} id {}", format!("`{}`", d.name), d.id);
+    }
     println!(
         "  provider engineer:  {} / {}  (domain `provider`)",
         ENGINEER.0, ENGINEER.1

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `admin ...`, `audit verify` and `db copy`.
+//! The command line: `serve`, `migrate`, `admin ...`, `audit ...` and `db copy`.
 
 mod admin;
 mod audit;
@@ -49,10 +49,10 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
-    /// Manage domains, users, groups and engineers.
+    /// Manage domains, users, groups, engineers and access keys (every change audited).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
-    /// Audit log tools.
+    /// Read, export and verify the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
     /// Database tools: copy an installation from SQLite to PostgreSQL.
@@ -60,12 +60,82 @@ enum Command {
     Db(db::DbCommand),
 }
 
-/// A command failure: printed to stderr, exit code 1.
-pub struct CliError(pub String);
+/// A command failure: printed to stderr (as `{"error": {"code", "message"}}` under
+/// `--output json`), exit code 1.
+pub struct CliError {
+    /// What kind of failure, for scripts: `invalid`, `not_found`, `duplicate`,
+    /// `unavailable`, `failed`, ...
+    pub code: &'static str,
+    pub message: String,
+}
 
-impl<E: std::fmt::Display> From<E> for CliError {
-    fn from(e: E) -> Self {
-        CliError(e.to_string())
+impl CliError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> CliError {
+        CliError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A failure with no more specific kind.
+    pub fn failed(message: impl Into<String>) -> CliError {
+        CliError::new("failed", message)
+    }
+
+    fn print(&self, output: Output) {
+        match output {
+            Output::Json => eprintln!(
+                "{}",
+                serde_json::json!({ "error": { "code": self.code, "message": self.message } })
+            ),
+            Output::Table => eprintln!("error: {}", self.message),
+        }
+    }
+}
+
+impl From<crate::service::ServiceError> for CliError {
+    fn from(e: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError as E;
+        let code = match &e {
+            E::Invalid(_) => "invalid",
+            E::NotFound | E::Missing(_) => "not_found",
+            E::Duplicate(_) => "duplicate",
+            E::Conflict(_) | E::SessionConflict(_) => "conflict",
+            E::Forbidden(_) => "forbidden",
+            E::Unauthenticated(_) => "unauthenticated",
+            E::Busy { .. } | E::Unavailable(_) => "unavailable",
+            E::Throttled { .. } => "throttled",
+            E::Internal(_) => "internal",
+        };
+        let message = match e {
+            E::Duplicate(what) => format!("{what} already exists"),
+            other => other.to_string(),
+        };
+        CliError::new(code, message)
+    }
+}
+
+impl From<crate::store::StoreError> for CliError {
+    fn from(e: crate::store::StoreError) -> Self {
+        crate::service::ServiceError::from(e).into()
+    }
+}
+
+impl From<crate::server::StartupError> for CliError {
+    fn from(e: crate::server::StartupError) -> Self {
+        CliError::new("unavailable", e.to_string())
+    }
+}
+
+impl From<String> for CliError {
+    fn from(message: String) -> Self {
+        CliError::failed(message)
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError::failed(e.to_string())
     }
 }
 
@@ -74,7 +144,7 @@ pub type CliResult = Result<(), CliError>;
 impl GlobalArgs {
     /// Flags and variables, then the configuration file, then defaults.
     fn settings(&self) -> Result<Settings, CliError> {
-        Settings::merge(&self.matches, self.config.as_deref()).map_err(CliError)
+        Settings::merge(&self.matches, self.config.as_deref()).map_err(CliError::failed)
     }
 }
 
@@ -95,6 +165,7 @@ impl Cli {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse_with_settings();
+    let output = cli.global.output;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -124,9 +195,41 @@ pub fn run() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(CliError(message)) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            error.print(output);
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command and flag has a line of help, down to the last subcommand.
+    #[test]
+    fn every_command_and_flag_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) -> usize {
+            let path = format!("{path} {}", command.get_name());
+            let mut seen = 1;
+            if command.get_about().is_none() {
+                missing.push(path.clone());
+            }
+            for arg in command.get_arguments() {
+                seen += 1;
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                seen += walk(sub, &path, missing);
+            }
+            seen
+        }
+        let mut missing = Vec::new();
+        let seen = walk(&Cli::command_with_settings(), "", &mut missing);
+        assert!(missing.is_empty(), "without help: {missing:#?}");
+        assert!(seen > 100, "the walk reached every subcommand: {seen}");
     }
 }

@@ -33,7 +33,7 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
     let app = crate::server::open_app(&settings, Clock::System).await?;
     let listener = TcpListener::bind(&settings.listen)
         .await
-        .map_err(|e| CliError(format!("cannot listen on {}: {e}", settings.listen)))?;
+        .map_err(|e| CliError::failed(format!("cannot listen on {}: {e}", settings.listen)))?;
     let address = listener.local_addr()?;
     if args.demo {
         super::demo::seed_and_explain(&app, address).await?;

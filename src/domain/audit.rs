@@ -38,6 +38,47 @@ pub const GENESIS_HASH: [u8; 32] = [0; 32];
 /// The system actor used by the expiry sweeper.
 pub const SYSTEM_ACTOR: &str = "system";
 
+/// The chain of administrative events that belong to no customer domain (domains
+/// themselves, the broker's host key).
+pub const SYSTEM_CHAIN: &str = "system";
+
+/// Who made an administrative change: `cli:<os user>` for the admin CLI, else the API
+/// principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: String,
+    pub name: String,
+}
+
+impl Actor {
+    /// The admin CLI run by `os_user`.
+    pub fn cli(os_user: &str) -> Actor {
+        let id = format!("cli:{os_user}");
+        Actor {
+            name: id.clone(),
+            id,
+        }
+    }
+
+    /// The service itself (seeding demo data, first-use set-up).
+    pub fn system() -> Actor {
+        Actor {
+            id: SYSTEM_ACTOR.into(),
+            name: SYSTEM_ACTOR.into(),
+        }
+    }
+
+    fn pair(&self) -> (&str, &str) {
+        (&self.id, &self.name)
+    }
+}
+
+/// The `note` of an administrative event: the non-secret fields before and after the
+/// change (`null` for a creation's before and a deletion's after), as JSON.
+pub fn change_note(before: Option<serde_json::Value>, after: Option<serde_json::Value>) -> String {
+    serde_json::json!({ "before": before, "after": after }).to_string()
+}
+
 impl AuditDraft {
     pub fn new(
         domain_id: &str,
@@ -56,6 +97,18 @@ impl AuditDraft {
             reason: None,
             note: String::new(),
         }
+    }
+
+    /// An administrative change, e.g. kind `user.updated`, in chain `chain` (a domain id
+    /// or [`SYSTEM_CHAIN`]).
+    pub fn admin(
+        chain: &str,
+        actor: &Actor,
+        kind: &str,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> Self {
+        AuditDraft::new(chain, None, actor.pair(), kind).note(change_note(before, after))
     }
 
     pub fn transition(mut self, from: Status, to: Status) -> Self {
@@ -142,6 +195,29 @@ pub fn verify_chain(events: &[AuditEvent]) -> Result<(), ChainBreak> {
         prev = e.hash;
     }
     Ok(())
+}
+
+/// The status each authorization's events lead to: the `to_status` of its last
+/// transition, `Pending` after its raise alone.
+pub fn replayed_statuses<'a>(
+    events: impl IntoIterator<Item = &'a AuditEvent>,
+) -> std::collections::BTreeMap<AuthorizationId, Status> {
+    let mut statuses = std::collections::BTreeMap::new();
+    for e in events {
+        let Some(id) = e.draft.authorization_id else {
+            continue;
+        };
+        match e.draft.to_status {
+            Some(to) => {
+                statuses.insert(id, to);
+            }
+            None if e.draft.kind == "raise" => {
+                statuses.entry(id).or_insert(Status::Pending);
+            }
+            None => {}
+        }
+    }
+    statuses
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! function over plain values so it can be unit-tested exhaustively.
 
 pub mod audit;
+pub mod audit_export;
 pub mod authorization;
 pub mod catalog;
 pub mod confirm;
@@ -11,6 +12,7 @@ pub mod event;
 pub mod host_check;
 pub mod ids;
 pub mod locale;
+pub mod network_policy;
 pub mod principal;
 pub mod secret;
 pub mod session;

@@ -104,6 +104,15 @@ impl Principal {
         })
     }
 
+    /// Customer domain administrators only (e.g. their domain's audit trail): the
+    /// domain whose data they may read.
+    pub fn require_domain_admin(&self) -> Result<&str, Forbidden> {
+        match self.kind {
+            PrincipalKind::Customer if self.is_domain_admin => Ok(&self.domain_id),
+            _ => Err(Forbidden::NotADomainAdmin),
+        }
+    }
+
     /// Provider administrators only: actions that override a customer-facing safeguard.
     pub fn require_provider_admin(&self) -> Result<(), Forbidden> {
         match self.kind {

@@ -38,7 +38,15 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let lang = Language::from_header(header(parts, "x-language")?)?;
+        // The envelope negotiated it; an explicit `X-Language` is validated here.
+        let lang = match header(parts, "x-language")? {
+            Some(value) => Language::from_header(value)?,
+            None => parts
+                .extensions
+                .get::<Language>()
+                .copied()
+                .unwrap_or_default(),
+        };
         let tz = parse_time_zone(header(parts, "x-time-zone")?)?;
         let site = match header(parts, "x-site")? {
             None => 0,
@@ -63,6 +71,29 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .ok_or(ApiError::Unauthenticated(
                 "no credentials were presented".into(),
             ))
+    }
+}
+
+/// The address the request came from (the TCP peer: a proxy's `X-Forwarded-For` is
+/// not trusted), for throttling.
+pub struct Source(pub std::net::IpAddr);
+
+impl Source {
+    pub fn of(extensions: &axum::http::Extensions) -> Source {
+        use axum::extract::ConnectInfo;
+        Source(
+            extensions
+                .get::<ConnectInfo<std::net::SocketAddr>>()
+                .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip()),
+        )
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Source::of(&parts.extensions))
     }
 }
 

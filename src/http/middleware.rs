@@ -22,7 +22,14 @@ const REQUEST_ID: &str = "x-request-id";
 pub struct EnvelopeConfig {
     pub request_timeout: Duration,
     pub body_limit: usize,
+    /// The language of answers to requests that name none.
+    pub default_language: Language,
 }
+
+/// The authenticated caller's id, handed back to the envelope on the response for the
+/// log line (an id only, never a credential).
+#[derive(Clone)]
+struct PrincipalId(String);
 
 /// A caller's own request id is echoed if it is of sane form; otherwise a fresh one.
 fn request_id(req: &Request) -> String {
@@ -39,23 +46,38 @@ fn request_id(req: &Request) -> String {
         .unwrap_or_else(crate::service::new_hex_id)
 }
 
+/// The request's language; an invalid `X-Language` counts as absent here (the handler
+/// refuses it, in the language chosen without it).
+fn language(req: &Request, default: Language) -> Language {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    Language::negotiate(header("x-language"), header("accept-language"), default)
+        .or_else(|_| Language::negotiate(None, header("accept-language"), default))
+        .unwrap_or(default)
+}
+
 /// The outermost layer: every response gets `X-Request-Id`, every error its JSON body
 /// in the caller's language, every request one log line.
-pub async fn envelope(State(config): State<EnvelopeConfig>, req: Request, next: Next) -> Response {
+pub async fn envelope(
+    State(config): State<EnvelopeConfig>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let id = request_id(&req);
-    let lang = req
-        .headers()
-        .get("x-language")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Language::from_header(Some(v)).ok())
-        .unwrap_or_default();
+    let lang = language(&req, config.default_language);
+    req.extensions_mut().insert(lang);
     let method = req.method().clone();
     let started = Instant::now();
 
-    let mut response = match tokio::time::timeout(config.request_timeout, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Timeout.into_response(),
+    let mut response = match refused_before_reading(&req, config) {
+        Some(error) => error.into_response(),
+        None => match tokio::time::timeout(config.request_timeout, next.run(req)).await {
+            Ok(response) => response,
+            Err(_) => ApiError::Timeout.into_response(),
+        },
     };
+    // Taken before an error is rendered into a fresh response.
+    let route = response.extensions_mut().remove::<MatchedPath>();
+    let principal = response.extensions_mut().remove::<PrincipalId>();
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
         response = render(&error, lang, config, &id);
     } else if response.status() == StatusCode::METHOD_NOT_ALLOWED {
@@ -64,14 +86,51 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, req: Request, next: 
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
+    // Answers carry credentials and customers' data: never cached, never sniffed.
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let route = response
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("(unmatched)", |m| m.as_str());
-    tracing::info!(request_id = %id, %method, route, status, latency_ms, "request");
+    let latency_ms = format!("{:.3}", started.elapsed().as_secs_f64() * 1000.0);
+    let route = route.as_ref().map_or("(unmatched)", |m| m.as_str());
+    let principal = principal.as_ref().map_or("-", |p| p.0.as_str());
+    tracing::info!(request_id = %id, %method, %route, status, %latency_ms, %principal, "request");
     response
+}
+
+/// Longer request targets are answered 414, larger header sections 431, both with the
+/// error body (hyper's own, higher limits answer without one).
+const MAX_URI_BYTES: usize = 8 * 1024;
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// What can be refused from the head alone: an oversized target or header section, or a
+/// body declared larger than the limit (413 before a byte of it is read).
+fn refused_before_reading(req: &Request, config: EnvelopeConfig) -> Option<ApiError> {
+    if req.uri().to_string().len() > MAX_URI_BYTES {
+        return Some(ApiError::UriTooLong);
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return Some(ApiError::HeadersTooLarge);
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > config.body_limit as u64 => {
+            Some(ApiError::PayloadTooLarge(config.body_limit))
+        }
+        _ => None,
+    }
 }
 
 fn render(error: &ApiError, lang: Language, config: EnvelopeConfig, request_id: &str) -> Response {
@@ -92,7 +151,7 @@ fn render(error: &ApiError, lang: Language, config: EnvelopeConfig, request_id: 
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let ApiError::TooManyRequests(secs) = error {
+    if let ApiError::TooManyRequests(secs) | ApiError::Throttled(secs) = error {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -147,9 +206,12 @@ pub async fn authenticate(
             return Err(ApiError::Unauthenticated(why.into()));
         }
     };
+    let principal_id = PrincipalId(principal.user_id.clone());
     let mut req = req;
     req.extensions_mut().insert(principal);
-    Ok(next.run(req).await)
+    let mut response = next.run(req).await;
+    response.extensions_mut().insert(principal_id);
+    Ok(response)
 }
 
 /// The signature covers the raw body, so it is read here and put back for the handler.
@@ -181,7 +243,11 @@ async fn authenticate_signed(
         headers: &headers,
         body: &bytes,
     };
-    let principal = auth.app.authenticate_signed(&raw, authorization).await?;
+    let source = super::input::Source::of(&parts.extensions).0;
+    let principal = auth
+        .app
+        .authenticate_signed(&raw, authorization, source)
+        .await?;
     Ok((principal, Request::from_parts(parts, Body::from(bytes))))
 }
 

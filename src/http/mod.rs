@@ -1,6 +1,8 @@
 //! The HTTP layer: routes, extraction, authentication, and mapping errors to the wire.
 //! Handlers stay thin; the rules live in `domain` and the use cases in `service`.
 
+mod audit;
+pub mod connections;
 mod customer;
 pub mod error;
 mod health;
@@ -83,12 +85,16 @@ pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
         .merge(webhooks::routes(true))
         .route_layer(authenticated());
 
-    let customer_extension = webhooks::routes(false).route_layer(authenticated());
+    // Our extensions for customers (SPEC §9).
+    let customer_extensions = Router::new()
+        .route("/audit-events", get(audit::list))
+        .merge(webhooks::routes(false))
+        .route_layer(authenticated());
 
     Router::new()
         .nest("/v2/servicerequest", customer)
+        .nest("/customer/v1", customer_extensions)
         .nest("/provider/v1", provider)
-        .nest("/customer/v1", customer_extension)
         .route("/v3/auth/tokens", post(identity::issue_token))
         .route(
             "/v3/auth/domains",

@@ -82,6 +82,10 @@ pub struct ListAuthorizationsResponse {
 #[derive(Serialize)]
 pub struct IncidentOrderAuthDetailInfoV2 {
     id: i64,
+    /// Not in Huawei's model (the SDKs ignore members they do not know): where the
+    /// engineer will connect, so the customer approves the machine they mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +102,7 @@ impl From<Detail> for IncidentOrderAuthDetailInfoV2 {
         IncidentOrderAuthDetailInfoV2 {
             id: d.id.0,
             port: d.port(),
+            host: d.host,
             account: d.account,
             detail_type: d.detail_type.code(),
             instance_id: d.instance_id,

@@ -173,6 +173,7 @@ mod tests {
             is_provider_admin: false,
             enabled: true,
             created_at: Timestamp::UNIX_EPOCH,
+            email: None,
         };
         let domain = DomainRecord {
             id: "d".into(),

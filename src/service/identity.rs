@@ -1,5 +1,6 @@
 //! Identities: domains, users, groups, engineers, and password-method tokens.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -9,15 +10,15 @@ use crate::domain::Principal;
 use crate::domain::principal::CredentialKind;
 use crate::domain::secret::Secret;
 use crate::domain::validation::{Rule, ValidationError, text};
-use crate::store::{DomainRecord, GroupRecord, TokenRecord, UserRecord};
+use crate::store::{DomainRecord, TokenRecord, UserRecord};
 
-use super::{App, ServiceError, ServiceResult, new_hex_id};
+use super::{App, ServiceError, ServiceResult};
 
 /// The provider's own domain, where engineers live.
 pub const PROVIDER_DOMAIN: &str = "provider";
 
 /// Names of domains, users and groups: 1..64 printable characters.
-fn check_name(field: &str, name: &str) -> Result<(), ValidationError> {
+pub(super) fn check_name(field: &str, name: &str) -> Result<(), ValidationError> {
     text(field, name, 1, 64)?;
     if name.chars().any(char::is_control) || name.trim() != name {
         return Err(ValidationError::new(
@@ -28,7 +29,7 @@ fn check_name(field: &str, name: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn check_password(pw: &str) -> Result<(), ValidationError> {
+pub(super) fn check_password(pw: &str) -> Result<(), ValidationError> {
     text("password", pw, 8, 128)
 }
 
@@ -49,193 +50,87 @@ pub struct IssuedToken {
 }
 
 impl App {
-    pub async fn create_domain(&self, name: &str) -> ServiceResult<DomainRecord> {
-        check_name("name", name)?;
-        self.insert_domain(name, name == PROVIDER_DOMAIN).await
-    }
-
-    async fn insert_domain(&self, name: &str, is_provider: bool) -> ServiceResult<DomainRecord> {
-        let domain = DomainRecord {
-            id: new_hex_id(),
-            name: name.into(),
-            is_provider,
-            created_at: self.clock.now(),
-        };
-        self.store
-            .create_domain(domain.clone())
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Duplicate(_) => {
-                    ServiceError::Duplicate(format!("domain `{name}`"))
-                }
-                other => other.into(),
-            })?;
-        Ok(domain)
-    }
-
     pub async fn domain_named(&self, name: &str) -> ServiceResult<DomainRecord> {
         self.store
             .domain_by_name(name)
             .await?
-            .ok_or(ServiceError::NotFound)
+            .ok_or_else(|| ServiceError::Missing(format!("domain `{name}`")))
     }
 
-    pub async fn create_user(
-        &self,
-        domain: &str,
-        name: &str,
-        pw: &str,
-        admin: bool,
-    ) -> ServiceResult<UserRecord> {
-        let domain = self.domain_named(domain).await?;
-        if domain.is_provider {
-            return Err(ValidationError::new("domain", Rule::UnknownId).into());
-        }
-        self.insert_user(&domain, name, pw, admin, None).await
-    }
-
-    /// Disables (or enables again) a user, engineers included (domain `provider`): a
-    /// disabled user cannot log in, and their tokens and access keys stop working.
-    pub async fn set_user_enabled(
-        &self,
-        domain: &str,
-        name: &str,
-        enabled: bool,
-    ) -> ServiceResult<UserRecord> {
-        let mut user = self.user_named(domain, name).await?;
-        self.store.set_user_enabled(&user.id, enabled).await?;
-        self.credentials.clear();
-        user.enabled = enabled;
-        Ok(user)
-    }
-
-    /// Engineers are users of the `provider` domain, created on first use.
-    pub async fn create_engineer(
-        &self,
-        name: &str,
-        pw: &str,
-        provider_admin: bool,
-    ) -> ServiceResult<UserRecord> {
-        let domain = match self.store.domain_by_name(PROVIDER_DOMAIN).await? {
-            Some(d) => d,
-            None => match self.insert_domain(PROVIDER_DOMAIN, true).await {
-                Err(ServiceError::Duplicate(_)) => self.domain_named(PROVIDER_DOMAIN).await?,
-                other => other?,
-            },
-        };
-        self.insert_user(&domain, name, pw, false, Some(provider_admin))
-            .await
-    }
-
-    async fn insert_user(
-        &self,
-        domain: &DomainRecord,
-        name: &str,
-        pw: &str,
-        admin: bool,
-        engineer: Option<bool>,
-    ) -> ServiceResult<UserRecord> {
-        check_name("name", name)?;
-        check_password(pw)?;
-        let user = UserRecord {
-            id: new_hex_id(),
-            domain_id: domain.id.clone(),
-            name: name.into(),
-            password_hash: self.passwords.hash(Secret::new(pw.to_owned())).await?,
-            is_admin: admin,
-            is_engineer: engineer.is_some(),
-            is_provider_admin: engineer.unwrap_or(false),
-            enabled: true,
-            created_at: self.clock.now(),
-        };
-        self.store
-            .create_user(user.clone())
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Duplicate(_) => {
-                    ServiceError::Duplicate(format!("user `{name}` in domain `{}`", domain.name))
-                }
-                other => other.into(),
-            })?;
-        Ok(user)
-    }
-
-    pub async fn create_group(
-        &self,
-        domain: &str,
-        name: &str,
-        operator: bool,
-    ) -> ServiceResult<GroupRecord> {
-        check_name("name", name)?;
-        let domain = self.domain_named(domain).await?;
-        let group = GroupRecord {
-            id: new_hex_id(),
-            domain_id: domain.id,
-            name: name.into(),
-            is_operator: operator,
-            created_at: self.clock.now(),
-        };
-        self.store
-            .create_group(group.clone())
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Duplicate(_) => {
-                    ServiceError::Duplicate(format!("group `{name}`"))
-                }
-                other => other.into(),
-            })?;
-        Ok(group)
-    }
-
-    pub async fn add_group_member(
-        &self,
-        domain: &str,
-        group: &str,
-        user: &str,
-    ) -> ServiceResult<(GroupRecord, UserRecord)> {
-        let domain = self.domain_named(domain).await?;
-        let group = self
-            .store
-            .group_by_name(&domain.id, group)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        let user = self
-            .store
-            .user_by_name(&domain.id, user)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        self.store.add_group_member(&group.id, &user.id).await?;
-        Ok((group, user))
-    }
-
-    /// The password method of `POST /v3/auth/tokens`.
+    /// The password method of `POST /v3/auth/tokens`. Failures are throttled per
+    /// user name and per source address, before any password is hashed.
     pub async fn issue_token(
         &self,
         domain: DomainRef,
         user_name: &str,
         pw: Secret,
+        source: IpAddr,
+        scope: Option<DomainRef>,
     ) -> ServiceResult<IssuedToken> {
         const REFUSED: &str = "The username or password is wrong.";
         let domain = match &domain {
             DomainRef::Name(name) => self.store.domain_by_name(name).await?,
             DomainRef::Id(id) => self.store.domain_by_id(id).await?,
+        }
+        .ok_or(domain);
+        let user_key = match &domain {
+            Ok(d) => format!("{}/{user_name}", d.id),
+            Err(DomainRef::Name(name)) => format!("name:{name}/{user_name}"),
+            Err(DomainRef::Id(id)) => format!("{id}/{user_name}"),
         };
+        let source_key = source.to_string();
+        let now = self.clock.now();
+        let throttles = &self.throttles;
+        if let Some(secs) = [
+            throttles.login_user.wait(&user_key, now),
+            throttles.login_source.wait(&source_key, now),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        {
+            return Err(ServiceError::Throttled {
+                retry_after_secs: secs,
+            });
+        }
         let user = match &domain {
-            Some(d) => self
+            Ok(d) => self
                 .store
                 .user_by_name(&d.id, user_name)
                 .await?
                 .filter(|u| u.enabled),
-            None => None,
+            Err(_) => None,
         };
-        let (Some(domain), Some(user)) = (domain, user) else {
-            // Spend the same time as a real check, so timing does not reveal who exists.
-            self.passwords.verify(pw, None).await?;
+        let verified = match (domain, user) {
+            (Ok(domain), Some(user)) => {
+                let phc = user.password_hash.clone();
+                self.passwords
+                    .verify(pw, Some(phc))
+                    .await?
+                    .then_some((domain, user))
+            }
+            _ => {
+                // Spend the same time as a real check, so timing does not reveal who exists.
+                self.passwords.verify(pw, None).await?;
+                None
+            }
+        };
+        let Some((domain, user)) = verified else {
+            throttles.login_user.failed(&user_key, now);
+            throttles.login_source.failed(&source_key, now);
             return Err(ServiceError::Unauthenticated(REFUSED.into()));
         };
-        let phc = user.password_hash.clone();
-        if !self.passwords.verify(pw, Some(phc)).await? {
-            return Err(ServiceError::Unauthenticated(REFUSED.into()));
+        throttles.login_user.succeeded(&user_key);
+        // As Keystone: a scope naming another domain than the user's is refused.
+        let in_scope = match &scope {
+            None => true,
+            Some(DomainRef::Id(id)) => *id == domain.id,
+            Some(DomainRef::Name(name)) => *name == domain.name,
+        };
+        if !in_scope {
+            return Err(ServiceError::Unauthenticated(
+                "The request you have made requires authentication.".into(),
+            ));
         }
         let (token, hash) = token::generate();
         let issued_at = self.clock.now();

@@ -2,15 +2,19 @@
 //! The HTTP layer and the CLI both call these; neither talks to the store directly.
 
 pub mod access_keys;
+pub mod admin;
+pub mod audit;
 pub mod credential_cache;
 pub mod customer;
 pub mod host_check;
 pub mod identity;
 pub mod in_flight;
+pub mod network_policy;
 pub mod password_pool;
 pub mod provider;
 pub mod ssh;
 pub mod sweeper;
+pub mod throttle;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -19,6 +23,7 @@ use jiff::SignedDuration;
 
 use crate::clock::Clock;
 use crate::crypto::Cipher;
+use crate::domain::network_policy::TargetNetworks;
 use crate::domain::principal::Forbidden;
 use crate::domain::{
     AuthorizationId, DetailId, Principal, Scope, SessionId, TransitionError, ValidationError,
@@ -51,19 +56,21 @@ pub struct App {
     pub secrets: Cipher,
     pub clock: Clock,
     pub policy: Policy,
-    /// Consecutive AK/SK signature failures, for the lockout.
-    pub failures: access_keys::SignatureFailures,
+    /// Back-off after failed logins and signatures.
+    pub throttles: throttle::Throttles,
     /// Tokens and access keys already resolved.
     pub credentials: credential_cache::CredentialCache,
     /// Bounds on concurrent SSH host checks.
     pub host_checks: Arc<HostChecks>,
     /// The threads that hash and verify passwords.
     pub passwords: password_pool::PasswordPool,
+    /// Where CheckHosts (and the SSH broker) may connect.
+    pub target_networks: Arc<TargetNetworks>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("invalid input: {0:?}")]
+    #[error("{}", .0.describe())]
     Invalid(ValidationError),
     #[error("unauthenticated: {0}")]
     Unauthenticated(std::borrow::Cow<'static, str>),
@@ -71,6 +78,10 @@ pub enum ServiceError {
     Forbidden(Forbidden),
     #[error("not found (no such domain, user, group, key or authorization)")]
     NotFound,
+    /// Not found, saying what: `user `bob` not found in domain `acme``. For operators;
+    /// the APIs answer it as a plain not-found.
+    #[error("{0} not found")]
+    Missing(String),
     #[error("conflict: {0:?}")]
     Conflict(TransitionError),
     #[error("conflict: {0}")]
@@ -80,6 +91,9 @@ pub enum ServiceError {
     /// Too much of this is running already; worth retrying after the given time.
     #[error("busy: retry after {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
+    /// Too many failed attempts from this caller; wait before the next one.
+    #[error("throttled: retry after {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -161,11 +175,18 @@ impl App {
             secrets,
             clock,
             policy,
-            failures: Default::default(),
+            throttles: Default::default(),
             credentials: Default::default(),
             host_checks,
             passwords: Default::default(),
+            target_networks: Default::default(),
         }
+    }
+
+    /// Sets `target_networks` (the default policy until then).
+    pub fn with_target_networks(mut self, networks: TargetNetworks) -> App {
+        self.target_networks = Arc::new(networks);
+        self
     }
 
     /// Customer visibility, resolving `group_id` against the caller's domain.

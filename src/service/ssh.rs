@@ -60,7 +60,7 @@ impl client::Handler for HostKeyCheck {
 #[async_trait]
 impl SshLogin for RusshLogin {
     async fn try_login(&self, attempt: LoginAttempt<'_>) -> LoginReport {
-        let Ok(stream) = TcpStream::connect((attempt.host, attempt.port)).await else {
+        let Ok(stream) = TcpStream::connect(attempt.addresses).await else {
             return LoginReport {
                 outcome: HostCheckOutcome::Unreachable,
                 host_key: None,

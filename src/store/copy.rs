@@ -9,7 +9,7 @@ use super::sqlite::export::Snapshot;
 use super::{Store, StoreError, StoreResult};
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 17] = [
     "domains",
     "users",
     "access_keys",
@@ -25,6 +25,8 @@ pub const TABLES: [&str; 15] = [
     "audit_events",
     "audit_heads",
     "outbox_events",
+    "webhook_subscriptions",
+    "webhook_deliveries",
 ];
 
 /// A stored value, whichever database it came from.

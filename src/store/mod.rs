@@ -49,19 +49,26 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
     // Identity.
-    async fn create_domain(&self, domain: DomainRecord) -> StoreResult<()>;
+    /// Applies an administrative change and appends `event` to its chain, in one
+    /// transaction. `NotFound` if an update or delete found no row; `Duplicate` if a
+    /// name is taken. A disabled user can neither log in nor use a token or access key.
+    async fn apply_admin_change(
+        &self,
+        change: AdminChange,
+        event: AuditDraft,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+    async fn list_domains(&self) -> StoreResult<Vec<DomainRecord>>;
+    async fn list_users(&self, domain_id: &str) -> StoreResult<Vec<UserRecord>>;
+    async fn list_groups(&self, domain_id: &str) -> StoreResult<Vec<GroupRecord>>;
+    /// The names of a group's members, sorted.
+    async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>>;
     async fn domain_by_name(&self, name: &str) -> StoreResult<Option<DomainRecord>>;
     async fn domain_by_id(&self, id: &str) -> StoreResult<Option<DomainRecord>>;
     async fn count_domains(&self) -> StoreResult<u64>;
-    async fn create_user(&self, user: UserRecord) -> StoreResult<()>;
     async fn user_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<UserRecord>>;
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<UserRecord>>;
-    /// A disabled user can neither log in nor use a token or access key. `NotFound` if
-    /// there is no such user.
-    async fn set_user_enabled(&self, user_id: &str, enabled: bool) -> StoreResult<()>;
-    async fn create_group(&self, group: GroupRecord) -> StoreResult<()>;
     async fn group_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<GroupRecord>>;
-    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()>;
     /// The group `group_id` of `domain_id` as `caller_id` sees it; `None` if no such group.
     async fn group_view(
         &self,
@@ -80,7 +87,6 @@ pub trait Store: Send + Sync + 'static {
     /// deleted, by any process: credential caches are dropped when it moves.
     async fn credential_epoch(&self) -> StoreResult<i64>;
 
-    async fn insert_access_key(&self, key: AccessKeyRecord) -> StoreResult<()>;
     /// An access key with its owner, whatever its state (the caller checks it).
     async fn access_key_owner(
         &self,
@@ -91,6 +97,14 @@ pub trait Store: Send + Sync + 'static {
     async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()>;
     /// `NotFound` if there is no such key.
     async fn delete_access_key(&self, access_key: &str) -> StoreResult<()>;
+    /// Records the first use of a signed request's `signature`, kept until
+    /// `expires_at`: `false` if it was used already (a replay). Forgets expired ones.
+    async fn use_signature(
+        &self,
+        signature: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// The data key wrapped by the master key, creating it with `wrapped` if absent.
     /// Returns the stored one (which may be another instance's, if it won a race).
@@ -233,6 +247,8 @@ pub trait Store: Send + Sync + 'static {
     // Audit.
     /// Every event of every chain, ordered by domain then sequence, plus each chain's head.
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>>;
+    /// The events `filter` selects, newest first, and how many there are in all.
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(u64, Vec<AuditEvent>)>;
 }
 
 /// One domain's audit chain as stored.

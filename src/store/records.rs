@@ -25,6 +25,8 @@ pub struct UserRecord {
     pub is_provider_admin: bool,
     pub enabled: bool,
     pub created_at: Timestamp,
+    /// A contact address, for the operator's records only.
+    pub email: Option<String>,
 }
 
 impl std::fmt::Debug for UserRecord {
@@ -184,4 +186,66 @@ pub fn delivery_state_name(code: i64) -> &'static str {
         1 => "delivered",
         _ => "dead",
     }
+}
+
+/// An administrative change to identities or credentials. The store applies it and
+/// appends its audit event in one transaction.
+#[derive(Debug, Clone)]
+pub enum AdminChange {
+    CreateDomain(DomainRecord),
+    CreateUser(UserRecord),
+    /// The user's non-secret attributes.
+    UpdateUser {
+        user_id: String,
+        is_admin: bool,
+        email: Option<String>,
+    },
+    SetPassword {
+        user_id: String,
+        password_hash: String,
+    },
+    SetUserEnabled {
+        user_id: String,
+        enabled: bool,
+    },
+    /// The user, their tokens, access keys and group memberships.
+    DeleteUser {
+        user_id: String,
+    },
+    CreateGroup(GroupRecord),
+    AddGroupMember {
+        group_id: String,
+        user_id: String,
+    },
+    RemoveGroupMember {
+        group_id: String,
+        user_id: String,
+    },
+    /// The group and its memberships.
+    DeleteGroup {
+        group_id: String,
+    },
+    InsertAccessKey(AccessKeyRecord),
+    SetAccessKeyEnabled {
+        access_key: String,
+        enabled: bool,
+    },
+    DeleteAccessKey {
+        access_key: String,
+    },
+}
+
+/// Which audit events to read, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// A chain: a domain id or `system`.
+    pub chain: Option<String>,
+    pub authorization_id: Option<i64>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    /// The event kind, e.g. `confirm` or `user.created`.
+    pub kind: Option<String>,
+    pub offset: u32,
+    /// `None`: every matching event.
+    pub limit: Option<u32>,
 }

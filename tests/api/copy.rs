@@ -109,7 +109,11 @@ async fn a_copied_installation_answers_the_same() {
     let before = World::on(TestServer::start_on(None, |_| {}).await).await;
     let history = populate(&before).await;
     let expected = answers(&before, &history.requests).await;
-    let bob_key = before.app.create_access_key("acme", "bob").await.unwrap();
+    let bob_key = before
+        .admin()
+        .create_access_key("acme", "bob")
+        .await
+        .unwrap();
     let signed = "/v2/servicerequest/authorizations?status=1";
     let signed_before = Signer::new(&before, &bob_key)
         .send("GET", signed, None)

@@ -60,8 +60,8 @@ async fn the_whole_workflow_answers_in_the_spec_shapes() {
     assert_eq!(item["id"], json!(id));
     assert_eq!(item["status"], json!(0));
     assert_eq!(
-        item["resource_type_name"], "服务器",
-        "default language is zh-cn"
+        item["resource_type_name"], "Server",
+        "default language is en-us"
     );
     assert_eq!(item["xcustomer_name"], "bob");
     let create_time = item["create_time"].as_str().unwrap();
@@ -106,6 +106,7 @@ async fn the_whole_workflow_answers_in_the_spec_shapes() {
         keys(host),
         sorted(vec![
             "id",
+            "host",
             "port",
             "type",
             "instance_id",

@@ -1,9 +1,10 @@
 //! Access keys.
 
 use deadpool_postgres::GenericClient;
+use jiff::Timestamp;
 use tokio_postgres::Row;
 
-use super::identity::{USER_COLUMNS, domain_from_row, user_from_row};
+use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
 use super::{PgResult, from_ms, opt_from_ms};
 use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
 
@@ -62,7 +63,7 @@ pub async fn owner(
     Ok(Some((
         key_from_row(&r)?,
         user_from_row(&r, 7)?,
-        domain_from_row(&r, 16)?,
+        domain_from_row(&r, 7 + USER_COLUMN_COUNT)?,
     )))
 }
 
@@ -99,4 +100,28 @@ pub async fn delete(c: &impl GenericClient, access_key: &str) -> StoreResult<()>
         )
         .await?;
     found(n)
+}
+
+/// One statement: the insert decides, across instances, which use was first.
+pub async fn use_signature(
+    c: &impl GenericClient,
+    signature: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let inserted: i64 = c
+        .query_one(
+            "WITH forgotten AS (DELETE FROM used_signatures WHERE expires_at <= $3), \
+             first AS (INSERT INTO used_signatures (signature, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING RETURNING 1) \
+             SELECT count(*) FROM first",
+            &[
+                &signature,
+                &expires_at.as_millisecond(),
+                &now.as_millisecond(),
+            ],
+        )
+        .await?
+        .get(0);
+    Ok(inserted == 1)
 }

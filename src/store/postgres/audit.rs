@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use super::from_ms;
 use crate::domain::audit::{AuditDraft, AuditEvent, GENESIS_HASH};
 use crate::domain::{AuthorizationId, Status};
-use crate::store::{AuditChain, StoreResult};
+use crate::store::{AuditChain, AuditFilter, StoreResult};
 
 fn hash_from(bytes: Vec<u8>) -> [u8; 32] {
     bytes.try_into().unwrap_or([0xff; 32])
@@ -67,36 +67,90 @@ pub async fn append(tx: &Transaction<'_>, draft: AuditDraft, at: Timestamp) -> S
     Ok(())
 }
 
+const EVENT_COLUMNS: &str = "domain_id, seq, at, authorization_id, actor_id, actor_name, kind, \
+    from_status, to_status, reason, note, prev_hash, hash";
+
+fn event_from_row(r: &tokio_postgres::Row) -> Result<AuditEvent, tokio_postgres::Error> {
+    let status = |v: Option<i64>| v.and_then(Status::from_code);
+    Ok(AuditEvent {
+        seq: r.try_get(1)?,
+        at: from_ms(r.try_get(2)?),
+        draft: AuditDraft {
+            domain_id: r.try_get(0)?,
+            authorization_id: r.try_get::<_, Option<i64>>(3)?.map(AuthorizationId),
+            actor_id: r.try_get(4)?,
+            actor_name: r.try_get(5)?,
+            kind: r.try_get(6)?,
+            from_status: status(r.try_get(7)?),
+            to_status: status(r.try_get(8)?),
+            reason: r.try_get(9)?,
+            note: r.try_get(10)?,
+        },
+        prev_hash: hash_from(r.try_get(11)?),
+        hash: hash_from(r.try_get(12)?),
+    })
+}
+
+/// The events `filter` selects, newest first, with their total. Run inside one
+/// snapshot so the total matches the page.
+pub async fn events(
+    c: &impl GenericClient,
+    filter: &AuditFilter,
+) -> StoreResult<(u64, Vec<AuditEvent>)> {
+    const WHERE: &str = "WHERE ($1::text IS NULL OR domain_id = $1) \
+        AND ($2::bigint IS NULL OR authorization_id = $2) AND ($3::bigint IS NULL OR at >= $3) \
+        AND ($4::bigint IS NULL OR at <= $4) AND ($5::text IS NULL OR kind = $5)";
+    let since = filter.since.map(jiff::Timestamp::as_millisecond);
+    let until = filter.until.map(jiff::Timestamp::as_millisecond);
+    let total: i64 = c
+        .query_one(
+            &format!("SELECT COUNT(*) FROM audit_events {WHERE}"),
+            &[
+                &filter.chain,
+                &filter.authorization_id,
+                &since,
+                &until,
+                &filter.kind,
+            ],
+        )
+        .await?
+        .try_get(0)?;
+    let limit = filter.limit.map(i64::from);
+    let offset = i64::from(filter.offset);
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM audit_events {WHERE} \
+                 ORDER BY at DESC, domain_id COLLATE \"C\", seq DESC LIMIT $6 OFFSET $7"
+            ),
+            &[
+                &filter.chain,
+                &filter.authorization_id,
+                &since,
+                &until,
+                &filter.kind,
+                &limit,
+                &offset,
+            ],
+        )
+        .await?;
+    let events = rows.iter().map(event_from_row).collect::<Result<_, _>>()?;
+    Ok((total as u64, events))
+}
+
 /// Run inside one snapshot so the heads match the events read.
 pub async fn chains(c: &impl GenericClient) -> StoreResult<Vec<AuditChain>> {
     let rows = c
         .query(
-            "SELECT domain_id, seq, at, authorization_id, actor_id, actor_name, kind, from_status, \
-             to_status, reason, note, prev_hash, hash FROM audit_events \
-             ORDER BY domain_id COLLATE \"C\", seq",
+            &format!(
+                "SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY domain_id COLLATE \"C\", seq"
+            ),
             &[],
         )
         .await?;
     let mut chains: Vec<AuditChain> = Vec::new();
     for r in rows {
-        let status = |v: Option<i64>| v.and_then(Status::from_code);
-        let event = AuditEvent {
-            seq: r.try_get(1)?,
-            at: from_ms(r.try_get(2)?),
-            draft: AuditDraft {
-                domain_id: r.try_get(0)?,
-                authorization_id: r.try_get::<_, Option<i64>>(3)?.map(AuthorizationId),
-                actor_id: r.try_get(4)?,
-                actor_name: r.try_get(5)?,
-                kind: r.try_get(6)?,
-                from_status: status(r.try_get(7)?),
-                to_status: status(r.try_get(8)?),
-                reason: r.try_get(9)?,
-                note: r.try_get(10)?,
-            },
-            prev_hash: hash_from(r.try_get(11)?),
-            hash: hash_from(r.try_get(12)?),
-        };
+        let event = event_from_row(&r)?;
         match chains.last_mut() {
             Some(c) if c.domain_id == event.draft.domain_id => c.events.push(event),
             _ => chains.push(AuditChain {

@@ -11,7 +11,9 @@ use crate::store::{
 };
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
-    u.is_provider_admin, u.enabled, u.created_at";
+    u.is_provider_admin, u.enabled, u.created_at, u.email";
+/// How many columns `USER_COLUMNS` selects.
+pub(super) const USER_COLUMN_COUNT: usize = 10;
 
 /// A user from the row's columns starting at `at` (in `USER_COLUMNS` order).
 pub(super) fn user_from_row(r: &Row, at: usize) -> PgResult<UserRecord> {
@@ -25,6 +27,7 @@ pub(super) fn user_from_row(r: &Row, at: usize) -> PgResult<UserRecord> {
         is_provider_admin: r.try_get(at + 6)?,
         enabled: r.try_get(at + 7)?,
         created_at: from_ms(r.try_get(at + 8)?),
+        email: r.try_get(at + 9)?,
     })
 }
 
@@ -81,13 +84,21 @@ pub async fn set_user_enabled(
     user_id: &str,
     enabled: bool,
 ) -> StoreResult<()> {
-    let n = c
-        .execute(
-            "UPDATE users SET enabled = $1 WHERE id = $2",
+    // One statement, so the tokens and temporary keys go with the disabling or not at
+    // all; enabling again does not revive them.
+    let n: i64 = c
+        .query_one(
+            "WITH changed AS (UPDATE users SET enabled = $1 WHERE id = $2 RETURNING id), \
+             tokens_gone AS (DELETE FROM tokens WHERE NOT $1 \
+                 AND user_id IN (SELECT id FROM changed)), \
+             keys_gone AS (DELETE FROM access_keys WHERE NOT $1 AND expires_at IS NOT NULL \
+                 AND user_id IN (SELECT id FROM changed)) \
+             SELECT count(*) FROM changed",
             &[&enabled, &user_id],
         )
-        .await?;
-    found(n)
+        .await?
+        .get(0);
+    found(n as u64)
 }
 
 pub async fn create_user(c: &impl GenericClient, u: &UserRecord) -> StoreResult<()> {
@@ -168,13 +179,18 @@ pub async fn group_by_name(
     let Some(r) = c.query_opt(&stmt, &[&domain_id, &name]).await? else {
         return Ok(None);
     };
-    Ok(Some(GroupRecord {
+    Ok(Some(group_from_row(&r)?))
+}
+
+/// A group from `id, domain_id, name, is_operator, created_at`.
+pub(super) fn group_from_row(r: &Row) -> PgResult<GroupRecord> {
+    Ok(GroupRecord {
         id: r.try_get(0)?,
         domain_id: r.try_get(1)?,
         name: r.try_get(2)?,
         is_operator: r.try_get(3)?,
         created_at: from_ms(r.try_get(4)?),
-    }))
+    })
 }
 
 pub async fn add_group_member(
@@ -261,8 +277,8 @@ pub async fn user_by_token(
     };
     Ok(Some(TokenHolder {
         user: user_from_row(&r, 0)?,
-        domain: domain_from_row(&r, 9)?,
-        expires_at: from_ms(r.try_get(13)?),
+        domain: domain_from_row(&r, USER_COLUMN_COUNT)?,
+        expires_at: from_ms(r.try_get(USER_COLUMN_COUNT + 4)?),
     }))
 }
 

@@ -9,7 +9,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_access_keys.sql")),
     (3, include_str!("migrations/0003_credential_epoch.sql")),
     (4, include_str!("migrations/0004_authorization_counts.sql")),
-    (5, include_str!("migrations/0005_outbox.sql")),
+    (5, include_str!("migrations/0005_user_email.sql")),
+    (6, include_str!("migrations/0006_used_signatures.sql")),
+    (7, include_str!("migrations/0007_outbox.sql")),
 ];
 
 /// Any fixed number: instances starting together take turns on this advisory lock.

@@ -8,6 +8,7 @@
 //! itself when the database comes back.
 
 mod access_keys;
+mod admin;
 mod audit;
 mod authorizations;
 mod batch;
@@ -31,7 +32,7 @@ use jiff::Timestamp;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-use crate::domain::audit::AuditDraft;
+use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
@@ -176,8 +177,29 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn create_domain(&self, domain: DomainRecord) -> StoreResult<()> {
-        identity::create_domain(&self.client().await?, &domain).await
+    async fn apply_admin_change(
+        &self,
+        change: AdminChange,
+        event: AuditDraft,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        in_transaction!(self, |tx| admin::apply(&tx, &change, event, at).await?)
+    }
+
+    async fn list_domains(&self) -> StoreResult<Vec<DomainRecord>> {
+        admin::list_domains(&self.client().await?).await
+    }
+
+    async fn list_users(&self, domain_id: &str) -> StoreResult<Vec<UserRecord>> {
+        admin::list_users(&self.client().await?, domain_id).await
+    }
+
+    async fn list_groups(&self, domain_id: &str) -> StoreResult<Vec<GroupRecord>> {
+        admin::list_groups(&self.client().await?, domain_id).await
+    }
+
+    async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>> {
+        admin::group_member_names(&self.client().await?, group_id).await
     }
 
     async fn domain_by_name(&self, name: &str) -> StoreResult<Option<DomainRecord>> {
@@ -192,10 +214,6 @@ impl Store for PostgresStore {
         identity::count_domains(&self.client().await?).await
     }
 
-    async fn create_user(&self, user: UserRecord) -> StoreResult<()> {
-        identity::create_user(&self.client().await?, &user).await
-    }
-
     async fn user_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<UserRecord>> {
         identity::user_by_name(&self.client().await?, domain_id, name).await
     }
@@ -204,20 +222,8 @@ impl Store for PostgresStore {
         identity::user_by_id(&self.client().await?, id).await
     }
 
-    async fn set_user_enabled(&self, user_id: &str, enabled: bool) -> StoreResult<()> {
-        identity::set_user_enabled(&self.client().await?, user_id, enabled).await
-    }
-
-    async fn create_group(&self, group: GroupRecord) -> StoreResult<()> {
-        identity::create_group(&self.client().await?, &group).await
-    }
-
     async fn group_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<GroupRecord>> {
         identity::group_by_name(&self.client().await?, domain_id, name).await
-    }
-
-    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()> {
-        identity::add_group_member(&self.client().await?, group_id, user_id).await
     }
 
     async fn group_view(
@@ -246,10 +252,6 @@ impl Store for PostgresStore {
         identity::credential_epoch(&self.client().await?).await
     }
 
-    async fn insert_access_key(&self, key: AccessKeyRecord) -> StoreResult<()> {
-        access_keys::insert(&self.client().await?, &key).await
-    }
-
     async fn access_key_owner(
         &self,
         access_key: &str,
@@ -267,6 +269,15 @@ impl Store for PostgresStore {
 
     async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
         access_keys::delete(&self.client().await?, access_key).await
+    }
+
+    async fn use_signature(
+        &self,
+        signature: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        access_keys::use_signature(&self.client().await?, signature, expires_at, now).await
     }
 
     async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {
@@ -496,5 +507,11 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = Self::snapshot(&mut client).await?;
         audit::chains(&tx).await
+    }
+
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(u64, Vec<AuditEvent>)> {
+        let mut client = self.client().await?;
+        let tx = Self::snapshot(&mut client).await?;
+        audit::events(&tx, filter).await
     }
 }

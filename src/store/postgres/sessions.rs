@@ -7,7 +7,7 @@ use super::authorizations::status_from;
 use super::query::Query;
 use super::{PgResult, audit, from_ms, opt_from_ms};
 use crate::domain::audit::AuditDraft;
-use crate::domain::session::{self, Access, FileTransfer, Operation, Session};
+use crate::domain::session::{self, Access, FileTransfer, Operation, Session, flagged_count};
 use crate::domain::{AuthorizationId, DetailId, Scope, SessionId};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
 
@@ -186,7 +186,12 @@ pub async fn append_operations(
         )
         .await?;
     }
-    let note = format!("session={} operations={}", target.session_id.0, ops.len());
+    let flagged = flagged_count(ops.iter().map(|o| o.oper.as_str()));
+    let note = format!(
+        "session={} operations={} control_characters={flagged}",
+        target.session_id.0,
+        ops.len()
+    );
     record(tx, &domain, target, actor, "operations_recorded", note, now).await
 }
 
@@ -222,8 +227,15 @@ pub async fn append_file_transfers(
         )
         .await?;
     }
+    let flagged = flagged_count(items.iter().flat_map(|t| {
+        [
+            t.file_name.as_str(),
+            t.from_path.as_str(),
+            t.to_path.as_str(),
+        ]
+    }));
     let note = format!(
-        "session={} file_transfers={}",
+        "session={} file_transfers={} control_characters={flagged}",
         target.session_id.0,
         items.len()
     );

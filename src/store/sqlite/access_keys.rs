@@ -1,8 +1,9 @@
 //! Access keys.
 
+use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::identity::{USER_COLUMNS, domain_from_row, user_from_row};
+use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
 use super::{from_ms, opt_from_ms};
 use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
 
@@ -54,7 +55,7 @@ pub fn owner(
             Ok((
                 key_from_row(r)?,
                 user_from_row(r, 7)?,
-                domain_from_row(r, 16)?,
+                domain_from_row(r, 7 + USER_COLUMN_COUNT)?,
             ))
         })
         .optional()?)
@@ -81,4 +82,20 @@ pub fn delete(conn: &Connection, access_key: &str) -> StoreResult<()> {
         .prepare_cached("DELETE FROM access_keys WHERE access_key = ?")?
         .execute([access_key])?;
     found(n as u64)
+}
+
+pub fn use_signature(
+    conn: &Connection,
+    signature: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    conn.prepare_cached("DELETE FROM used_signatures WHERE expires_at <= ?")?
+        .execute([now.as_millisecond()])?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO used_signatures (signature, expires_at) VALUES (?, ?)",
+        )?
+        .execute(params![signature, expires_at.as_millisecond()])?;
+    Ok(inserted == 1)
 }

@@ -94,9 +94,10 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
+    use crate::domain::audit::{Actor, AuditDraft, SYSTEM_CHAIN};
     use crate::store::copy::Cell;
     use crate::store::sqlite::{SqliteStore, Synchronous};
-    use crate::store::{DomainRecord, Store};
+    use crate::store::{AdminChange, DomainRecord, Store};
 
     /// Pages follow each other without a gap or an overlap, and the last says so.
     #[tokio::test]
@@ -111,7 +112,13 @@ mod tests {
                 is_provider: false,
                 created_at: Timestamp::UNIX_EPOCH,
             };
-            store.create_domain(domain).await.unwrap();
+            let event =
+                AuditDraft::admin(SYSTEM_CHAIN, &Actor::system(), "domain.created", None, None);
+            let change = AdminChange::CreateDomain(domain);
+            store
+                .apply_admin_change(change, event, Timestamp::UNIX_EPOCH)
+                .await
+                .unwrap();
         }
         let snapshot = Snapshot::open(&path).unwrap();
         let (mut names, mut pages, mut after) = (Vec::new(), 0, None);

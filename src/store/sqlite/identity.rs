@@ -10,7 +10,9 @@ use crate::store::{
 };
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
-    u.is_provider_admin, u.enabled, u.created_at";
+    u.is_provider_admin, u.enabled, u.created_at, u.email";
+/// How many columns `USER_COLUMNS` selects.
+pub(super) const USER_COLUMN_COUNT: usize = 10;
 
 /// A user from the row's columns starting at `at` (in `USER_COLUMNS` order).
 pub(super) fn user_from_row(r: &Row, at: usize) -> rusqlite::Result<UserRecord> {
@@ -24,6 +26,7 @@ pub(super) fn user_from_row(r: &Row, at: usize) -> rusqlite::Result<UserRecord> 
         is_provider_admin: r.get(at + 6)?,
         enabled: r.get(at + 7)?,
         created_at: from_ms(r.get(at + 8)?),
+        email: r.get(at + 9)?,
     })
 }
 
@@ -33,6 +36,17 @@ pub(super) fn domain_from_row(r: &Row, at: usize) -> rusqlite::Result<DomainReco
         name: r.get(at + 1)?,
         is_provider: r.get(at + 2)?,
         created_at: from_ms(r.get(at + 3)?),
+    })
+}
+
+/// A group from `id, domain_id, name, is_operator, created_at`.
+pub(super) fn group_from_row(r: &Row) -> rusqlite::Result<GroupRecord> {
+    Ok(GroupRecord {
+        id: r.get(0)?,
+        domain_id: r.get(1)?,
+        name: r.get(2)?,
+        is_operator: r.get(3)?,
+        created_at: from_ms(r.get(4)?),
     })
 }
 
@@ -65,10 +79,20 @@ pub fn count_domains(conn: &Connection) -> StoreResult<u64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM domains", [], |r| r.get::<_, i64>(0))? as u64)
 }
 
+/// Disabling also deletes the user's tokens and temporary keys, so enabling again does
+/// not revive them.
 pub fn set_user_enabled(conn: &Connection, user_id: &str, enabled: bool) -> StoreResult<()> {
     let n = conn
         .prepare_cached("UPDATE users SET enabled = ? WHERE id = ?")?
         .execute(params![enabled, user_id])?;
+    if n > 0 && !enabled {
+        conn.prepare_cached("DELETE FROM tokens WHERE user_id = ?")?
+            .execute([user_id])?;
+        conn.prepare_cached(
+            "DELETE FROM access_keys WHERE user_id = ? AND expires_at IS NOT NULL",
+        )?
+        .execute([user_id])?;
+    }
     found(n as u64)
 }
 
@@ -132,15 +156,7 @@ pub fn group_by_name(
 ) -> StoreResult<Option<GroupRecord>> {
     Ok(conn
         .prepare_cached("SELECT id, domain_id, name, is_operator, created_at FROM user_groups WHERE domain_id = ? AND name = ?")?
-        .query_row([domain_id, name], |r| {
-            Ok(GroupRecord {
-                id: r.get(0)?,
-                domain_id: r.get(1)?,
-                name: r.get(2)?,
-                is_operator: r.get(3)?,
-                created_at: from_ms(r.get(4)?),
-            })
-        })
+        .query_row([domain_id, name], group_from_row)
         .optional()?)
 }
 
@@ -203,8 +219,8 @@ pub fn user_by_token(
         .query_row(params![&hash[..], now.as_millisecond()], |r| {
             Ok(TokenHolder {
                 user: user_from_row(r, 0)?,
-                domain: domain_from_row(r, 9)?,
-                expires_at: from_ms(r.get(13)?),
+                domain: domain_from_row(r, USER_COLUMN_COUNT)?,
+                expires_at: from_ms(r.get(USER_COLUMN_COUNT + 4)?),
             })
         })
         .optional()?)

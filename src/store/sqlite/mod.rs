@@ -2,6 +2,7 @@
 //! commit and a pool of read-only connections.
 
 mod access_keys;
+mod admin;
 mod audit;
 mod authorizations;
 mod checkpointer;
@@ -23,7 +24,7 @@ use jiff::Timestamp;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode};
 
-use crate::domain::audit::AuditDraft;
+use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
@@ -117,6 +118,20 @@ fn open_connection(path: &Path, sync: Synchronous) -> rusqlite::Result<Connectio
     Ok(conn)
 }
 
+/// Creates the database file readable by its owner only (SQLite gives its WAL and
+/// shared-memory files the same mode); an existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path, sync: Synchronous) -> Result<SqliteStore, StoreError> {
@@ -125,6 +140,9 @@ impl SqliteStore {
                 StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
+        create_private(path).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", path.display()))
+        })?;
         let conn = open_connection(path, sync)?;
         migrations::apply(&conn)?;
         // Checkpoints are the checkpointer's (see there); a WAL that grew under load is
@@ -171,9 +189,30 @@ impl Store for SqliteStore {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
     }
 
-    async fn create_domain(&self, domain: DomainRecord) -> StoreResult<()> {
-        self.write(move |c| identity::create_domain(c, &domain))
+    async fn apply_admin_change(
+        &self,
+        change: AdminChange,
+        event: AuditDraft,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(move |c| admin::apply(c, &change, event, at))
             .await
+    }
+
+    async fn list_domains(&self) -> StoreResult<Vec<DomainRecord>> {
+        self.read(admin::list_domains)
+    }
+
+    async fn list_users(&self, domain_id: &str) -> StoreResult<Vec<UserRecord>> {
+        self.read(|c| admin::list_users(c, domain_id))
+    }
+
+    async fn list_groups(&self, domain_id: &str) -> StoreResult<Vec<GroupRecord>> {
+        self.read(|c| admin::list_groups(c, domain_id))
+    }
+
+    async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>> {
+        self.read(|c| admin::group_member_names(c, group_id))
     }
 
     async fn domain_by_name(&self, name: &str) -> StoreResult<Option<DomainRecord>> {
@@ -188,10 +227,6 @@ impl Store for SqliteStore {
         self.read(identity::count_domains)
     }
 
-    async fn create_user(&self, user: UserRecord) -> StoreResult<()> {
-        self.write(move |c| identity::create_user(c, &user)).await
-    }
-
     async fn user_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<UserRecord>> {
         self.read(|c| identity::user_by_name(c, domain_id, name))
     }
@@ -200,24 +235,8 @@ impl Store for SqliteStore {
         self.read(|c| identity::user_by_id(c, id))
     }
 
-    async fn set_user_enabled(&self, user_id: &str, enabled: bool) -> StoreResult<()> {
-        let user_id = user_id.to_owned();
-        self.write(move |c| identity::set_user_enabled(c, &user_id, enabled))
-            .await
-    }
-
-    async fn create_group(&self, group: GroupRecord) -> StoreResult<()> {
-        self.write(move |c| identity::create_group(c, &group)).await
-    }
-
     async fn group_by_name(&self, domain_id: &str, name: &str) -> StoreResult<Option<GroupRecord>> {
         self.read(|c| identity::group_by_name(c, domain_id, name))
-    }
-
-    async fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()> {
-        let (group_id, user_id) = (group_id.to_owned(), user_id.to_owned());
-        self.write(move |c| identity::add_group_member(c, &group_id, &user_id))
-            .await
     }
 
     async fn group_view(
@@ -245,10 +264,6 @@ impl Store for SqliteStore {
         self.read(identity::credential_epoch)
     }
 
-    async fn insert_access_key(&self, key: AccessKeyRecord) -> StoreResult<()> {
-        self.write(move |c| access_keys::insert(c, &key)).await
-    }
-
     async fn access_key_owner(
         &self,
         access_key: &str,
@@ -269,6 +284,17 @@ impl Store for SqliteStore {
     async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
         let access_key = access_key.to_owned();
         self.write(move |c| access_keys::delete(c, &access_key))
+            .await
+    }
+
+    async fn use_signature(
+        &self,
+        signature: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let signature = signature.to_owned();
+        self.write(move |c| access_keys::use_signature(c, &signature, expires_at, now))
             .await
     }
 
@@ -488,6 +514,10 @@ impl Store for SqliteStore {
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {
         self.read(audit::chains)
     }
+
+    async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(u64, Vec<AuditEvent>)> {
+        self.read(|c| audit::events(c, filter))
+    }
 }
 
 #[cfg(test)]
@@ -528,7 +558,21 @@ mod tests {
                 is_provider: false,
                 created_at: Timestamp::UNIX_EPOCH,
             };
-            store.create_domain(domain).await.unwrap();
+            let event = AuditDraft::admin(
+                crate::domain::audit::SYSTEM_CHAIN,
+                &crate::domain::audit::Actor::system(),
+                "domain.created",
+                None,
+                None,
+            );
+            store
+                .apply_admin_change(
+                    AdminChange::CreateDomain(domain),
+                    event,
+                    Timestamp::UNIX_EPOCH,
+                )
+                .await
+                .unwrap();
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while main_file() <= before {

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use super::authorizations::status_from;
 use super::{audit, from_ms, opt_from_ms, scope};
 use crate::domain::audit::AuditDraft;
-use crate::domain::session::{self, Access, FileTransfer, Operation, Session};
+use crate::domain::session::{self, Access, FileTransfer, Operation, Session, flagged_count};
 use crate::domain::{AuthorizationId, DetailId, Scope, SessionId};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
 
@@ -146,7 +146,12 @@ pub fn append_operations(
             op.operate_time.as_millisecond()
         ])?;
     }
-    let note = format!("session={} operations={}", target.session_id.0, ops.len());
+    let flagged = flagged_count(ops.iter().map(|o| o.oper.as_str()));
+    let note = format!(
+        "session={} operations={} control_characters={flagged}",
+        target.session_id.0,
+        ops.len()
+    );
     record(
         conn,
         &domain,
@@ -183,8 +188,15 @@ pub fn append_file_transfers(
             t.operate_time.as_millisecond()
         ])?;
     }
+    let flagged = flagged_count(items.iter().flat_map(|t| {
+        [
+            t.file_name.as_str(),
+            t.from_path.as_str(),
+            t.to_path.as_str(),
+        ]
+    }));
     let note = format!(
-        "session={} file_transfers={}",
+        "session={} file_transfers={} control_characters={flagged}",
         target.session_id.0,
         items.len()
     );

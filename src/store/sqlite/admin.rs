@@ -1,0 +1,113 @@
+//! Administrative changes, each with its audit event in the same transaction, and the
+//! listings the admin CLI shows.
+
+use jiff::Timestamp;
+use rusqlite::{Connection, params};
+
+use super::identity::{self, USER_COLUMNS, domain_from_row, group_from_row, user_from_row};
+use super::{access_keys, audit};
+use crate::domain::audit::AuditDraft;
+use crate::store::{AdminChange, DomainRecord, GroupRecord, StoreResult, UserRecord, found};
+
+/// Runs inside the writer's transaction, so the change and its event commit together.
+pub fn apply(
+    conn: &Connection,
+    change: &AdminChange,
+    event: AuditDraft,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let execute = |sql: &str, values: &[&dyn rusqlite::ToSql]| -> StoreResult<u64> {
+        Ok(conn.prepare_cached(sql)?.execute(values)? as u64)
+    };
+    match change {
+        AdminChange::CreateDomain(d) => identity::create_domain(conn, d)?,
+        AdminChange::CreateUser(u) => identity::create_user(conn, u)?,
+        AdminChange::UpdateUser {
+            user_id,
+            is_admin,
+            email,
+        } => found(execute(
+            "UPDATE users SET is_admin = ?, email = ? WHERE id = ?",
+            params![is_admin, email, user_id],
+        )?)?,
+        AdminChange::SetPassword {
+            user_id,
+            password_hash,
+        } => found(execute(
+            "UPDATE users SET password_hash = ? WHERE id = ?",
+            params![password_hash, user_id],
+        )?)?,
+        AdminChange::SetUserEnabled { user_id, enabled } => {
+            identity::set_user_enabled(conn, user_id, *enabled)?;
+        }
+        AdminChange::DeleteUser { user_id } => {
+            for table in ["tokens", "access_keys", "group_members"] {
+                execute(
+                    &format!("DELETE FROM {table} WHERE user_id = ?"),
+                    params![user_id],
+                )?;
+            }
+            found(execute("DELETE FROM users WHERE id = ?", params![user_id])?)?;
+        }
+        AdminChange::CreateGroup(g) => identity::create_group(conn, g)?,
+        AdminChange::AddGroupMember { group_id, user_id } => {
+            identity::add_group_member(conn, group_id, user_id)?;
+        }
+        AdminChange::RemoveGroupMember { group_id, user_id } => found(execute(
+            "DELETE FROM group_members WHERE group_id = ? AND user_id = ?",
+            params![group_id, user_id],
+        )?)?,
+        AdminChange::DeleteGroup { group_id } => {
+            execute(
+                "DELETE FROM group_members WHERE group_id = ?",
+                params![group_id],
+            )?;
+            found(execute(
+                "DELETE FROM user_groups WHERE id = ?",
+                params![group_id],
+            )?)?;
+        }
+        AdminChange::InsertAccessKey(k) => access_keys::insert(conn, k)?,
+        AdminChange::SetAccessKeyEnabled {
+            access_key,
+            enabled,
+        } => access_keys::set_enabled(conn, access_key, *enabled)?,
+        AdminChange::DeleteAccessKey { access_key } => access_keys::delete(conn, access_key)?,
+    }
+    audit::append(conn, event, at)
+}
+
+pub fn list_domains(conn: &Connection) -> StoreResult<Vec<DomainRecord>> {
+    Ok(conn
+        .prepare_cached("SELECT id, name, is_provider, created_at FROM domains ORDER BY name")?
+        .query_map([], |r| domain_from_row(r, 0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn list_users(conn: &Connection, domain_id: &str) -> StoreResult<Vec<UserRecord>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.domain_id = ? ORDER BY u.name");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map([domain_id], |r| user_from_row(r, 0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn list_groups(conn: &Connection, domain_id: &str) -> StoreResult<Vec<GroupRecord>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, domain_id, name, is_operator, created_at FROM user_groups \
+             WHERE domain_id = ? ORDER BY name",
+        )?
+        .query_map([domain_id], group_from_row)?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn group_member_names(conn: &Connection, group_id: &str) -> StoreResult<Vec<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT u.name FROM group_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.group_id = ? ORDER BY u.name",
+        )?
+        .query_map([group_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
