@@ -151,6 +151,21 @@ impl App {
         Ok(self.store.webhook_deliveries(owner, id, 100).await?)
     }
 
+    /// Queues `event_id` (`evt_…`) for delivery again; how many deliveries.
+    pub async fn redeliver(&self, event_id: &str) -> ServiceResult<u64> {
+        let seq = crate::domain::event::OutboxEvent::seq_of(event_id)
+            .ok_or_else(|| ValidationError::new("event-id", Rule::Malformed))?;
+        Ok(self.store.redeliver(seq, self.clock.now()).await?)
+    }
+
+    /// Whose subscriptions the CLI's `--domain NAME` means (`provider`: the provider's).
+    pub async fn webhook_owner_named(&self, domain: &str) -> ServiceResult<String> {
+        if domain == PROVIDER_OWNER {
+            return Ok(PROVIDER_OWNER.to_owned());
+        }
+        Ok(self.domain_named(domain).await?.id)
+    }
+
     /// One round of the delivery worker: fans new events out, then attempts what is
     /// due. Returns how many attempts it made.
     pub async fn deliver_once(&self, delivery: &Delivery) -> ServiceResult<usize> {

@@ -168,6 +168,9 @@ pub trait Store: Send + Sync + 'static {
         error: Option<String>,
         now: Timestamp,
     ) -> StoreResult<()>;
+    /// Delivers `event_id` again to every subscription it went to (delivered or dead
+    /// alike), from `now`; how many deliveries that is (`NotFound` if none).
+    async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64>;
     /// The most recent deliveries of `owner`'s subscription `id`, newest first.
     async fn webhook_deliveries(
         &self,

@@ -93,3 +93,24 @@ def test_a_kill_9_loses_no_event(world, receiver):
     receiver.wait_for(lambda ds: {d["id"] for d in ds} >= outbox, within=120)
     assert receiver.ids() == outbox
     assert all(d["verified"] for d in receiver.deliveries)
+
+
+def test_the_cli_subscribes_lists_and_redelivers(world, receiver):
+    s = world.s
+    hook = s.cli("admin", "webhook", "create", "--domain", "acme", "--url", receiver.url,
+                 "--events", "authorization.*")
+    assert hook["secret"].startswith("whsec_")
+    receiver.secrets.append(hook["secret"])
+    listed = s.cli("admin", "webhook", "list", "--domain", "acme")
+    assert [h["id"] for h in listed] == [hook["id"]] and "secret" not in listed[0]
+    world.raise_request()
+    [first] = receiver.wait_for(lambda ds: len(ds) >= 1)
+    deliveries = s.cli("admin", "webhook", "deliveries", "--domain", "acme", "--id", hook["id"])
+    assert [(d["event_id"], d["state"]) for d in deliveries] == [(first["id"], "delivered")]
+    s.cli("admin", "webhook", "redeliver", "--event-id", first["id"])
+    again = receiver.wait_for(lambda ds: len(ds) >= 2)
+    assert again[1]["id"] == first["id"] and again[1]["verified"]
+    rotated = s.cli("admin", "webhook", "rotate-secret", "--domain", "acme", "--id", hook["id"])
+    assert rotated["secret"] != hook["secret"]
+    s.cli("admin", "webhook", "delete", "--domain", "acme", "--id", hook["id"])
+    assert s.cli("admin", "webhook", "list", "--domain", "acme") == []

@@ -414,6 +414,10 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64> {
+        webhooks::redeliver(&self.client().await?, event_id, now).await
+    }
+
     async fn webhook_deliveries(
         &self,
         owner: &str,

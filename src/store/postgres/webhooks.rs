@@ -287,3 +287,14 @@ pub async fn deliveries(
     })
     .collect()
 }
+
+pub async fn redeliver(c: &impl GenericClient, event_id: i64, now: Timestamp) -> StoreResult<u64> {
+    let n = c
+        .execute(
+            "UPDATE webhook_deliveries SET state = 0, next_attempt_at = $1, updated_at = $1 \
+             WHERE event_id = $2",
+            &[&now.as_millisecond(), &event_id],
+        )
+        .await?;
+    found(n).map(|()| n)
+}

@@ -405,6 +405,11 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64> {
+        self.write(move |c| webhooks::redeliver(c, event_id, now))
+            .await
+    }
+
     async fn webhook_deliveries(
         &self,
         owner: &str,

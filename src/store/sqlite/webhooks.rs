@@ -244,3 +244,17 @@ pub fn deliveries(
         })?
         .collect::<rusqlite::Result<_>>()?)
 }
+
+pub fn redeliver(conn: &Connection, event_id: i64, now: Timestamp) -> StoreResult<u64> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE webhook_deliveries SET state = 0, next_attempt_at = ?, updated_at = ? \
+             WHERE event_id = ?",
+        )?
+        .execute(params![
+            now.as_millisecond(),
+            now.as_millisecond(),
+            event_id
+        ])?;
+    found(n).map(|()| n as u64)
+}
