@@ -225,7 +225,7 @@ mod tests {
             AuthorizationId(1),
             &[DetailId(10), DetailId(11)],
             "u".into(),
-            ("e".into(), "e".into()),
+            crate::domain::Actor::new("e", "e"),
             0,
             now(),
             SignedDuration::from_hours(72),

@@ -211,7 +211,7 @@ mod tests {
             AuthorizationId(1),
             &[DetailId(10), DetailId(11)],
             "u".into(),
-            ("e".into(), "e".into()),
+            crate::domain::Actor::new("e", "e"),
             0,
             Timestamp::UNIX_EPOCH,
             SignedDuration::from_hours(72),

@@ -20,7 +20,7 @@ pub mod status;
 pub mod time;
 pub mod validation;
 
-pub use audit::{AuditDraft, AuditEvent};
+pub use audit::{Actor, AuditDraft, AuditEvent};
 pub use authorization::{Authorization, Detail, DetailType, NewAuthorization, NewDetail};
 pub use ids::{AuthorizationId, DetailId, SessionId};
 pub use locale::Language;

@@ -229,7 +229,7 @@ impl App {
             event: AuditDraft::new(
                 &auth.customer_id,
                 Some(auth.id),
-                (&p.user_id, &p.user_name),
+                &super::actor(p),
                 "host_check",
             ),
         };

@@ -81,17 +81,12 @@ impl App {
                 self.clock.now(),
                 self.policy.pending_ttl,
             );
-            let event = AuditDraft::new(
-                &auth.customer_id,
-                Some(id),
-                (&p.user_id, &p.user_name),
-                "raise",
-            )
-            .note(format!(
-                "incident={} details={}",
-                auth.incident_id,
-                auth.details.len()
-            ));
+            let event =
+                AuditDraft::new(&auth.customer_id, Some(id), &actor(p), "raise").note(format!(
+                    "incident={} details={}",
+                    auth.incident_id,
+                    auth.details.len()
+                ));
             match self.store.insert_authorization(auth.clone(), event).await {
                 Ok(()) => return Ok(auth),
                 Err(StoreError::Duplicate(_)) => continue,

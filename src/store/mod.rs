@@ -8,12 +8,13 @@ pub mod copy;
 pub mod plan;
 pub mod postgres;
 pub mod records;
+pub mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::domain::audit::{AuditDraft, AuditEvent};
+use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
 use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session, SessionRefused};
@@ -180,31 +181,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<DeliveryRecord>>;
 
     // Sessions.
-    async fn open_session(
-        &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
-    ) -> StoreResult<()>;
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()>;
     async fn append_operations(
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()>;
     async fn append_file_transfers(
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()>;
     async fn close_session(
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()>;
     async fn list_sessions(
         &self,
@@ -243,7 +239,7 @@ pub trait Store: Send + Sync + 'static {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()>;
 
@@ -294,6 +290,18 @@ pub struct SessionRef {
     pub authorization_id: AuthorizationId,
     pub detail_id: DetailId,
     pub session_id: SessionId,
+}
+
+impl SessionRef {
+    /// `session` seen through `scope`.
+    pub fn of(scope: &Scope, session: &Session) -> SessionRef {
+        SessionRef {
+            scope: scope.clone(),
+            authorization_id: session.authorization_id,
+            detail_id: session.detail_id,
+            session_id: session.id,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -351,11 +359,26 @@ pub struct TransitionRequest {
     pub scope: Scope,
     pub action: Action,
     pub now: Timestamp,
-    pub actor: (String, String),
+    pub actor: Actor,
     /// The reject reason, or a cancel/recall remark, recorded with the event.
     pub reason: Option<String>,
     /// Only for confirm.
     pub grant: Option<StoredGrant>,
+}
+
+impl TransitionRequest {
+    /// The sweeper's expiry of `id`, seen past every visibility rule.
+    pub fn expire(id: AuthorizationId, now: Timestamp) -> TransitionRequest {
+        TransitionRequest {
+            id,
+            scope: Scope::Provider { raised_by: None },
+            action: Action::Expire,
+            now,
+            actor: Actor::system(),
+            reason: None,
+            grant: None,
+        }
+    }
 }
 
 /// A confirm's grant with the host passwords already encrypted.

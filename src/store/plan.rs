@@ -57,7 +57,7 @@ impl<'r> TransitionPlan<'r> {
         let facts = facts.ok_or(StoreError::NotFound)?;
         let from = facts.status;
         let to = request.action.apply(from)?;
-        let (id, name) = (request.actor.0.as_str(), request.actor.1.as_str());
+        let name = request.actor.name.as_str();
         let grant = match request.action {
             Action::Confirm => Some((
                 request
@@ -71,7 +71,7 @@ impl<'r> TransitionPlan<'r> {
         let event = AuditDraft::new(
             &facts.domain_id,
             Some(request.id),
-            (id, name),
+            &request.actor,
             request.action.name(),
         )
         .transition(from, to)
@@ -81,7 +81,7 @@ impl<'r> TransitionPlan<'r> {
             &facts.domain_id,
             request.id,
             to,
-            id,
+            &request.actor.id,
             request.now,
         );
         Ok(TransitionPlan {
@@ -138,7 +138,7 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
-    use crate::domain::Scope;
+    use crate::domain::{Actor, Scope};
 
     fn request(action: Action, reason: Option<&str>) -> TransitionRequest {
         TransitionRequest {
@@ -146,7 +146,7 @@ mod tests {
             scope: Scope::Provider { raised_by: None },
             action,
             now: Timestamp::from_second(1_000).unwrap(),
-            actor: ("u1".into(), "bob".into()),
+            actor: Actor::new("u1", "bob"),
             reason: reason.map(str::to_owned),
             grant: (action == Action::Confirm).then(|| StoredGrant {
                 effective_at: Timestamp::from_second(1_000).unwrap(),

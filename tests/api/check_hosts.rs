@@ -68,7 +68,7 @@ pub(crate) async fn pinned_key(w: &World, id: &str) -> Option<String> {
 
 /// The notes of every audit event of this kind, oldest first.
 pub(crate) async fn audit_notes(w: &World, kind: &str) -> Vec<String> {
-    let chains = w.app.store.audit_chains().await.unwrap();
+    let chains = w.app.audit_chains().await.unwrap();
     chains
         .iter()
         .flat_map(|c| &c.events)

@@ -249,7 +249,7 @@ impl TestServer {
         let id = AuthorizationId(id.parse().unwrap());
         let all = Scope::Provider { raised_by: None };
         self.app
-            .store
+            .store_for_inspection()
             .get_authorization(&all, id)
             .await
             .unwrap()
@@ -265,7 +265,7 @@ impl TestServer {
 
     pub async fn audit_events(&self) -> usize {
         self.app
-            .store
+            .store_for_inspection()
             .audit_chains()
             .await
             .unwrap()
@@ -276,7 +276,7 @@ impl TestServer {
 
     pub async fn audit_verifies(&self) -> bool {
         self.app
-            .store
+            .store_for_inspection()
             .audit_chains()
             .await
             .unwrap()

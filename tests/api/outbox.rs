@@ -24,7 +24,11 @@ async fn events_of(w: &World, id: &str) -> Vec<(String, Option<Status>, String)>
 }
 
 async fn all_events(w: &World) -> Vec<OutboxEvent> {
-    w.app.store.outbox_after(0, 10_000).await.unwrap()
+    w.app
+        .store_for_inspection()
+        .outbox_after(0, 10_000)
+        .await
+        .unwrap()
 }
 
 fn event(t: &str, s: Status, actor: &str) -> (String, Option<Status>, String) {

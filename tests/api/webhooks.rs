@@ -80,7 +80,12 @@ async fn two_postgres_instances_deliver_each_event_once_at_a_time() {
         let r = world.act("bob", id, "reject", json!({})).await;
         assert_eq!(r.status, 200);
     }
-    let outbox = w.app.store.outbox_after(0, 10_000).await.unwrap();
+    let outbox = w
+        .app
+        .store_for_inspection()
+        .outbox_after(0, 10_000)
+        .await
+        .unwrap();
     assert_eq!(outbox.len(), 1000);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {

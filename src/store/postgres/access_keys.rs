@@ -4,8 +4,8 @@ use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
 use tokio_postgres::Row;
 
-use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
 use super::{PgResult, from_ms, opt_from_ms};
+use crate::store::rows::{self, USER_COLUMNS, USER_WIDTH};
 use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
 
 const COLUMNS: &str = "k.access_key, k.user_id, k.secret_ciphertext, k.enabled, k.created_at, \
@@ -62,8 +62,8 @@ pub async fn owner(
     };
     Ok(Some((
         key_from_row(&r)?,
-        user_from_row(&r, 7)?,
-        domain_from_row(&r, 7 + USER_COLUMN_COUNT)?,
+        rows::user(&r, 7)?,
+        rows::domain(&r, 7 + USER_WIDTH)?,
     )))
 }
 

@@ -37,6 +37,7 @@ use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::store::rows::{from_ms, opt_from_ms};
 use crate::store::*;
 use batch::TransitionBatcher;
 
@@ -53,13 +54,7 @@ pub struct PostgresStore {
     transitions: TransitionBatcher,
 }
 
-fn from_ms(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-fn opt_from_ms(ms: Option<i64>) -> Option<Timestamp> {
-    ms.map(from_ms)
-}
+crate::store::rows::columns_by!(tokio_postgres::Row, try_get);
 
 /// `postgres://` or `postgresql://` URLs.
 pub fn is_postgres_url(url: &str) -> bool {
@@ -328,7 +323,7 @@ impl Store for PostgresStore {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| host_keys::reset(
@@ -427,12 +422,7 @@ impl Store for PostgresStore {
         webhooks::deliveries(&self.client().await?, owner, id, limit).await
     }
 
-    async fn open_session(
-        &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
-    ) -> StoreResult<()> {
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::open(&tx, scope, &session, &actor)
             .await?)
     }
@@ -441,7 +431,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::append_operations(
@@ -454,7 +444,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::append_file_transfers(
@@ -467,7 +457,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::close(&tx, &target, now, &actor)
             .await?)

@@ -1,10 +1,11 @@
 //! Access keys.
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, Row, params};
 
-use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
+use super::first;
 use super::{from_ms, opt_from_ms};
+use crate::store::rows::{self, USER_COLUMNS, USER_WIDTH};
 use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
 
 const COLUMNS: &str = "k.access_key, k.user_id, k.secret_ciphertext, k.enabled, k.created_at, \
@@ -49,16 +50,13 @@ pub fn owner(
          FROM access_keys k JOIN users u ON u.id = k.user_id JOIN domains d ON d.id = u.domain_id \
          WHERE k.access_key = ?"
     );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([access_key], |r| {
-            Ok((
-                key_from_row(r)?,
-                user_from_row(r, 7)?,
-                domain_from_row(r, 7 + USER_COLUMN_COUNT)?,
-            ))
-        })
-        .optional()?)
+    first(&mut *conn.prepare_cached(&sql)?, [access_key], |r| {
+        Ok((
+            key_from_row(r)?,
+            rows::user(r, 7)?,
+            rows::domain(r, 7 + USER_WIDTH)?,
+        ))
+    })
 }
 
 pub fn list(conn: &Connection, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {

@@ -29,6 +29,7 @@ use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::store::rows::{from_ms, opt_from_ms};
 use crate::store::*;
 use checkpointer::{CatchUp, Checkpointer};
 use readers::Readers;
@@ -63,12 +64,30 @@ pub struct SqliteStore {
     _checkpointer: Checkpointer,
 }
 
-fn from_ms(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+crate::store::rows::columns_by!(rusqlite::Row<'_>, get);
+
+/// Every row `stmt` gives for `params`, each read by `map`.
+fn all<T>(
+    stmt: &mut rusqlite::Statement,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut rows = stmt.query(params)?;
+    let mut all = Vec::new();
+    while let Some(r) = rows.next()? {
+        all.push(map(r)?);
+    }
+    Ok(all)
 }
 
-fn opt_from_ms(ms: Option<i64>) -> Option<Timestamp> {
-    ms.map(from_ms)
+/// The first row `stmt` gives for `params`, if any, read by `map`.
+fn first<T>(
+    stmt: &mut rusqlite::Statement,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(map).transpose()
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -419,12 +438,7 @@ impl Store for SqliteStore {
         self.read(|c| webhooks::deliveries(c, owner, id, limit))
     }
 
-    async fn open_session(
-        &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
-    ) -> StoreResult<()> {
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
         let scope = scope.clone();
         self.write(move |c| sessions::open(c, &scope, &session, &actor))
             .await
@@ -434,7 +448,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::append_operations(c, &target, &ops, &actor, now))
@@ -445,7 +459,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::append_file_transfers(c, &target, &transfers, &actor, now))
@@ -456,7 +470,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::close(c, &target, now, &actor))
             .await
@@ -508,7 +522,7 @@ impl Store for SqliteStore {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         let scope = scope.clone();
