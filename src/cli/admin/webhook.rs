@@ -13,6 +13,7 @@ pub enum WebhookCommand {
         /// The customer domain's name, or `provider` for every domain's events.
         #[arg(long)]
         domain: String,
+        /// Where to POST the events: an http or https URL.
         #[arg(long)]
         url: String,
         /// Event types or patterns (`authorization.*`, `*`); repeatable.
@@ -21,31 +22,40 @@ pub enum WebhookCommand {
     },
     /// List a domain's subscriptions (never their secrets).
     List {
+        /// The customer domain's name, or `provider`.
         #[arg(long)]
         domain: String,
     },
+    /// Delete a subscription and its pending deliveries.
     Delete {
+        /// The customer domain's name, or `provider`.
         #[arg(long)]
         domain: String,
+        /// The subscription's id (`wh_…`).
         #[arg(long)]
         id: String,
     },
     /// A new secret; the old one keeps signing for 24 hours.
     RotateSecret {
+        /// The customer domain's name, or `provider`.
         #[arg(long)]
         domain: String,
+        /// The subscription's id (`wh_…`).
         #[arg(long)]
         id: String,
     },
     /// Recent deliveries of a subscription, with their state and last error.
     Deliveries {
+        /// The customer domain's name, or `provider`.
         #[arg(long)]
         domain: String,
+        /// The subscription's id (`wh_…`).
         #[arg(long)]
         id: String,
     },
     /// Deliver an event (`evt_…`) again, delivered or dead-lettered alike.
     Redeliver {
+        /// The event's id, as in `deliveries` and the `webhook-id` header.
         #[arg(long)]
         event_id: String,
     },
