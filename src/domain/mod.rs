@@ -8,6 +8,7 @@ pub mod audit_export;
 pub mod authorization;
 pub mod catalog;
 pub mod confirm;
+pub mod event;
 pub mod host_check;
 pub mod ids;
 pub mod locale;

@@ -10,6 +10,7 @@ mod identity;
 pub mod input;
 pub mod middleware;
 mod provider;
+mod webhooks;
 pub mod wire;
 
 use std::sync::Arc;
@@ -81,11 +82,13 @@ pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
             post(provider::append_file_transfers),
         )
         .route(&format!("{session}/close"), post(provider::close_session))
+        .merge(webhooks::routes(true))
         .route_layer(authenticated());
 
     // Our extensions for customers (SPEC §9).
     let customer_extensions = Router::new()
         .route("/audit-events", get(audit::list))
+        .merge(webhooks::routes(false))
         .route_layer(authenticated());
 
     Router::new()

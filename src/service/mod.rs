@@ -15,6 +15,7 @@ pub mod provider;
 pub mod ssh;
 pub mod sweeper;
 pub mod throttle;
+pub mod webhooks;
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@ use super::sqlite::export::Snapshot;
 use super::{Store, StoreError, StoreResult};
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 17] = [
     "domains",
     "users",
     "access_keys",
@@ -24,6 +24,9 @@ pub const TABLES: [&str; 14] = [
     "session_file_transfers",
     "audit_events",
     "audit_heads",
+    "outbox_events",
+    "webhook_subscriptions",
+    "webhook_deliveries",
 ];
 
 /// A stored value, whichever database it came from.
