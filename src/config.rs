@@ -152,6 +152,19 @@ pub struct Settings {
     #[arg(long, env = "SUPPORT_ACCESS_MAX_CONNECTIONS", default_value = "1024", value_parser = positive::parse)]
     #[serde(deserialize_with = "positive::deserialize")]
     pub max_connections: usize,
+    /// Deliver webhooks to private, loopback and link-local addresses too (checked
+    /// after DNS resolution); off by default, so a subscription cannot reach inside.
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = false
+    )]
+    #[serde(default)]
+    pub webhook_allow_private: bool,
+    /// How often the webhook worker looks for new events when it is idle.
+    #[arg(long, env = "SUPPORT_ACCESS_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub webhook_poll_interval: Duration,
 }
 
 impl Settings {

@@ -9,6 +9,7 @@ pub mod authorization;
 pub mod broker;
 pub mod catalog;
 pub mod confirm;
+pub mod event;
 pub mod host_check;
 pub mod ids;
 pub mod locale;

@@ -11,6 +11,7 @@ pub mod input;
 pub mod middleware;
 mod provider;
 mod ssh_keys;
+mod webhooks;
 pub mod wire;
 
 use std::sync::Arc;
@@ -88,11 +89,13 @@ pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
                 .post(ssh_keys::add)
                 .delete(ssh_keys::remove),
         )
+        .merge(webhooks::routes(true))
         .route_layer(authenticated());
 
     // Our extensions for customers (SPEC §9).
     let customer_extensions = Router::new()
         .route("/audit-events", get(audit::list))
+        .merge(webhooks::routes(false))
         .route_layer(authenticated());
 
     Router::new()

@@ -18,6 +18,7 @@ pub mod ssh;
 pub mod ssh_keys;
 pub mod sweeper;
 pub mod throttle;
+pub mod webhooks;
 
 use std::sync::Arc;
 

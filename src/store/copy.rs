@@ -9,7 +9,7 @@ use super::sqlite::export::Snapshot;
 use super::{Store, StoreError, StoreResult};
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 16] = [
+pub const TABLES: [&str; 19] = [
     "domains",
     "users",
     "engineer_ssh_keys",
@@ -26,6 +26,9 @@ pub const TABLES: [&str; 16] = [
     "session_file_transfers",
     "audit_events",
     "audit_heads",
+    "outbox_events",
+    "webhook_subscriptions",
+    "webhook_deliveries",
 ];
 
 /// A stored value, whichever database it came from.

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
+use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session, SessionRefused};
 use crate::domain::{
@@ -90,10 +91,7 @@ pub trait Store: Send + Sync + 'static {
     async fn credential_epoch(&self) -> StoreResult<i64>;
 
     /// An access key with its owner, whatever its state (the caller checks it).
-    async fn access_key_owner(
-        &self,
-        access_key: &str,
-    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>>;
+    async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>>;
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>>;
     /// `NotFound` if there is no such key.
     async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()>;
@@ -131,6 +129,55 @@ pub trait Store: Send + Sync + 'static {
     async fn transition(&self, request: TransitionRequest) -> StoreResult<Status>;
     /// Expires up to `limit` due authorizations (pending past TTL, authorized past window).
     async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32>;
+    /// Up to `limit` notification events after `after_seq`, oldest first.
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>>;
+
+    // Webhooks.
+    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()>;
+    async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>>;
+    /// `NotFound` unless `owner` has a subscription `id`.
+    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()>;
+    /// Stores a new sealed secret; the current one becomes the previous, signing until
+    /// `overlap_until`. `NotFound` unless `owner` has a subscription `id`.
+    async fn rotate_webhook_secret(
+        &self,
+        owner: &str,
+        id: &str,
+        secret_sealed: Vec<u8>,
+        overlap_until: Timestamp,
+    ) -> StoreResult<()>;
+    /// Fans up to `limit` undispatched outbox events out to the enabled subscriptions
+    /// they match (one delivery row each) and marks them dispatched; one instance at a
+    /// time. Returns how many events it took.
+    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32>;
+    /// Claims up to `limit` due deliveries until `lease_until` (no other worker takes
+    /// them before), at most the oldest undelivered one per subscription and
+    /// authorization.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>>;
+    async fn finish_delivery(
+        &self,
+        subscription_id: &str,
+        event_id: i64,
+        outcome: DeliveryOutcome,
+        status: Option<u16>,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Delivers `event_id` again to every subscription it went to (delivered or dead
+    /// alike), from `now`; how many deliveries that is (`NotFound` if none).
+    async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64>;
+    /// The most recent deliveries of `owner`'s subscription `id`, newest first.
+    async fn webhook_deliveries(
+        &self,
+        owner: &str,
+        id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
 
     // Sessions.
     async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()>;

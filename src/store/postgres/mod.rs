@@ -18,8 +18,10 @@ mod identity;
 mod import;
 mod listen;
 mod migrations;
+mod outbox;
 mod query;
 mod sessions;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,6 +35,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use crate::domain::audit::{AuditDraft, AuditEvent};
+use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
@@ -252,10 +255,7 @@ impl Store for PostgresStore {
         identity::credential_epoch(&self.client().await?).await
     }
 
-    async fn access_key_owner(
-        &self,
-        access_key: &str,
-    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+    async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>> {
         access_keys::owner(&self.client().await?, access_key).await
     }
 
@@ -344,6 +344,87 @@ impl Store for PostgresStore {
     async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
         in_transaction!(self, |tx| authorizations::expire_due(&tx, now, limit)
             .await?)
+    }
+
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
+        outbox::after(&self.client().await?, after_seq, limit).await
+    }
+
+    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()> {
+        webhooks::create(&self.client().await?, &webhook).await
+    }
+
+    async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>> {
+        webhooks::list(&self.client().await?, owner).await
+    }
+
+    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()> {
+        webhooks::delete(&self.client().await?, owner, id).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        owner: &str,
+        id: &str,
+        secret_sealed: Vec<u8>,
+        overlap_until: Timestamp,
+    ) -> StoreResult<()> {
+        webhooks::rotate(
+            &self.client().await?,
+            owner,
+            id,
+            &secret_sealed,
+            overlap_until,
+        )
+        .await
+    }
+
+    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
+        in_transaction!(self, |tx| webhooks::dispatch(&tx, now, limit).await?)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        in_transaction!(self, |tx| webhooks::claim(&tx, now, lease_until, limit)
+            .await?)
+    }
+
+    async fn finish_delivery(
+        &self,
+        subscription_id: &str,
+        event_id: i64,
+        outcome: DeliveryOutcome,
+        status: Option<u16>,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        webhooks::finish(
+            &self.client().await?,
+            subscription_id,
+            event_id,
+            &outcome,
+            status,
+            error.as_deref(),
+            now,
+        )
+        .await
+    }
+
+    async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64> {
+        webhooks::redeliver(&self.client().await?, event_id, now).await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        owner: &str,
+        id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        webhooks::deliveries(&self.client().await?, owner, id, limit).await
     }
 
     async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {

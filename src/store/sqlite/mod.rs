@@ -11,9 +11,11 @@ pub mod export;
 mod host_keys;
 mod identity;
 mod migrations;
+mod outbox;
 mod readers;
 mod scope;
 mod sessions;
+mod webhooks;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +26,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode};
 
 use crate::domain::audit::{AuditDraft, AuditEvent};
+use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
@@ -281,10 +284,7 @@ impl Store for SqliteStore {
         self.read(identity::credential_epoch)
     }
 
-    async fn access_key_owner(
-        &self,
-        access_key: &str,
-    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+    async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>> {
         self.read(|c| access_keys::owner(c, access_key))
     }
 
@@ -353,6 +353,87 @@ impl Store for SqliteStore {
     async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
         self.write(move |c| authorizations::expire_due(c, now, limit))
             .await
+    }
+
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
+        self.read(|c| outbox::after(c, after_seq, limit))
+    }
+
+    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()> {
+        self.write(move |c| webhooks::create(c, &webhook)).await
+    }
+
+    async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>> {
+        self.read(|c| webhooks::list(c, owner))
+    }
+
+    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()> {
+        let (owner, id) = (owner.to_owned(), id.to_owned());
+        self.write(move |c| webhooks::delete(c, &owner, &id)).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        owner: &str,
+        id: &str,
+        secret_sealed: Vec<u8>,
+        overlap_until: Timestamp,
+    ) -> StoreResult<()> {
+        let (owner, id) = (owner.to_owned(), id.to_owned());
+        self.write(move |c| webhooks::rotate(c, &owner, &id, &secret_sealed, overlap_until))
+            .await
+    }
+
+    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
+        self.write(move |c| webhooks::dispatch(c, now, limit)).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        self.write(move |c| webhooks::claim(c, now, lease_until, limit))
+            .await
+    }
+
+    async fn finish_delivery(
+        &self,
+        subscription_id: &str,
+        event_id: i64,
+        outcome: DeliveryOutcome,
+        status: Option<u16>,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let subscription_id = subscription_id.to_owned();
+        self.write(move |c| {
+            webhooks::finish(
+                c,
+                &subscription_id,
+                event_id,
+                &outcome,
+                status,
+                error.as_deref(),
+                now,
+            )
+        })
+        .await
+    }
+
+    async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64> {
+        self.write(move |c| webhooks::redeliver(c, event_id, now))
+            .await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        owner: &str,
+        id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        self.read(|c| webhooks::deliveries(c, owner, id, limit))
     }
 
     async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
