@@ -99,6 +99,39 @@ pub struct Settings {
     )]
     #[serde(deserialize_with = "positive::deserialize")]
     pub check_max_in_flight_per_domain: usize,
+    /// SSH broker address; empty turns the broker off.
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_SSH_LISTEN",
+        default_value = "127.0.0.1:2222"
+    )]
+    pub ssh_listen: String,
+    /// Live SSH broker sessions one engineer may hold at once (per instance).
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_SSH_MAX_SESSIONS_PER_ENGINEER",
+        default_value = "10",
+        value_parser = positive::parse
+    )]
+    #[serde(deserialize_with = "positive::deserialize")]
+    pub ssh_max_sessions_per_engineer: usize,
+    /// Live SSH broker sessions on one authorization at once (per instance).
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_SSH_MAX_SESSIONS_PER_AUTHORIZATION",
+        default_value = "10",
+        value_parser = positive::parse
+    )]
+    #[serde(deserialize_with = "positive::deserialize")]
+    pub ssh_max_sessions_per_authorization: usize,
+    /// An SSH broker connection without traffic either way for this long is closed.
+    #[arg(long, env = "SUPPORT_ACCESS_SSH_IDLE_TIMEOUT", default_value = "30m", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub ssh_idle_timeout: Duration,
+    /// From connecting to the SSH broker to a successful login.
+    #[arg(long, env = "SUPPORT_ACCESS_SSH_LOGIN_GRACE_TIME", default_value = "30s", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub ssh_login_grace_time: Duration,
     /// Language of answers to requests that name none (neither X-Language nor a
     /// supported Accept-Language): `en-us` or `zh-cn`.
     #[arg(long, env = "SUPPORT_ACCESS_DEFAULT_LANGUAGE", default_value = "en-us", value_parser = language::parse)]
@@ -128,6 +161,19 @@ pub struct Settings {
         action = clap::ArgAction::Set
     )]
     pub console_secure_cookies: bool,
+    /// Deliver webhooks to private, loopback and link-local addresses too (checked
+    /// after DNS resolution); off by default, so a subscription cannot reach inside.
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = false
+    )]
+    #[serde(default)]
+    pub webhook_allow_private: bool,
+    /// How often the webhook worker looks for new events when it is idle.
+    #[arg(long, env = "SUPPORT_ACCESS_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub webhook_poll_interval: Duration,
 }
 
 impl Settings {
@@ -175,6 +221,22 @@ impl Settings {
                 .filter(|p| p.parent().is_some_and(|d| !d.as_os_str().is_empty()))
                 .unwrap_or_else(|| PathBuf::from("./data/master.key"))
         })
+    }
+
+    /// The SSH broker's address, unless it is turned off.
+    pub fn ssh_listen(&self) -> Option<&str> {
+        Some(self.ssh_listen.trim()).filter(|a| !a.is_empty())
+    }
+
+    /// The SSH broker's limits and timeouts.
+    pub fn broker(&self) -> crate::broker::BrokerConfig {
+        crate::broker::BrokerConfig {
+            max_sessions_per_engineer: self.ssh_max_sessions_per_engineer,
+            max_sessions_per_authorization: self.ssh_max_sessions_per_authorization,
+            idle_timeout: self.ssh_idle_timeout,
+            login_grace_time: self.ssh_login_grace_time,
+            ..Default::default()
+        }
     }
 
     /// Rules between settings.
@@ -320,6 +382,10 @@ mod tests {
         assert_eq!(s.check_timeout, Duration::from_secs(5));
         assert_eq!(s.check_max_in_flight_per_domain, 4);
         assert_eq!(s.sqlite_synchronous, Synchronous::Full);
+        assert_eq!(s.ssh_listen(), Some("127.0.0.1:2222"));
+        assert_eq!(s.broker().idle_timeout, Duration::from_secs(1800));
+        let off = settings(&["--ssh-listen", ""], None).unwrap();
+        assert_eq!(off.ssh_listen(), None);
         assert_eq!(s.default_language, Language::En);
         let zh = settings(&[], Some("default_language = \"zh-cn\"\n")).unwrap();
         assert_eq!(zh.default_language, Language::Zh);

@@ -16,7 +16,7 @@ use crate::http::middleware::EnvelopeConfig;
 use crate::service::host_check::HostChecks;
 use crate::service::in_flight::Limits;
 use crate::service::ssh::RusshLogin;
-use crate::service::{App, Policy, credential_cache, sweeper};
+use crate::service::{App, Policy, credential_cache, sweeper, webhooks};
 use crate::store::postgres::{self, PostgresStore};
 use crate::store::sqlite::{self, SqliteStore};
 use crate::store::{Store, StoreError};
@@ -107,6 +107,15 @@ pub async fn serve(
         settings.sweep_interval,
         sweeper_stopped.clone(),
     );
+    let delivery = webhooks::Delivery {
+        allow_private: settings.webhook_allow_private,
+    };
+    let deliveries = webhooks::spawn(
+        app.clone(),
+        delivery,
+        settings.webhook_poll_interval,
+        sweeper_stopped.clone(),
+    );
     let epoch_watch = credential_cache::spawn_epoch_watch(app.clone(), sweeper_stopped);
     let config = EnvelopeConfig {
         request_timeout: settings.request_timeout,
@@ -126,6 +135,7 @@ pub async fn serve(
     let result = connections::serve(listener, router, connections, shutdown).await;
     let _ = stop_sweeper.send(true);
     let _ = sweeper.await;
+    let _ = deliveries.await;
     let _ = epoch_watch.await;
     result
 }

@@ -33,7 +33,14 @@ impl Demo {
         let mut child = Command::new(BIN)
             .current_dir(dir)
             .env_remove("SUPPORT_ACCESS_DATABASE_URL")
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--ssh-listen",
+                "127.0.0.1:0",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -10,6 +10,7 @@ mod process;
 mod report;
 mod rng;
 mod seed;
+mod soak;
 mod workloads;
 
 use std::path::PathBuf;
@@ -89,6 +90,13 @@ struct RunArgs {
     /// Threads of the load generator.
     #[arg(long, default_value_t = 2)]
     client_threads: usize,
+    /// Instead of the measurements: this many minutes of mixed traffic with failed
+    /// logins and slow clients, printing the service's RSS and its slope (e.g. 30).
+    #[arg(long)]
+    soak: Option<f64>,
+    /// Seconds between RSS samples in a soak.
+    #[arg(long, default_value_t = 60.0)]
+    soak_sample_secs: f64,
 }
 
 impl RunArgs {
@@ -169,6 +177,15 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let server = process::start_service(&binary, &sqlite_url, &run_dir, log).await?;
     let first_startup = server.startup;
     eprintln!("bench: service ready in {:.0} ms", ms(first_startup));
+    if let Some(minutes) = args.soak {
+        let soak = soak::Soak {
+            duration: Duration::from_secs_f64(minutes * 60.0),
+            sample_every: Duration::from_secs_f64(args.soak_sample_secs),
+        };
+        soak::run(&server, &data, &soak).await.print();
+        server.stop();
+        return Ok(());
+    }
     let ceiling = process::start_ceiling(&seed::db_path(&run_dir))?;
     report::check_same_shapes(&data, server.addr, ceiling.addr).await?;
 

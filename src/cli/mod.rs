@@ -6,6 +6,7 @@ mod db;
 mod demo;
 mod output;
 mod serve;
+mod ssh;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +59,9 @@ enum Command {
     /// Database tools: copy an installation from SQLite to PostgreSQL.
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// The SSH broker: its host key.
+    #[command(subcommand)]
+    Ssh(ssh::SshCommand),
 }
 
 /// A command failure: printed to stderr (as `{"error": {"code", "message"}}` under
@@ -191,6 +195,7 @@ pub fn run() -> ExitCode {
             Command::Admin(cmd) => admin::run(&cli.global, cmd).await,
             Command::Audit(cmd) => audit::run(&cli.global, cmd).await,
             Command::Db(cmd) => db::run(&cli.global, cmd).await,
+            Command::Ssh(cmd) => ssh::run(&cli.global, cmd).await,
         }
     });
     match result {

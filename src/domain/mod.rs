@@ -6,8 +6,10 @@
 pub mod audit;
 pub mod audit_export;
 pub mod authorization;
+pub mod broker;
 pub mod catalog;
 pub mod confirm;
+pub mod event;
 pub mod host_check;
 pub mod ids;
 pub mod locale;

@@ -15,6 +15,34 @@ pub struct Session {
     pub engineer_id: String,
     pub started_at: Timestamp,
     pub ended_at: Option<Timestamp>,
+    pub source: SessionSource,
+}
+
+/// Where a session record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionSource {
+    /// Recorded first-hand by this service's SSH broker.
+    Broker,
+    /// Posted through the provider API by the engineer's own tooling.
+    Reported,
+}
+
+impl SessionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionSource::Broker => "broker",
+            SessionSource::Reported => "reported",
+        }
+    }
+
+    /// Anything but `broker` reads as reported: that is the default of old rows.
+    pub fn from_stored(value: &str) -> SessionSource {
+        if value == "broker" {
+            SessionSource::Broker
+        } else {
+            SessionSource::Reported
+        }
+    }
 }
 
 impl Session {

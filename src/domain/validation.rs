@@ -57,6 +57,8 @@ pub enum Rule {
     /// CheckHosts on a console detail (type 0).
     NotAHost,
     UnknownId,
+    /// Not an accepted OpenSSH public key line.
+    InvalidPublicKey,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +127,9 @@ fn rule_en(rule: &Rule) -> String {
         Rule::InvalidHost => "must be an IP address or a DNS host name".into(),
         Rule::TargetNotAllowed => "is not in a network this service may connect to".into(),
         Rule::NotAHost => "must name a host detail (type 1), not a console".into(),
+        Rule::InvalidPublicKey => "must be one OpenSSH public key line: ssh-ed25519, \
+            ecdsa-sha2-nistp256/384/521, or ssh-rsa of at least 3072 bits"
+            .into(),
         Rule::UnknownId => "is not a known id".into(),
     }
 }
@@ -157,6 +162,10 @@ fn rule_zh(rule: &Rule) -> String {
         Rule::InvalidHost => "必须是 IP 地址或 DNS 主机名".into(),
         Rule::TargetNotAllowed => "不在本服务允许连接的网络中".into(),
         Rule::NotAHost => "必须是主机类详情（type 1），而不是控制台".into(),
+        Rule::InvalidPublicKey => {
+            "必须是一行 OpenSSH 公钥：ssh-ed25519、ecdsa-sha2-nistp256/384/521 或不少于 3072 位的 ssh-rsa"
+                .into()
+        }
         Rule::UnknownId => "不是已知的 id".into(),
     }
 }

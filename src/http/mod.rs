@@ -10,6 +10,8 @@ mod identity;
 pub mod input;
 pub mod middleware;
 mod provider;
+mod ssh_keys;
+mod webhooks;
 pub mod wire;
 
 use std::sync::Arc;
@@ -86,11 +88,19 @@ pub fn router(
             post(provider::append_file_transfers),
         )
         .route(&format!("{session}/close"), post(provider::close_session))
+        .route(
+            "/ssh-keys",
+            get(ssh_keys::list)
+                .post(ssh_keys::add)
+                .delete(ssh_keys::remove),
+        )
+        .merge(webhooks::routes(true))
         .route_layer(authenticated());
 
     // Our extensions for customers (SPEC §9).
     let customer_extensions = Router::new()
         .route("/audit-events", get(audit::list))
+        .merge(webhooks::routes(false))
         .route_layer(authenticated());
 
     Router::new()

@@ -11,7 +11,7 @@ use crate::crypto::token;
 use crate::domain::Principal;
 use crate::domain::principal::CredentialKind;
 use crate::domain::secret::Secret;
-use crate::store::{AccessKeyRecord, UserRecord};
+use crate::store::{AccessKeyRecord, KeyOwner, UserRecord};
 
 use super::credential_cache::CachedKey;
 use super::{App, ServiceError, ServiceResult};
@@ -113,7 +113,7 @@ impl App {
             return Ok(entry);
         }
         let since = self.credentials.generation();
-        let (key, user, domain) = self
+        let KeyOwner { key, user, domain } = self
             .store
             .access_key_owner(access_key)
             .await?

@@ -118,6 +118,8 @@ impl App {
             grant: None,
         };
         self.store.transition(request).await?;
+        // A cancel ends access: live broker sessions are cut now, not at the next poll.
+        self.live_sessions.poke();
         Ok(())
     }
 

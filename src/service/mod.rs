@@ -4,18 +4,22 @@
 pub mod access_keys;
 pub mod admin;
 pub mod audit;
+pub mod broker;
 pub mod console;
 pub mod credential_cache;
 pub mod customer;
 pub mod host_check;
 pub mod identity;
 pub mod in_flight;
+pub mod live_sessions;
 pub mod network_policy;
 pub mod password_pool;
 pub mod provider;
 pub mod ssh;
+pub mod ssh_keys;
 pub mod sweeper;
 pub mod throttle;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -65,6 +69,8 @@ pub struct App {
     credentials: credential_cache::CredentialCache,
     /// Bounds on concurrent SSH host checks.
     host_checks: Arc<HostChecks>,
+    /// SSH broker sessions running in this process.
+    pub live_sessions: live_sessions::LiveSessions,
     /// The threads that hash and verify passwords.
     pub passwords: password_pool::PasswordPool,
     /// Where CheckHosts (and the SSH broker) may connect.
@@ -181,6 +187,7 @@ impl App {
             throttles: Default::default(),
             credentials: Default::default(),
             host_checks,
+            live_sessions: Default::default(),
             passwords: Default::default(),
             target_networks: Default::default(),
         }

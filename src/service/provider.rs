@@ -3,8 +3,8 @@
 use crate::domain::audit::AuditDraft;
 use crate::domain::authorization::{NewAuthorization, RaiseInput};
 use crate::domain::session::{
-    FileTransferInput, OperationInput, RecordWindow, Session, validate_file_transfers,
-    validate_operations,
+    FileTransferInput, OperationInput, RecordWindow, Session, SessionSource,
+    validate_file_transfers, validate_operations,
 };
 use crate::domain::{
     Action, Authorization, AuthorizationId, DetailId, Principal, Rule, Scope, SessionId,
@@ -166,6 +166,7 @@ impl App {
                 engineer_id: p.user_id.clone(),
                 started_at: self.clock.now(),
                 ended_at: None,
+                source: SessionSource::Reported,
             };
             let session_id = session.id;
             match self.store.open_session(&scope, session, actor(p)).await {

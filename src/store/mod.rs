@@ -4,6 +4,7 @@
 //! data takes a [`Scope`] and every state change is a conditional update plus its
 //! audit event in one transaction.
 
+pub mod broker;
 pub mod copy;
 pub mod plan;
 pub mod postgres;
@@ -15,12 +16,14 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
+use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session, SessionRefused};
 use crate::domain::{
     Action, Authorization, AuthorizationId, DetailId, Scope, SessionId, Status, TransitionError,
 };
 
+pub use broker::{SealedHostLogin, SshKeyRecord};
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -88,10 +91,7 @@ pub trait Store: Send + Sync + 'static {
     async fn credential_epoch(&self) -> StoreResult<i64>;
 
     /// An access key with its owner, whatever its state (the caller checks it).
-    async fn access_key_owner(
-        &self,
-        access_key: &str,
-    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>>;
+    async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>>;
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>>;
     /// `NotFound` if there is no such key.
     async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()>;
@@ -136,6 +136,55 @@ pub trait Store: Send + Sync + 'static {
     async fn transition(&self, request: TransitionRequest) -> StoreResult<Status>;
     /// Expires up to `limit` due authorizations (pending past TTL, authorized past window).
     async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32>;
+    /// Up to `limit` notification events after `after_seq`, oldest first.
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>>;
+
+    // Webhooks.
+    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()>;
+    async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>>;
+    /// `NotFound` unless `owner` has a subscription `id`.
+    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()>;
+    /// Stores a new sealed secret; the current one becomes the previous, signing until
+    /// `overlap_until`. `NotFound` unless `owner` has a subscription `id`.
+    async fn rotate_webhook_secret(
+        &self,
+        owner: &str,
+        id: &str,
+        secret_sealed: Vec<u8>,
+        overlap_until: Timestamp,
+    ) -> StoreResult<()>;
+    /// Fans up to `limit` undispatched outbox events out to the enabled subscriptions
+    /// they match (one delivery row each) and marks them dispatched; one instance at a
+    /// time. Returns how many events it took.
+    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32>;
+    /// Claims up to `limit` due deliveries until `lease_until` (no other worker takes
+    /// them before), at most the oldest undelivered one per subscription and
+    /// authorization.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>>;
+    async fn finish_delivery(
+        &self,
+        subscription_id: &str,
+        event_id: i64,
+        outcome: DeliveryOutcome,
+        status: Option<u16>,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Delivers `event_id` again to every subscription it went to (delivered or dead
+    /// alike), from `now`; how many deliveries that is (`NotFound` if none).
+    async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64>;
+    /// The most recent deliveries of `owner`'s subscription `id`, newest first.
+    async fn webhook_deliveries(
+        &self,
+        owner: &str,
+        id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
 
     // Sessions.
     async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()>;
@@ -215,6 +264,25 @@ pub trait Store: Send + Sync + 'static {
     async fn touch_console_session(&self, hash: &[u8; 32], now: Timestamp) -> StoreResult<()>;
     /// Ends the session (sign-out); ending one that is gone already is not an error.
     async fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<()>;
+    // SSH broker.
+    /// `Duplicate` if the key is registered already (to anyone).
+    async fn insert_ssh_key(&self, key: SshKeyRecord) -> StoreResult<()>;
+    async fn list_ssh_keys(&self, user_id: &str) -> StoreResult<Vec<SshKeyRecord>>;
+    async fn ssh_key_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<SshKeyRecord>>;
+    /// `NotFound` if `user_id` has no such key.
+    async fn delete_ssh_key(&self, user_id: &str, fingerprint: &str) -> StoreResult<()>;
+    /// The broker's host key sealed with the data key, storing `sealed` if there is
+    /// none yet. Returns the stored one (another instance's, if it won a race).
+    async fn sealed_broker_host_key(&self, sealed: Vec<u8>, now: Timestamp)
+    -> StoreResult<Vec<u8>>;
+    /// A detail's login, password still sealed (the caller checked visibility).
+    async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>>;
+    /// Signals when any process may have ended someone's access (an authorization left
+    /// `authorized`, a user was disabled), where the database can tell (PostgreSQL
+    /// `LISTEN`). `None`: changes are only seen by polling and by this process's own.
+    fn access_changes(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        None
+    }
 
     // Audit.
     /// Every event of every chain, ordered by domain then sequence, plus each chain's head.

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
-use crate::domain::session::{FileTransfer, Operation, Session, flagged_count};
+use crate::domain::session::{FileTransfer, Operation, Session, SessionSource, flagged_count};
 use crate::domain::{
     Authorization, AuthorizationId, Detail, DetailId, DetailType, SessionId, Status,
 };
@@ -270,6 +270,7 @@ pub fn session(r: &impl Columns, id: AuthorizationId, detail: DetailId) -> Store
         engineer_id: r.text(1)?,
         started_at: r.time(2)?,
         ended_at: r.opt_time(3)?,
+        source: SessionSource::from_stored(&r.text(4)?),
     })
 }
 
@@ -288,7 +289,7 @@ pub fn group(r: &impl Columns) -> StoreResult<GroupRecord> {
     })
 }
 
-pub const SESSION_PAGE: &str = "SELECT id, engineer_id, started_at, ended_at FROM sessions \
+pub const SESSION_PAGE: &str = "SELECT id, engineer_id, started_at, ended_at, source FROM sessions \
     WHERE detail_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3";
 
 /// A page of a session's records in `table` with `columns`, in `order`: `$1` the

@@ -2,6 +2,8 @@
 //! spoken to over HTTP as a client would. With `SUPPORT_ACCESS_TEST_POSTGRES` set
 //! every test runs on PostgreSQL (a database of its own) instead of SQLite.
 
+mod broker;
+mod broker_host;
 mod check_hosts;
 mod concurrency;
 mod console;
@@ -13,10 +15,13 @@ mod limits;
 mod malformed;
 mod operator;
 mod outage;
+mod outbox;
+mod properties;
 mod restart;
 mod secrets;
 mod signing;
 mod ssh_host;
 mod transitions;
 mod visibility;
+mod webhooks;
 mod workflow;

@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 
 use super::{PgResult, from_ms, opt_from_ms};
 use crate::store::rows::{self, USER_COLUMNS, USER_WIDTH};
-use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
+use crate::store::{AccessKeyRecord, KeyOwner, StoreResult, found};
 
 const COLUMNS: &str = "k.access_key, k.user_id, k.secret_ciphertext, k.enabled, k.created_at, \
     k.expires_at, k.security_token_hash";
@@ -47,10 +47,7 @@ pub async fn insert(c: &impl GenericClient, k: &AccessKeyRecord) -> StoreResult<
     Ok(())
 }
 
-pub async fn owner(
-    c: &impl GenericClient,
-    access_key: &str,
-) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+pub async fn owner(c: &impl GenericClient, access_key: &str) -> StoreResult<Option<KeyOwner>> {
     let sql = format!(
         "SELECT {COLUMNS}, {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at \
          FROM access_keys k JOIN users u ON u.id = k.user_id JOIN domains d ON d.id = u.domain_id \
@@ -60,11 +57,11 @@ pub async fn owner(
     let Some(r) = c.query_opt(&stmt, &[&access_key]).await? else {
         return Ok(None);
     };
-    Ok(Some((
-        key_from_row(&r)?,
-        rows::user(&r, 7)?,
-        rows::domain(&r, 7 + USER_WIDTH)?,
-    )))
+    Ok(Some(KeyOwner {
+        key: key_from_row(&r)?,
+        user: rows::user(&r, 7)?,
+        domain: rows::domain(&r, 7 + USER_WIDTH)?,
+    }))
 }
 
 pub async fn list(c: &impl GenericClient, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {

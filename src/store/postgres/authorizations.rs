@@ -4,10 +4,11 @@ use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
 use super::audit;
+use super::outbox;
 use super::query::Query;
 use crate::domain::audit::AuditDraft;
 use crate::domain::{Authorization, AuthorizationId, Scope, Status};
-use crate::store::plan::{AccessEnded, TransitionFacts, TransitionPlan};
+use crate::store::plan::{self, AccessEnded, TransitionFacts, TransitionPlan};
 use crate::store::rows::{
     self, AUTHORIZATION_COLUMNS, AUTHORIZATION_WIDTH, Columns, DETAIL_COLUMNS,
 };
@@ -86,6 +87,7 @@ pub async fn insert(tx: &Transaction<'_>, a: &Authorization, event: AuditDraft) 
         )
         .await?;
     }
+    outbox::append(tx, &plan::raised(a, &event.actor_id)).await?;
     audit::append(tx, event, a.created_at).await
 }
 
@@ -236,8 +238,8 @@ pub async fn transition(tx: &Transaction<'_>, req: &TransitionRequest) -> StoreR
     Ok(from)
 }
 
-/// Carries out the transition's plan but for its audit event, which it returns still
-/// to append. A refused precondition (`NotFound`, `Transition`) is decided before
+/// Carries out the transition's plan (its outbox event included) but for its audit
+/// event, which it returns still to append. A refused precondition (`NotFound`, `Transition`) is decided before
 /// anything is written.
 pub async fn transition_rows(
     tx: &Transaction<'_>,
@@ -279,6 +281,7 @@ pub async fn transition_rows(
     } else {
         None
     };
+    outbox::append(tx, &plan.outbox).await?;
     Ok((plan.from, plan.event(ended)))
 }
 

@@ -12,13 +12,17 @@ mod admin;
 mod audit;
 mod authorizations;
 mod batch;
+mod broker;
 mod console;
 mod host_keys;
 mod identity;
 mod import;
+mod listen;
 mod migrations;
+mod outbox;
 mod query;
 mod sessions;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -32,6 +36,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
 use crate::domain::audit::{AuditDraft, AuditEvent};
+use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
@@ -50,6 +55,8 @@ type PgResult<T> = Result<T, tokio_postgres::Error>;
 pub struct PostgresStore {
     pool: Pool,
     transitions: TransitionBatcher,
+    /// For the `LISTEN` connection.
+    config: tokio_postgres::Config,
 }
 
 crate::store::rows::columns_by!(tokio_postgres::Row, try_get);
@@ -128,7 +135,7 @@ impl PostgresStore {
             .map_err(|e| StoreError::Internal(format!("invalid PostgreSQL URL: {e}")))?;
         config.connect_timeout(CONNECT_TIMEOUT);
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -143,7 +150,11 @@ impl PostgresStore {
             .build()
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         let transitions = TransitionBatcher::spawn(pool.clone());
-        let store = PostgresStore { pool, transitions };
+        let store = PostgresStore {
+            pool,
+            transitions,
+            config,
+        };
         migrations::apply(&mut store.client().await?).await?;
         Ok(store)
     }
@@ -245,10 +256,7 @@ impl Store for PostgresStore {
         identity::credential_epoch(&self.client().await?).await
     }
 
-    async fn access_key_owner(
-        &self,
-        access_key: &str,
-    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+    async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>> {
         access_keys::owner(&self.client().await?, access_key).await
     }
 
@@ -347,6 +355,87 @@ impl Store for PostgresStore {
             .await?)
     }
 
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
+        outbox::after(&self.client().await?, after_seq, limit).await
+    }
+
+    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()> {
+        webhooks::create(&self.client().await?, &webhook).await
+    }
+
+    async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>> {
+        webhooks::list(&self.client().await?, owner).await
+    }
+
+    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()> {
+        webhooks::delete(&self.client().await?, owner, id).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        owner: &str,
+        id: &str,
+        secret_sealed: Vec<u8>,
+        overlap_until: Timestamp,
+    ) -> StoreResult<()> {
+        webhooks::rotate(
+            &self.client().await?,
+            owner,
+            id,
+            &secret_sealed,
+            overlap_until,
+        )
+        .await
+    }
+
+    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
+        in_transaction!(self, |tx| webhooks::dispatch(&tx, now, limit).await?)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        in_transaction!(self, |tx| webhooks::claim(&tx, now, lease_until, limit)
+            .await?)
+    }
+
+    async fn finish_delivery(
+        &self,
+        subscription_id: &str,
+        event_id: i64,
+        outcome: DeliveryOutcome,
+        status: Option<u16>,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        webhooks::finish(
+            &self.client().await?,
+            subscription_id,
+            event_id,
+            &outcome,
+            status,
+            error.as_deref(),
+            now,
+        )
+        .await
+    }
+
+    async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64> {
+        webhooks::redeliver(&self.client().await?, event_id, now).await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        owner: &str,
+        id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        webhooks::deliveries(&self.client().await?, owner, id, limit).await
+    }
+
     async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::open(&tx, scope, &session, &actor)
             .await?)
@@ -441,6 +530,38 @@ impl Store for PostgresStore {
 
     async fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<()> {
         console::delete(&self.client().await?, hash).await
+    }
+
+    async fn insert_ssh_key(&self, key: SshKeyRecord) -> StoreResult<()> {
+        broker::insert_key(&self.client().await?, &key).await
+    }
+
+    async fn list_ssh_keys(&self, user_id: &str) -> StoreResult<Vec<SshKeyRecord>> {
+        broker::list_keys(&self.client().await?, user_id).await
+    }
+
+    async fn ssh_key_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<SshKeyRecord>> {
+        broker::key_by_fingerprint(&self.client().await?, fingerprint).await
+    }
+
+    async fn delete_ssh_key(&self, user_id: &str, fingerprint: &str) -> StoreResult<()> {
+        broker::delete_key(&self.client().await?, user_id, fingerprint).await
+    }
+
+    async fn sealed_broker_host_key(
+        &self,
+        sealed: Vec<u8>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<u8>> {
+        broker::sealed_host_key(&self.client().await?, &sealed, now).await
+    }
+
+    async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>> {
+        broker::host_login(&self.client().await?, detail).await
+    }
+
+    fn access_changes(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        Some(listen::spawn(self.config.clone()))
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {

@@ -113,14 +113,15 @@ pub async fn open(
     let now = s.started_at.as_millisecond();
     facts.access.may_open(s.started_at)?;
     tx.execute(
-        "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at, source) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             &s.id.0,
             &s.authorization_id.0,
             &s.detail_id.0,
             &s.engineer_id,
             &now,
+            &s.source.as_str(),
         ],
     )
     .await?;

@@ -6,7 +6,7 @@ use rusqlite::{Connection, Row, params};
 use super::first;
 use super::{from_ms, opt_from_ms};
 use crate::store::rows::{self, USER_COLUMNS, USER_WIDTH};
-use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
+use crate::store::{AccessKeyRecord, KeyOwner, StoreResult, found};
 
 const COLUMNS: &str = "k.access_key, k.user_id, k.secret_ciphertext, k.enabled, k.created_at, \
     k.expires_at, k.security_token_hash";
@@ -41,21 +41,18 @@ pub fn insert(conn: &Connection, k: &AccessKeyRecord) -> StoreResult<()> {
     Ok(())
 }
 
-pub fn owner(
-    conn: &Connection,
-    access_key: &str,
-) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+pub fn owner(conn: &Connection, access_key: &str) -> StoreResult<Option<KeyOwner>> {
     let sql = format!(
         "SELECT {COLUMNS}, {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at \
          FROM access_keys k JOIN users u ON u.id = k.user_id JOIN domains d ON d.id = u.domain_id \
          WHERE k.access_key = ?"
     );
     first(&mut *conn.prepare_cached(&sql)?, [access_key], |r| {
-        Ok((
-            key_from_row(r)?,
-            rows::user(r, 7)?,
-            rows::domain(r, 7 + USER_WIDTH)?,
-        ))
+        Ok(KeyOwner {
+            key: key_from_row(r)?,
+            user: rows::user(r, 7)?,
+            domain: rows::domain(r, 7 + USER_WIDTH)?,
+        })
     })
 }
 

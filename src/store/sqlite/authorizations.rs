@@ -5,11 +5,12 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::audit;
+use super::outbox;
 use super::scope;
 use super::{all, first};
 use crate::domain::audit::AuditDraft;
 use crate::domain::{Authorization, AuthorizationId, Scope, Status};
-use crate::store::plan::{AccessEnded, TransitionFacts, TransitionPlan};
+use crate::store::plan::{self, AccessEnded, TransitionFacts, TransitionPlan};
 use crate::store::rows::{self, AUTHORIZATION_COLUMNS, DETAIL_COLUMNS};
 use crate::store::{ListFilter, StoreError, StoreResult, StoredGrant, TransitionRequest};
 
@@ -71,6 +72,7 @@ pub fn insert(conn: &Connection, a: &Authorization, event: AuditDraft) -> StoreR
             d.requested_port,
         ])?;
     }
+    outbox::append(conn, &plan::raised(a, &event.actor_id))?;
     audit::append(conn, event, a.created_at)
 }
 
@@ -233,6 +235,7 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
     } else {
         None
     };
+    outbox::append(conn, &plan.outbox)?;
     audit::append(conn, plan.event(ended), req.now)?;
     Ok(plan.from)
 }

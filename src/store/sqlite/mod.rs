@@ -5,15 +5,18 @@ mod access_keys;
 mod admin;
 mod audit;
 mod authorizations;
+mod broker;
 mod checkpointer;
 mod console;
 pub mod export;
 mod host_keys;
 mod identity;
 mod migrations;
+mod outbox;
 mod readers;
 mod scope;
 mod sessions;
+mod webhooks;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +27,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode};
 
 use crate::domain::audit::{AuditDraft, AuditEvent};
+use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
@@ -281,10 +285,7 @@ impl Store for SqliteStore {
         self.read(identity::credential_epoch)
     }
 
-    async fn access_key_owner(
-        &self,
-        access_key: &str,
-    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+    async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>> {
         self.read(|c| access_keys::owner(c, access_key))
     }
 
@@ -361,6 +362,87 @@ impl Store for SqliteStore {
     async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
         self.write(move |c| authorizations::expire_due(c, now, limit))
             .await
+    }
+
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
+        self.read(|c| outbox::after(c, after_seq, limit))
+    }
+
+    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()> {
+        self.write(move |c| webhooks::create(c, &webhook)).await
+    }
+
+    async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>> {
+        self.read(|c| webhooks::list(c, owner))
+    }
+
+    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()> {
+        let (owner, id) = (owner.to_owned(), id.to_owned());
+        self.write(move |c| webhooks::delete(c, &owner, &id)).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        owner: &str,
+        id: &str,
+        secret_sealed: Vec<u8>,
+        overlap_until: Timestamp,
+    ) -> StoreResult<()> {
+        let (owner, id) = (owner.to_owned(), id.to_owned());
+        self.write(move |c| webhooks::rotate(c, &owner, &id, &secret_sealed, overlap_until))
+            .await
+    }
+
+    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
+        self.write(move |c| webhooks::dispatch(c, now, limit)).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        self.write(move |c| webhooks::claim(c, now, lease_until, limit))
+            .await
+    }
+
+    async fn finish_delivery(
+        &self,
+        subscription_id: &str,
+        event_id: i64,
+        outcome: DeliveryOutcome,
+        status: Option<u16>,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let subscription_id = subscription_id.to_owned();
+        self.write(move |c| {
+            webhooks::finish(
+                c,
+                &subscription_id,
+                event_id,
+                &outcome,
+                status,
+                error.as_deref(),
+                now,
+            )
+        })
+        .await
+    }
+
+    async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64> {
+        self.write(move |c| webhooks::redeliver(c, event_id, now))
+            .await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        owner: &str,
+        id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        self.read(|c| webhooks::deliveries(c, owner, id, limit))
     }
 
     async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
@@ -476,6 +558,37 @@ impl Store for SqliteStore {
     async fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<()> {
         let hash = *hash;
         self.write(move |c| console::delete(c, &hash)).await
+    }
+
+    async fn insert_ssh_key(&self, key: SshKeyRecord) -> StoreResult<()> {
+        self.write(move |c| broker::insert_key(c, &key)).await
+    }
+
+    async fn list_ssh_keys(&self, user_id: &str) -> StoreResult<Vec<SshKeyRecord>> {
+        self.read(|c| broker::list_keys(c, user_id))
+    }
+
+    async fn ssh_key_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<SshKeyRecord>> {
+        self.read(|c| broker::key_by_fingerprint(c, fingerprint))
+    }
+
+    async fn delete_ssh_key(&self, user_id: &str, fingerprint: &str) -> StoreResult<()> {
+        let (user_id, fingerprint) = (user_id.to_owned(), fingerprint.to_owned());
+        self.write(move |c| broker::delete_key(c, &user_id, &fingerprint))
+            .await
+    }
+
+    async fn sealed_broker_host_key(
+        &self,
+        sealed: Vec<u8>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<u8>> {
+        self.write(move |c| broker::sealed_host_key(c, &sealed, now))
+            .await
+    }
+
+    async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>> {
+        self.read(|c| broker::host_login(c, detail))
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {

@@ -84,9 +84,17 @@ pub fn open(conn: &Connection, scope: &Scope, s: &Session, actor: &Actor) -> Sto
     let now = s.started_at.as_millisecond();
     facts.access.may_open(s.started_at)?;
     conn.prepare_cached(
-        "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at) VALUES (?,?,?,?,?)",
+        "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at, source) \
+         VALUES (?,?,?,?,?,?)",
     )?
-    .execute(params![s.id.0, s.authorization_id.0, s.detail_id.0, s.engineer_id, now])?;
+    .execute(params![
+        s.id.0,
+        s.authorization_id.0,
+        s.detail_id.0,
+        s.engineer_id,
+        now,
+        s.source.as_str()
+    ])?;
     let target = SessionRef::of(scope, s);
     let event = rows::session_event(&facts.domain_id, &target, actor, SessionEvent::Opened);
     audit::append(conn, event, s.started_at)
