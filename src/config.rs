@@ -13,6 +13,7 @@ use clap::{ArgMatches, Args, Command, FromArgMatches, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Language;
+use crate::domain::network_policy::NetworkList;
 use crate::store::sqlite::{self, Synchronous};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize, Serialize)]
@@ -110,11 +111,81 @@ pub struct Settings {
     )]
     #[serde(deserialize_with = "positive::deserialize")]
     pub check_max_in_flight_per_domain: usize,
+    /// SSH broker address; empty turns the broker off.
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_SSH_LISTEN",
+        default_value = "127.0.0.1:2222"
+    )]
+    pub ssh_listen: String,
+    /// Live SSH broker sessions one engineer may hold at once (per instance).
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_SSH_MAX_SESSIONS_PER_ENGINEER",
+        default_value = "10",
+        value_parser = positive::parse
+    )]
+    #[serde(deserialize_with = "positive::deserialize")]
+    pub ssh_max_sessions_per_engineer: usize,
+    /// Live SSH broker sessions on one authorization at once (per instance).
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_SSH_MAX_SESSIONS_PER_AUTHORIZATION",
+        default_value = "10",
+        value_parser = positive::parse
+    )]
+    #[serde(deserialize_with = "positive::deserialize")]
+    pub ssh_max_sessions_per_authorization: usize,
+    /// An SSH broker connection without traffic either way for this long is closed.
+    #[arg(long, env = "SUPPORT_ACCESS_SSH_IDLE_TIMEOUT", default_value = "30m", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub ssh_idle_timeout: Duration,
+    /// From connecting to the SSH broker to a successful login.
+    #[arg(long, env = "SUPPORT_ACCESS_SSH_LOGIN_GRACE_TIME", default_value = "30s", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub ssh_login_grace_time: Duration,
     /// Language of answers to requests that name none (neither X-Language nor a
     /// supported Accept-Language): `en-us` or `zh-cn`.
     #[arg(long, env = "SUPPORT_ACCESS_DEFAULT_LANGUAGE", default_value = "en-us", value_parser = language::parse)]
     #[serde(with = "language")]
     pub default_language: Language,
+    /// Networks CheckHosts and the SSH broker may connect to, as CIDRs (comma-separated
+    /// on the command line, a list in the file) [default: every address except
+    /// loopback, link-local, multicast and this host's own].
+    #[arg(long, env = "SUPPORT_ACCESS_TARGET_NETWORKS")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_networks: Option<NetworkList>,
+    /// How long a client may take to send a request's head; also how long a keep-alive
+    /// connection may wait idle for its next request.
+    #[arg(long, env = "SUPPORT_ACCESS_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub header_read_timeout: Duration,
+    /// Connections served at once; further ones wait to be accepted.
+    #[arg(long, env = "SUPPORT_ACCESS_MAX_CONNECTIONS", default_value = "1024", value_parser = positive::parse)]
+    #[serde(deserialize_with = "positive::deserialize")]
+    pub max_connections: usize,
+    /// Mark the web console's cookies `Secure` (set it when browsers reach the service
+    /// over TLS, e.g. through a terminating proxy).
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_CONSOLE_SECURE_COOKIES",
+        default_value = "false",
+        action = clap::ArgAction::Set
+    )]
+    pub console_secure_cookies: bool,
+    /// Deliver webhooks to private, loopback and link-local addresses too (checked
+    /// after DNS resolution); off by default, so a subscription cannot reach inside.
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = false
+    )]
+    #[serde(default)]
+    pub webhook_allow_private: bool,
+    /// How often the webhook worker looks for new events when it is idle.
+    #[arg(long, env = "SUPPORT_ACCESS_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub webhook_poll_interval: Duration,
 }
 
 impl Settings {
@@ -172,6 +243,22 @@ impl Settings {
                 key: key.clone(),
             }),
             _ => None,
+        }
+    }
+
+    /// The SSH broker's address, unless it is turned off.
+    pub fn ssh_listen(&self) -> Option<&str> {
+        Some(self.ssh_listen.trim()).filter(|a| !a.is_empty())
+    }
+
+    /// The SSH broker's limits and timeouts.
+    pub fn broker(&self) -> crate::broker::BrokerConfig {
+        crate::broker::BrokerConfig {
+            max_sessions_per_engineer: self.ssh_max_sessions_per_engineer,
+            max_sessions_per_authorization: self.ssh_max_sessions_per_authorization,
+            idle_timeout: self.ssh_idle_timeout,
+            login_grace_time: self.ssh_login_grace_time,
+            ..Default::default()
         }
     }
 
@@ -321,6 +408,10 @@ mod tests {
         assert_eq!(s.check_timeout, Duration::from_secs(5));
         assert_eq!(s.check_max_in_flight_per_domain, 4);
         assert_eq!(s.sqlite_synchronous, Synchronous::Full);
+        assert_eq!(s.ssh_listen(), Some("127.0.0.1:2222"));
+        assert_eq!(s.broker().idle_timeout, Duration::from_secs(1800));
+        let off = settings(&["--ssh-listen", ""], None).unwrap();
+        assert_eq!(off.ssh_listen(), None);
         assert_eq!(s.default_language, Language::En);
         let zh = settings(&[], Some("default_language = \"zh-cn\"\n")).unwrap();
         assert_eq!(zh.default_language, Language::Zh);
@@ -381,5 +472,23 @@ mod tests {
         assert!(file("log_format = \"xml\"").contains("log_format"));
         assert!(file("nonsense = 1").contains("nonsense"));
         assert!(file("listen = [").contains("invalid configuration file"));
+        assert!(file("target_networks = [\"10.0.0.0/33\"]").contains("10.0.0.0/33"));
+        assert!(flag(&["--target-networks", "10.0.0.0/8,bogus"]).contains("bogus"));
+    }
+
+    #[test]
+    fn target_networks_come_as_a_list_or_comma_separated() {
+        assert_eq!(settings(&[], None).unwrap().target_networks, None);
+        let from_flag = settings(&["--target-networks", "10.0.0.0/8, 192.168.0.0/16"], None)
+            .unwrap()
+            .target_networks;
+        let from_file = settings(
+            &[],
+            Some("target_networks = [\"10.0.0.0/8\", \"192.168.0.0/16\"]"),
+        )
+        .unwrap()
+        .target_networks;
+        assert_eq!(from_flag, from_file);
+        assert_eq!(from_flag.unwrap().0.len(), 2);
     }
 }

@@ -11,11 +11,12 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::master_key::{self, MasterKeyError};
 use crate::crypto::{Cipher, CryptoError};
+use crate::http::connections;
 use crate::http::middleware::EnvelopeConfig;
 use crate::service::host_check::HostChecks;
 use crate::service::in_flight::Limits;
 use crate::service::ssh::RusshLogin;
-use crate::service::{App, Policy, credential_cache, sweeper};
+use crate::service::{App, Policy, credential_cache, sweeper, webhooks};
 use crate::store::postgres::{self, PostgresStore};
 use crate::store::sqlite::{self, SqliteStore};
 use crate::store::{Store, StoreError};
@@ -72,13 +73,16 @@ pub async fn open_app(settings: &Settings, clock: Clock) -> Result<Arc<App>, Sta
         max_window: signed(settings.max_window),
         token_ttl: signed(settings.token_ttl),
     };
-    Ok(Arc::new(App::new(
-        store,
-        secrets,
-        clock,
-        policy,
-        Arc::new(host_checks(settings)),
-    )))
+    Ok(Arc::new(
+        App::new(
+            store,
+            secrets,
+            clock,
+            policy,
+            Arc::new(host_checks(settings)),
+        )
+        .with_target_networks(settings.target_networks.clone().into()),
+    ))
 }
 
 fn host_checks(settings: &Settings) -> HostChecks {
@@ -103,23 +107,40 @@ pub async fn serve(
         settings.sweep_interval,
         sweeper_stopped.clone(),
     );
+    let delivery = webhooks::Delivery {
+        allow_private: settings.webhook_allow_private,
+    };
+    let deliveries = webhooks::spawn(
+        app.clone(),
+        delivery,
+        settings.webhook_poll_interval,
+        sweeper_stopped.clone(),
+    );
     let epoch_watch = credential_cache::spawn_epoch_watch(app.clone(), sweeper_stopped);
     let config = EnvelopeConfig {
         request_timeout: settings.request_timeout,
         body_limit: settings.body_limit_bytes,
         default_language: settings.default_language,
     };
-    let router = crate::http::router(app, config);
+    let console = crate::console::ConsoleConfig {
+        secure_cookies: settings.console_secure_cookies,
+        default_language: settings.default_language,
+    };
+    let router = crate::http::router(app, config, console);
     let result = match settings.tls_files() {
         Some(files) => crate::tls::serve_https(listener, router, files, shutdown).await,
         None => {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
+            let connections = connections::Limits {
+                max_connections: settings.max_connections,
+                header_read_timeout: settings.header_read_timeout,
+                drain_timeout: settings.request_timeout,
+            };
+            connections::serve(listener, router, connections, shutdown).await
         }
     };
     let _ = stop_sweeper.send(true);
     let _ = sweeper.await;
+    let _ = deliveries.await;
     let _ = epoch_watch.await;
     result
 }

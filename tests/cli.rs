@@ -33,7 +33,14 @@ impl Demo {
         let mut child = Command::new(BIN)
             .current_dir(dir)
             .env_remove("SUPPORT_ACCESS_DATABASE_URL")
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--ssh-listen",
+                "127.0.0.1:0",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -658,4 +665,49 @@ fn audit_verify_fails_loudly_on_tampering() {
     .unwrap();
     let verify = cli(d, &["audit", "verify"]);
     assert_eq!(verify.status.code(), Some(1), "{}", stdout(&verify));
+}
+
+/// Finding 11: a status edited in the database behind the service's back no longer
+/// matches what the audit events lead to, and `audit verify` says so.
+#[test]
+fn audit_verify_replays_statuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    drop(Demo::start(d));
+    assert!(cli(d, &["audit", "verify"]).status.success());
+    let conn = rusqlite::Connection::open(d.join("data/support-access.db")).unwrap();
+    // A pending request (status 0) made to look authorized (1).
+    let id: i64 = conn
+        .query_row(
+            "SELECT id FROM authorizations WHERE status = 0 LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    conn.execute("UPDATE authorizations SET status = 1 WHERE id = ?1", [id])
+        .unwrap();
+    let verify = cli(d, &["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&verify.stderr);
+    assert!(
+        err.contains(&format!("authorization {id}"))
+            && err.contains("audit events lead to Pending"),
+        "{err}"
+    );
+}
+
+/// Finding 11: the SQLite file is created readable by its owner only.
+#[cfg(unix)]
+#[test]
+fn the_database_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    drop(Demo::start(dir.path()));
+    for file in ["support-access.db", "master.key"] {
+        let mode = std::fs::metadata(dir.path().join("data").join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
 }

@@ -34,7 +34,13 @@ fn admin(dir: &Path, args: &[&str]) {
 fn serve(dir: &Path) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["--database-url", &database_url(dir)])
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--ssh-listen",
+            "127.0.0.1:0",
+        ])
         .env_remove("SUPPORT_ACCESS_MASTER_KEY")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -30,7 +30,14 @@ impl Server {
             .env_remove("SUPPORT_ACCESS_DATABASE_URL")
             .env_remove("SUPPORT_ACCESS_MASTER_KEY")
             .env("RUST_LOG", "warn")
-            .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--ssh-listen",
+                "127.0.0.1:0",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -10,6 +10,7 @@ mod process;
 mod report;
 mod rng;
 mod seed;
+mod soak;
 mod workloads;
 
 use std::path::PathBuf;
@@ -77,7 +78,8 @@ struct RunArgs {
     /// Keep the service's log in this file (default: discarded, but still written).
     #[arg(long)]
     server_log: Option<PathBuf>,
-    /// Only these workloads (default all): show, show-aksk, list, list-deep, reject, mixed.
+    /// Only these workloads (default all): show, show-aksk, list, list-deep, console-list,
+    /// reject, mixed.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Also run the service on PostgreSQL: a scratch database `support_access_bench` is
@@ -88,6 +90,13 @@ struct RunArgs {
     /// Threads of the load generator.
     #[arg(long, default_value_t = 2)]
     client_threads: usize,
+    /// Instead of the measurements: this many minutes of mixed traffic with failed
+    /// logins and slow clients, printing the service's RSS and its slope (e.g. 30).
+    #[arg(long)]
+    soak: Option<f64>,
+    /// Seconds between RSS samples in a soak.
+    #[arg(long, default_value_t = 60.0)]
+    soak_sample_secs: f64,
 }
 
 impl RunArgs {
@@ -164,9 +173,19 @@ async fn run(args: RunArgs) -> Result<(), String> {
     // A template seeded by an older build gets the newer migrations here, so that
     // start-up is measured on an up-to-date database, as an upgrade would leave it.
     process::run_cli(&binary, &["migrate", "--database-url", &sqlite_url])?;
+    seed::console_sessions(&run_dir, &template.users)?;
     let server = process::start_service(&binary, &sqlite_url, &run_dir, log).await?;
     let first_startup = server.startup;
     eprintln!("bench: service ready in {:.0} ms", ms(first_startup));
+    if let Some(minutes) = args.soak {
+        let soak = soak::Soak {
+            duration: Duration::from_secs_f64(minutes * 60.0),
+            sample_every: Duration::from_secs_f64(args.soak_sample_secs),
+        };
+        soak::run(&server, &data, &soak).await.print();
+        server.stop();
+        return Ok(());
+    }
     let ceiling = process::start_ceiling(&seed::db_path(&run_dir))?;
     report::check_same_shapes(&data, server.addr, ceiling.addr).await?;
 
@@ -192,6 +211,12 @@ async fn run(args: RunArgs) -> Result<(), String> {
         let (url, pg_dir) = pg::prepare(admin_url, &binary, &template, &work).await?;
         let data = Data::new(seed::population(&pg_dir, template.users.clone())?, 43);
         let server = process::start_service(&binary, &url, &pg_dir, log).await?;
+        // The console's sessions are seeded on SQLite only.
+        let chosen: Vec<Kind> = chosen
+            .iter()
+            .copied()
+            .filter(|k| *k != Kind::ConsoleList)
+            .collect();
         run.measure_all(&data, Store::Postgres, &chosen, &server, &mut rows)
             .await;
         server.stop();
@@ -289,11 +314,23 @@ impl Run<'_> {
         let shared_ceiling = done
             .iter()
             .find(|r| {
-                r.store == store && r.ceiling_kind == kind.ceiling() && r.concurrency == concurrency
+                r.store == store
+                    && r.ceiling_kind == kind.ceiling()
+                    && r.concurrency == concurrency
+                    && (r.kind == Kind::ConsoleList) == (kind == Kind::ConsoleList)
             })
             .map(|r| r.ceiling.clone());
         let ceiling_measured: Measured = match shared_ceiling {
             Some(m) => m,
+            // The console's page against the API's list, both on the service.
+            None if kind == Kind::ConsoleList => {
+                let workload = Arc::new(Bound {
+                    kind: kind.ceiling(),
+                    data: data.clone(),
+                    for_ceiling: false,
+                });
+                load::drive(server.addr, concurrency, warmup, duration, workload, seed).await
+            }
             None => {
                 let workload = Arc::new(Bound {
                     kind: kind.ceiling(),

@@ -35,7 +35,7 @@ pub async fn start_service(
 ) -> Result<Server, String> {
     let mut command = Command::new(binary);
     command
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--ssh-listen", ""])
         .args(["--database-url", database_url])
         .arg("--master-key-file")
         .arg(run_dir.join("master.key"))

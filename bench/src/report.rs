@@ -268,6 +268,17 @@ fn targets(rows: &[Row], startup_ms: [f64; 2], baseline: &[Baseline]) -> Vec<Tar
         at_most("list offset 0 p99, c=64", 10.0, "ms", p99_64(shallow)),
         at_most("list offset 1000 p99, c=64", 10.0, "ms", p99_64(deep)),
         at_least("reject ratio, c=16", 0.35, ratio16(Kind::Reject)),
+        at_least(
+            "console list / API list, c=16",
+            0.5,
+            ratio16(Kind::ConsoleList),
+        ),
+        at_most(
+            "console list p99, c=16",
+            20.0,
+            "ms",
+            sqlite(Kind::ConsoleList, 16).map(|r| r.service.p99_ms),
+        ),
         at_least("AK/SK show / token show, c=16", 0.90, signed_vs_token),
         at_least(
             "PostgreSQL reject / plain update, c=16",

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use support_access::clock::Clock;
 use support_access::config::Settings;
 use support_access::crypto::{Cipher, password, token};
-use support_access::domain::audit::{Actor, AuditDraft, AuditEvent, GENESIS_HASH, SYSTEM_ACTOR};
+use support_access::domain::audit::{Actor, AuditDraft, AuditEvent, GENESIS_HASH};
 use support_access::domain::{Action, AuthorizationId, DetailId, Status};
 use support_access::service::App;
 
@@ -140,7 +140,7 @@ async fn seed(dir: &Path, shape: Shape) -> Result<Vec<Credentials>, String> {
         conn: bulk_connection(&db_path(dir))?,
         rng: Rng::new(0x5eed_0000 + shape.authorizations),
         now,
-        secrets: app.secrets.clone(),
+        secrets: app.sealer().clone(),
     };
     let (mut users, identities) = seeder.run(shape).map_err(|e| e.to_string())?;
     create_access_keys(&app, &identities, &mut users).await?;
@@ -636,9 +636,9 @@ fn audit_drafts(domain: &Domain, r: &Row, engineers: &[Person]) -> Vec<(Timestam
     let id = Some(AuthorizationId(r.id));
     let engineer = &engineers[r.engineer];
     let submitter = &domain.users[r.submitter];
-    let by_engineer = (engineer.id.as_str(), engineer.name.as_str());
-    let by_submitter = (submitter.id.as_str(), submitter.name.as_str());
-    let event = |actor, action: Action, from, to| {
+    let by_engineer = &Actor::new(engineer.id.as_str(), engineer.name.as_str());
+    let by_submitter = &Actor::new(submitter.id.as_str(), submitter.name.as_str());
+    let event = |actor: &Actor, action: Action, from, to| {
         AuditDraft::new(&domain.id, id, actor, action.name()).transition(from, to)
     };
     let raise = AuditDraft::new(&domain.id, id, by_engineer, "raise").note(format!(
@@ -662,12 +662,7 @@ fn audit_drafts(domain: &Domain, r: &Row, engineers: &[Person]) -> Vec<(Timestam
         )),
         Expired => drafts.push((
             r.updated_at,
-            event(
-                (SYSTEM_ACTOR, SYSTEM_ACTOR),
-                Action::Expire,
-                Pending,
-                Expired,
-            ),
+            event(&Actor::system(), Action::Expire, Pending, Expired),
         )),
         Recalled => drafts.push((acted, event(by_engineer, Action::Recall, Pending, Recalled))),
         Canceled => {
@@ -684,6 +679,32 @@ fn audit_drafts(domain: &Domain, r: &Row, engineers: &[Person]) -> Vec<(Timestam
         }
     }
     drafts
+}
+
+/// A console session for every domain admin on the run copy, its cookie the admin's API
+/// token (hashed alike; the tables are apart), for the console-list workload.
+pub fn console_sessions(run_dir: &Path, users: &[Credentials]) -> Result<(), String> {
+    let conn = Connection::open(db_path(run_dir)).map_err(|e| e.to_string())?;
+    let now = Timestamp::now();
+    let expires = now + SignedDuration::from_hours(12);
+    let mut insert = conn
+        .prepare(
+            "INSERT OR REPLACE INTO console_sessions (hash, user_id, created_at, last_seen_at, expires_at) \
+             VALUES (?,?,?,?,?)",
+        )
+        .map_err(|e| e.to_string())?;
+    for u in users.iter().filter(|u| u.is_admin) {
+        insert
+            .execute(params![
+                &token::hash(&u.token)[..],
+                u.user_id,
+                now.as_millisecond(),
+                now.as_millisecond(),
+                expires.as_millisecond()
+            ])
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Tenants are heavy-tailed: domain `i` holds a share proportional to `1 / (i + 1)`.

@@ -78,17 +78,23 @@ impl Data {
 pub enum Kind {
     ShowToken,
     ShowSigned,
-    List { deep: bool },
+    List {
+        deep: bool,
+    },
+    /// The web console's request list page (a status tab with its counts), whose
+    /// baseline is the API's own list on the same server.
+    ConsoleList,
     Reject,
     Mixed,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::ShowToken,
         Kind::ShowSigned,
         Kind::List { deep: false },
         Kind::List { deep: true },
+        Kind::ConsoleList,
         // Before reject, which may use up the pending pool of a small seed.
         Kind::Mixed,
         Kind::Reject,
@@ -100,6 +106,7 @@ impl Kind {
             Kind::ShowSigned => "show (AK/SK)",
             Kind::List { deep: false } => "list offset 0",
             Kind::List { deep: true } => "list offset 1000",
+            Kind::ConsoleList => "console list",
             Kind::Reject => "reject",
             Kind::Mixed => "mixed 90/10",
         }
@@ -112,15 +119,18 @@ impl Kind {
             Kind::ShowSigned => "show-aksk",
             Kind::List { deep: false } => "list",
             Kind::List { deep: true } => "list-deep",
+            Kind::ConsoleList => "console-list",
             Kind::Reject => "reject",
             Kind::Mixed => "mixed",
         }
     }
 
-    /// The ceiling workload this one is compared with (AK/SK show shares show's).
+    /// The ceiling workload this one is compared with (AK/SK show shares show's; the
+    /// console's list is compared with the API's list on the service itself).
     pub fn ceiling(self) -> Kind {
         match self {
             Kind::ShowSigned => Kind::ShowToken,
+            Kind::ConsoleList => Kind::List { deep: false },
             other => other,
         }
     }
@@ -141,6 +151,7 @@ impl Workload for Bound {
             Kind::ShowToken => Some(show(d, rng, host)),
             Kind::ShowSigned => Some(show_signed(d, rng, host)),
             Kind::List { deep } => Some(list(d, rng, host, deep)),
+            Kind::ConsoleList => Some(console_list(d, rng, host)),
             Kind::Reject => reject(d, rng, host, self.for_ceiling),
             Kind::Mixed => match rng.below(100) {
                 0..60 => Some(show(d, rng, host)),
@@ -205,6 +216,15 @@ fn list(d: &Data, rng: &mut Rng, host: &str, deep: bool) -> Vec<u8> {
     let path = format!("{BASE}?status={status}&offset={offset}&limit={PAGE}");
     let token = d.token(d.admin_of(user));
     http_request("GET", &path, host, &[("X-Auth-Token", token)], b"")
+}
+
+/// The same draw as the API's list, as the domain admin's console page of that status.
+/// The admin's console session cookie is their API token (see `seed::console_sessions`).
+fn console_list(d: &Data, rng: &mut Rng, host: &str) -> Vec<u8> {
+    let (_, user, status) = d.row(rng);
+    let path = format!("/console/requests?status={status}");
+    let cookie = format!("sa_session={}", d.token(d.admin_of(user)));
+    http_request("GET", &path, host, &[("Cookie", &cookie)], b"")
 }
 
 /// The submitter rejects a pending request no other request has touched.

@@ -6,10 +6,11 @@ use clap::{Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use super::{CliError, CliResult, GlobalArgs, Output};
+use crate::domain::Scope;
 use crate::domain::audit::SYSTEM_CHAIN;
 use crate::domain::audit_export::{event_json, ocsf_event, verify_export};
 use crate::domain::time::format_utc;
-use crate::store::{AuditFilter, Store};
+use crate::store::{AuditChain, AuditFilter, Store};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
@@ -158,7 +159,8 @@ pub async fn run(global: &GlobalArgs, command: AuditCommand) -> CliResult {
 async fn verify_database(output: Output, store: &dyn Store) -> CliResult {
     let chains = store.audit_chains().await?;
     let events: usize = chains.iter().map(|c| c.events.len()).sum();
-    let problems: Vec<String> = chains.iter().filter_map(|c| c.verify().err()).collect();
+    let mut problems: Vec<String> = chains.iter().filter_map(|c| c.verify().err()).collect();
+    problems.extend(status_mismatches(store, &chains).await?);
     output.record(&json!({
         "chains": chains.len(),
         "events": events,
@@ -194,4 +196,28 @@ fn verify_file(output: Output, file: &std::path::Path) -> CliResult {
             ))
         }
     }
+}
+
+/// Authorizations whose stored status is not the one their audit events lead to (a
+/// status edited in the database behind the service's back).
+async fn status_mismatches(
+    store: &dyn Store,
+    chains: &[AuditChain],
+) -> Result<Vec<String>, CliError> {
+    let all = Scope::Provider { raised_by: None };
+    let mut problems = Vec::new();
+    let events = chains.iter().flat_map(|c| &c.events);
+    for (id, replayed) in crate::domain::audit::replayed_statuses(events) {
+        match store.get_authorization(&all, id).await? {
+            Some(auth) if auth.status != replayed => problems.push(format!(
+                "authorization {id}: status {:?} in the database, but its audit events lead to {replayed:?}",
+                auth.status
+            )),
+            Some(_) => {}
+            None => problems.push(format!(
+                "authorization {id}: audited, but missing from the database"
+            )),
+        }
+    }
+    Ok(problems)
 }

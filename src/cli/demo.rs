@@ -67,7 +67,7 @@ fn request(customer: &UserRecord, incident: &str, summary: &str, host: Option<&s
 
 /// Seeds on an empty database; on a seeded one, only explains.
 pub async fn seed_and_explain(app: &Arc<App>, address: SocketAddr) -> Result<(), CliError> {
-    let ids = if app.store.count_domains().await? == 0 {
+    let ids = if app.is_empty().await? {
         Some(seed(app).await?)
     } else {
         println!("The database already has data: demo data was not seeded again.");
@@ -186,13 +186,9 @@ async fn seed(app: &Arc<App>) -> Result<Seeded, CliError> {
     .await?;
 
     // Raised four days ago by a clock in the past; the sweep expires it.
-    let past = App::new(
-        app.store.clone(),
-        app.secrets.clone(),
-        Clock::manual(app.clock.now() - SignedDuration::from_hours(96)),
-        app.policy,
-        app.host_checks.clone(),
-    );
+    let past = app.with_clock(Clock::manual(
+        app.clock.now() - SignedDuration::from_hours(96),
+    ));
     past.raise(
         &eng,
         request(carol, "CS2026112406", "Old request nobody answered", None),

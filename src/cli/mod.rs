@@ -8,6 +8,7 @@ mod db;
 mod demo;
 mod output;
 mod serve;
+mod ssh;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +63,9 @@ enum Command {
     Db(db::DbCommand),
     #[command(flatten)]
     Client(client::ClientCommand),
+    /// The SSH broker: its host key.
+    #[command(subcommand)]
+    Ssh(ssh::SshCommand),
 }
 
 /// A command failure: printed to stderr (as `{"error": {"code", "message"}}` under
@@ -108,6 +112,7 @@ impl From<crate::service::ServiceError> for CliError {
             E::Forbidden(_) => "forbidden",
             E::Unauthenticated(_) => "unauthenticated",
             E::Busy { .. } | E::Unavailable(_) => "unavailable",
+            E::Throttled { .. } => "throttled",
             E::Internal(_) => "internal",
         };
         let message = match e {
@@ -199,6 +204,7 @@ pub fn run() -> ExitCode {
             Command::Audit(cmd) => audit::run(&cli.global, cmd).await,
             Command::Db(cmd) => db::run(&cli.global, cmd).await,
             Command::Client(_) => unreachable!("client commands returned above"),
+            Command::Ssh(cmd) => ssh::run(&cli.global, cmd).await,
         }
     });
     match result {

@@ -55,6 +55,23 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
         .await
         .map_err(|e| CliError::failed(format!("cannot listen on {}: {e}", settings.listen)))?;
     let address = listener.local_addr()?;
+    // Printed before the HTTP line, which tools wait for (and may stop reading at).
+    let (stop_broker, broker_stopped) = tokio::sync::watch::channel(false);
+    let broker = match settings.ssh_listen() {
+        Some(ssh_listen) => {
+            let ssh = TcpListener::bind(ssh_listen).await.map_err(|e| {
+                CliError::failed(format!("cannot listen for SSH on {ssh_listen}: {e}"))
+            })?;
+            let ssh_address = ssh.local_addr()?;
+            let task = crate::broker::spawn(app.clone(), ssh, settings.broker(), broker_stopped)
+                .await
+                .map_err(CliError::failed)?;
+            println!("support-access SSH broker listening on {ssh_address}");
+            tracing::info!(%ssh_address, "SSH broker listening");
+            Some(task)
+        }
+        None => None,
+    };
     if args.demo {
         super::demo::seed_and_explain(&app, address).await?;
     }
@@ -69,5 +86,9 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> CliResult {
     );
     tracing::info!(%address, "listening");
     crate::server::serve(listener, app, &settings, crate::server::shutdown_signal()).await?;
+    let _ = stop_broker.send(true);
+    if let Some(task) = broker {
+        let _ = task.await;
+    }
     Ok(())
 }

@@ -5,5 +5,6 @@ pub mod cipher;
 pub mod master_key;
 pub mod password;
 pub mod token;
+pub mod webhook;
 
 pub use cipher::{Cipher, CryptoError};

@@ -42,8 +42,8 @@ pub const SYSTEM_ACTOR: &str = "system";
 /// themselves, the broker's host key).
 pub const SYSTEM_CHAIN: &str = "system";
 
-/// Who made an administrative change: `cli:<os user>` for the admin CLI, else the API
-/// principal.
+/// Who did something, as the audit log records it: a user's id and name; `cli:<os user>`
+/// for the admin CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub id: String,
@@ -51,6 +51,13 @@ pub struct Actor {
 }
 
 impl Actor {
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Actor {
+        Actor {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+
     /// The admin CLI run by `os_user`.
     pub fn cli(os_user: &str) -> Actor {
         let id = format!("cli:{os_user}");
@@ -60,16 +67,9 @@ impl Actor {
         }
     }
 
-    /// The service itself (seeding demo data, first-use set-up).
+    /// The service itself: the expiry sweeper, seeding demo data, first-use set-up.
     pub fn system() -> Actor {
-        Actor {
-            id: SYSTEM_ACTOR.into(),
-            name: SYSTEM_ACTOR.into(),
-        }
-    }
-
-    fn pair(&self) -> (&str, &str) {
-        (&self.id, &self.name)
+        Actor::new(SYSTEM_ACTOR, SYSTEM_ACTOR)
     }
 }
 
@@ -83,14 +83,14 @@ impl AuditDraft {
     pub fn new(
         domain_id: &str,
         authorization_id: Option<AuthorizationId>,
-        actor: (&str, &str),
+        actor: &Actor,
         kind: &str,
     ) -> Self {
         AuditDraft {
             domain_id: domain_id.into(),
             authorization_id,
-            actor_id: actor.0.into(),
-            actor_name: actor.1.into(),
+            actor_id: actor.id.clone(),
+            actor_name: actor.name.clone(),
             kind: kind.into(),
             from_status: None,
             to_status: None,
@@ -108,7 +108,7 @@ impl AuditDraft {
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
     ) -> Self {
-        AuditDraft::new(chain, None, actor.pair(), kind).note(change_note(before, after))
+        AuditDraft::new(chain, None, actor, kind).note(change_note(before, after))
     }
 
     pub fn transition(mut self, from: Status, to: Status) -> Self {
@@ -197,6 +197,29 @@ pub fn verify_chain(events: &[AuditEvent]) -> Result<(), ChainBreak> {
     Ok(())
 }
 
+/// The status each authorization's events lead to: the `to_status` of its last
+/// transition, `Pending` after its raise alone.
+pub fn replayed_statuses<'a>(
+    events: impl IntoIterator<Item = &'a AuditEvent>,
+) -> std::collections::BTreeMap<AuthorizationId, Status> {
+    let mut statuses = std::collections::BTreeMap::new();
+    for e in events {
+        let Some(id) = e.draft.authorization_id else {
+            continue;
+        };
+        match e.draft.to_status {
+            Some(to) => {
+                statuses.insert(id, to);
+            }
+            None if e.draft.kind == "raise" => {
+                statuses.entry(id).or_insert(Status::Pending);
+            }
+            None => {}
+        }
+    }
+    statuses
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,9 +228,14 @@ mod tests {
         let mut prev = GENESIS_HASH;
         (1..=n)
             .map(|seq| {
-                let e = AuditDraft::new("d", Some(AuthorizationId(seq)), ("u", "bob"), "reject")
-                    .transition(Status::Pending, Status::Rejected)
-                    .seal(seq, Timestamp::from_second(seq).unwrap(), prev);
+                let e = AuditDraft::new(
+                    "d",
+                    Some(AuthorizationId(seq)),
+                    &Actor::new("u", "bob"),
+                    "reject",
+                )
+                .transition(Status::Pending, Status::Rejected)
+                .seal(seq, Timestamp::from_second(seq).unwrap(), prev);
                 prev = e.hash;
                 e
             })

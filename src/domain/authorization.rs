@@ -2,6 +2,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
+use super::audit::Actor;
 use super::catalog::{self, CONTENT_TYPES, RESOURCE_TYPES, VISIT_TYPES};
 use super::ids::{AuthorizationId, DetailId};
 use super::session::Access;
@@ -317,7 +318,7 @@ impl NewAuthorization {
         id: AuthorizationId,
         detail_ids: &[DetailId],
         xcustomer_name: String,
-        raised_by: (String, String),
+        raised_by: Actor,
         site: i32,
         now: Timestamp,
         pending_ttl: SignedDuration,
@@ -363,8 +364,8 @@ impl NewAuthorization {
             reject_reason: None,
             handler_name: None,
             agency_id: None,
-            raised_by: raised_by.0,
-            raised_by_name: raised_by.1,
+            raised_by: raised_by.id,
+            raised_by_name: raised_by.name,
             updated_at: now,
             details,
         }
@@ -455,7 +456,7 @@ mod tests {
             AuthorizationId(1),
             &[DetailId(2)],
             "bob".into(),
-            ("e".into(), "eng".into()),
+            crate::domain::Actor::new("e", "eng"),
             0,
             now,
             SignedDuration::from_hours(72),

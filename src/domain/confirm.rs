@@ -158,8 +158,16 @@ impl ConfirmInput {
         if expire_at <= policy.now {
             return Err(ValidationError::new("auth_expire_time", Rule::ExpireInPast));
         }
+        let max_hours = policy.max_window.as_secs() / 3600;
+        // A window may not start further ahead than the longest window lasts (no grants
+        // for the year 5000).
+        if effective_at.duration_since(policy.now) > policy.max_window {
+            return Err(ValidationError::new(
+                "auth_effective_time",
+                Rule::StartTooLate { max_hours },
+            ));
+        }
         if expire_at.duration_since(effective_at) > policy.max_window {
-            let max_hours = policy.max_window.as_secs() / 3600;
             return Err(ValidationError::new(
                 "auth_expire_time",
                 Rule::WindowTooLong { max_hours },
@@ -217,7 +225,7 @@ mod tests {
             AuthorizationId(1),
             &[DetailId(10), DetailId(11)],
             "u".into(),
-            ("e".into(), "e".into()),
+            crate::domain::Actor::new("e", "e"),
             0,
             now(),
             SignedDuration::from_hours(72),
@@ -309,6 +317,21 @@ mod tests {
             (
                 with(None, Some(ms(now() + day * 30) + 1000)),
                 Some(Rule::WindowTooLong { max_hours: 720 }),
+            ),
+            (
+                with(Some(ms(now() + day * 30)), Some(ms(now() + day * 31))),
+                None,
+            ),
+            (
+                with(
+                    Some(ms(now() + day * 30) + 1000),
+                    Some(ms(now() + day * 31)),
+                ),
+                Some(Rule::StartTooLate { max_hours: 720 }),
+            ),
+            (
+                with(Some(95_617_584_000_000), Some(95_617_670_400_000)),
+                Some(Rule::StartTooLate { max_hours: 720 }),
             ),
             // Seconds are accepted too.
             (

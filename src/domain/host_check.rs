@@ -136,17 +136,13 @@ impl HostCheckOutcome {
             HostCheckOutcome::CredentialsRefused => {
                 ("Account and password not matched.", "账号和密码不匹配。")
             }
-            HostCheckOutcome::Unreachable => (
-                "Host verification failed: the host cannot be reached.",
-                "主机验证失败：无法连接到主机。",
-            ),
-            HostCheckOutcome::TimedOut => (
-                "Host verification failed: the host did not answer in time.",
-                "主机验证失败：主机响应超时。",
-            ),
-            HostCheckOutcome::NotSsh => (
-                "Host verification failed: no SSH service answered on this port.",
-                "主机验证失败：该端口上没有可用的 SSH 服务。",
+            // One answer for every failure to reach an SSH server (refused, silent, not
+            // SSH, outside target_networks): CheckHosts must not map networks.
+            HostCheckOutcome::Unreachable
+            | HostCheckOutcome::TimedOut
+            | HostCheckOutcome::NotSsh => (
+                "Host verification failed: no SSH service could be reached at this address and port.",
+                "主机验证失败：无法连接到该地址和端口上的 SSH 服务。",
             ),
             HostCheckOutcome::NoCommonAlgorithm => (
                 "Host verification failed: the SSH service supports no algorithm in common with this service.",
@@ -215,7 +211,7 @@ mod tests {
             AuthorizationId(1),
             &[DetailId(10), DetailId(11)],
             "u".into(),
-            ("e".into(), "e".into()),
+            crate::domain::Actor::new("e", "e"),
             0,
             Timestamp::UNIX_EPOCH,
             SignedDuration::from_hours(72),
@@ -335,6 +331,18 @@ mod tests {
             let (en, zh) = (outcome.message(Language::En), outcome.message(Language::Zh));
             assert!(en.is_some_and(str::is_ascii) && en != zh, "{outcome:?}");
         }
+        assert_eq!(
+            Unreachable.message(Language::En),
+            TimedOut.message(Language::En)
+        );
+        assert_eq!(
+            Unreachable.message(Language::Zh),
+            NotSsh.message(Language::Zh)
+        );
+        assert_ne!(
+            Unreachable.message(Language::En),
+            NoPasswordAuth.message(Language::En)
+        );
     }
 
     #[test]

@@ -6,11 +6,14 @@
 pub mod audit;
 pub mod audit_export;
 pub mod authorization;
+pub mod broker;
 pub mod catalog;
 pub mod confirm;
+pub mod event;
 pub mod host_check;
 pub mod ids;
 pub mod locale;
+pub mod network_policy;
 pub mod principal;
 pub mod secret;
 pub mod session;
@@ -18,7 +21,7 @@ pub mod status;
 pub mod time;
 pub mod validation;
 
-pub use audit::{AuditDraft, AuditEvent};
+pub use audit::{Actor, AuditDraft, AuditEvent};
 pub use authorization::{Authorization, Detail, DetailType, NewAuthorization, NewDetail};
 pub use ids::{AuthorizationId, DetailId, SessionId};
 pub use locale::Language;

@@ -1,6 +1,6 @@
 //! Engineer sessions and what is recorded in them (append-only).
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use super::ids::{AuthorizationId, DetailId, SessionId};
 use super::status::Status;
@@ -15,6 +15,34 @@ pub struct Session {
     pub engineer_id: String,
     pub started_at: Timestamp,
     pub ended_at: Option<Timestamp>,
+    pub source: SessionSource,
+}
+
+/// Where a session record came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionSource {
+    /// Recorded first-hand by this service's SSH broker.
+    Broker,
+    /// Posted through the provider API by the engineer's own tooling.
+    Reported,
+}
+
+impl SessionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionSource::Broker => "broker",
+            SessionSource::Reported => "reported",
+        }
+    }
+
+    /// Anything but `broker` reads as reported: that is the default of old rows.
+    pub fn from_stored(value: &str) -> SessionSource {
+        if value == "broker" {
+            SessionSource::Broker
+        } else {
+            SessionSource::Reported
+        }
+    }
 }
 
 impl Session {
@@ -149,12 +177,72 @@ fn check_batch_len(field: &str, len: usize) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn required_time(field: &str, value: Option<&str>) -> Result<Timestamp, ValidationError> {
-    let raw = value.ok_or_else(|| ValidationError::new(field, Rule::Required))?;
-    parse_rfc3339(field, raw)
+/// Clock skew allowed between the recording client and this service.
+pub const TIME_SKEW: SignedDuration = SignedDuration::from_mins(5);
+
+/// When recorded commands and transfers may have happened: not before the session could
+/// have started, not after now (each give or take `TIME_SKEW`).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordWindow {
+    pub earliest: Timestamp,
+    pub now: Timestamp,
 }
 
-pub fn validate_operations(input: &[OperationInput]) -> Result<Vec<Operation>, ValidationError> {
+impl RecordWindow {
+    fn contains(self, t: Timestamp) -> bool {
+        t >= self.earliest - TIME_SKEW && t <= self.now + TIME_SKEW
+    }
+}
+
+fn required_time(
+    field: &str,
+    value: Option<&str>,
+    window: RecordWindow,
+) -> Result<Timestamp, ValidationError> {
+    let raw = value.ok_or_else(|| ValidationError::new(field, Rule::Required))?;
+    let t = parse_rfc3339(field, raw)?;
+    if !window.contains(t) {
+        return Err(ValidationError::new(field, Rule::OutsideSession));
+    }
+    Ok(t)
+}
+
+/// Whether recorded text holds control characters (ANSI escapes, CR, LF...; a tab is
+/// ordinary). Such text is stored as sent, flagged in the audit, and escaped for display.
+pub fn has_control_characters(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\t')
+}
+
+/// `text` fit to show on a screen: control characters (but tabs) written as `\u{1b}`,
+/// `\r`, `\n`, so a recorded escape sequence cannot act on the viewer's terminal or page.
+pub fn escaped_for_display(text: &str) -> std::borrow::Cow<'_, str> {
+    if !has_control_characters(text) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// How many of `texts` hold control characters, for the audit note.
+pub fn flagged_count<'a>(texts: impl IntoIterator<Item = &'a str>) -> usize {
+    texts
+        .into_iter()
+        .filter(|t| has_control_characters(t))
+        .count()
+}
+
+pub fn validate_operations(
+    input: &[OperationInput],
+    window: RecordWindow,
+) -> Result<Vec<Operation>, ValidationError> {
     check_batch_len("operations", input.len())?;
     input
         .iter()
@@ -163,7 +251,11 @@ pub fn validate_operations(input: &[OperationInput]) -> Result<Vec<Operation>, V
             let f = |name: &str| format!("operations[{i}].{name}");
             Ok(Operation {
                 oper: required_text(&f("oper"), op.oper.as_deref(), 1, MAX_COMMAND_CHARS)?.into(),
-                operate_time: required_time(&f("operate_time"), op.operate_time.as_deref())?,
+                operate_time: required_time(
+                    &f("operate_time"),
+                    op.operate_time.as_deref(),
+                    window,
+                )?,
             })
         })
         .collect()
@@ -171,6 +263,7 @@ pub fn validate_operations(input: &[OperationInput]) -> Result<Vec<Operation>, V
 
 pub fn validate_file_transfers(
     input: &[FileTransferInput],
+    window: RecordWindow,
 ) -> Result<Vec<FileTransfer>, ValidationError> {
     check_batch_len("file_transfers", input.len())?;
     input
@@ -196,7 +289,7 @@ pub fn validate_file_transfers(
                 duration_ms: int_range(&f("duration_ms"), duration, 0, i64::MAX)?,
                 oper_result: required_text(&f("oper_result"), t.oper_result.as_deref(), 1, 64)?
                     .into(),
-                operate_time: required_time(&f("operate_time"), t.operate_time.as_deref())?,
+                operate_time: required_time(&f("operate_time"), t.operate_time.as_deref(), window)?,
             })
         })
         .collect()
@@ -230,15 +323,57 @@ mod tests {
         assert_eq!(human_size(3 * 1024 * 1024 * 1024), "3.0G");
     }
 
+    /// A session that started at 2026-01-01T00:00Z, an hour ago.
+    fn window() -> RecordWindow {
+        let earliest: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        RecordWindow {
+            earliest,
+            now: earliest + SignedDuration::from_hours(1),
+        }
+    }
+
+    #[test]
+    fn times_fall_inside_the_session_give_or_take_the_skew() {
+        let at = |t: &str| OperationInput {
+            oper: Some("ls".into()),
+            operate_time: Some(t.into()),
+        };
+        for (t, ok) in [
+            ("2026-01-01T00:30:00Z", true),
+            ("2025-12-31T23:55:00Z", true),
+            ("2025-12-31T23:54:59Z", false),
+            ("2026-01-01T01:05:00Z", true),
+            ("2026-01-01T01:05:01Z", false),
+            ("2099-01-01T00:00:00Z", false),
+            ("2000-01-01T00:00:00Z", false),
+        ] {
+            let got = validate_operations(&[at(t)], window()).map_err(|e| e.rule);
+            assert_eq!(got.is_ok(), ok, "{t}: {got:?}");
+            if !ok {
+                assert_eq!(got.unwrap_err(), Rule::OutsideSession);
+            }
+        }
+    }
+
+    #[test]
+    fn control_characters_are_flagged_and_escaped_for_display() {
+        assert!(!has_control_characters("ls -la\t/tmp"));
+        assert!(has_control_characters("\u{1b}[31mred"));
+        assert!(has_control_characters("echo hi\r\nrm -rf /"));
+        assert_eq!(escaped_for_display("ls\t-l"), "ls\t-l");
+        assert_eq!(escaped_for_display("\u{1b}[2Jok\r\n"), "\\u{1b}[2Jok\\r\\n");
+        assert_eq!(flagged_count(["ls", "a\rb", "\u{7}"]), 2);
+    }
+
     #[test]
     fn batches_are_bounded() {
         let op = OperationInput {
             oper: Some("ls".into()),
             operate_time: Some("2026-01-01T00:00:00Z".into()),
         };
-        assert!(validate_operations(&[]).is_err());
-        assert!(validate_operations(&vec![op.clone(); 1000]).is_ok());
-        assert!(validate_operations(&vec![op; 1001]).is_err());
+        assert!(validate_operations(&[], window()).is_err());
+        assert!(validate_operations(&vec![op.clone(); 1000], window()).is_ok());
+        assert!(validate_operations(&vec![op; 1001], window()).is_err());
     }
 
     #[test]
@@ -248,13 +383,13 @@ mod tests {
             operate_time: Some("yesterday".into()),
         };
         assert_eq!(
-            validate_operations(&[op]).unwrap_err().field,
+            validate_operations(&[op], window()).unwrap_err().field,
             "operations[0].operate_time"
         );
         let t = FileTransferInput {
             operate_type: Some("upload".into()),
             ..Default::default()
         };
-        assert!(validate_file_transfers(&[t]).is_err());
+        assert!(validate_file_transfers(&[t], window()).is_err());
     }
 }

@@ -44,11 +44,21 @@ pub enum Rule {
     WindowTooLong {
         max_hours: i64,
     },
+    /// A recorded time outside the session it is recorded in.
+    OutsideSession,
+    /// The window starts further ahead than the longest window lasts.
+    StartTooLate {
+        max_hours: i64,
+    },
     HostRequired,
     InvalidHost,
+    /// The host resolves to an address outside `target_networks`.
+    TargetNotAllowed,
     /// CheckHosts on a console detail (type 0).
     NotAHost,
     UnknownId,
+    /// Not an accepted OpenSSH public key line.
+    InvalidPublicKey,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,9 +119,17 @@ fn rule_en(rule: &Rule) -> String {
         Rule::WindowTooLong { max_hours } => {
             format!("makes the authorization window longer than the maximum of {max_hours} hours")
         }
+        Rule::StartTooLate { max_hours } => {
+            format!("must be at most {max_hours} hours from now")
+        }
+        Rule::OutsideSession => "must fall within the session (up to now)".into(),
         Rule::HostRequired => "is required for a host detail (type 1)".into(),
         Rule::InvalidHost => "must be an IP address or a DNS host name".into(),
+        Rule::TargetNotAllowed => "is not in a network this service may connect to".into(),
         Rule::NotAHost => "must name a host detail (type 1), not a console".into(),
+        Rule::InvalidPublicKey => "must be one OpenSSH public key line: ssh-ed25519, \
+            ecdsa-sha2-nistp256/384/521, or ssh-rsa of at least 3072 bits"
+            .into(),
         Rule::UnknownId => "is not a known id".into(),
     }
 }
@@ -138,9 +156,16 @@ fn rule_zh(rule: &Rule) -> String {
         Rule::ExpireNotAfterEffective => "必须晚于 auth_effective_time".into(),
         Rule::ExpireInPast => "必须是将来的时间".into(),
         Rule::WindowTooLong { max_hours } => format!("使授权时长超过上限 {max_hours} 小时"),
+        Rule::StartTooLate { max_hours } => format!("必须在当前时间起 {max_hours} 小时以内"),
+        Rule::OutsideSession => "必须在会话期间内（不晚于当前时间）".into(),
         Rule::HostRequired => "在主机类详情（type 1）中为必填项".into(),
         Rule::InvalidHost => "必须是 IP 地址或 DNS 主机名".into(),
+        Rule::TargetNotAllowed => "不在本服务允许连接的网络中".into(),
         Rule::NotAHost => "必须是主机类详情（type 1），而不是控制台".into(),
+        Rule::InvalidPublicKey => {
+            "必须是一行 OpenSSH 公钥：ssh-ed25519、ecdsa-sha2-nistp256/384/521 或不少于 3072 位的 ssh-rsa"
+                .into()
+        }
         Rule::UnknownId => "不是已知的 id".into(),
     }
 }

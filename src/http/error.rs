@@ -19,8 +19,14 @@ pub enum ApiError {
     SessionConflict(&'static str),
     Duplicate(String),
     PayloadTooLarge(usize),
+    /// 414: the request target is longer than `MAX_URI_BYTES`.
+    UriTooLong,
+    /// 431: the request's headers are larger than `MAX_HEADER_BYTES`.
+    HeadersTooLarge,
     /// 429 with `Retry-After` in seconds.
     TooManyRequests(u64),
+    /// 429 with `Retry-After` in seconds, after repeated failed credentials.
+    Throttled(u64),
     RouteNotFound,
     MethodNotAllowed,
     Timeout,
@@ -41,7 +47,9 @@ impl ApiError {
                 StatusCode::CONFLICT
             }
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::TooManyRequests(_) | ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -50,7 +58,9 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Validation(_) => "OSM.01010001",
+            ApiError::Validation(_) | ApiError::UriTooLong | ApiError::HeadersTooLarge => {
+                "OSM.01010001"
+            }
             ApiError::Unauthenticated(_) => "APIGW.0301",
             ApiError::Forbidden(_) => "OSM.01010002",
             ApiError::NotFound => "OSM.01010101",
@@ -58,7 +68,7 @@ impl ApiError {
                 "OSM.01010102"
             }
             ApiError::PayloadTooLarge(_) => "OSM.01010103",
-            ApiError::TooManyRequests(_) => "OSM.01010104",
+            ApiError::TooManyRequests(_) | ApiError::Throttled(_) => "OSM.01010104",
             ApiError::RouteNotFound => "APIGW.0101",
             ApiError::MethodNotAllowed => "APIGW.0102",
             ApiError::Timeout | ApiError::Unavailable(_) | ApiError::Internal(_) => "OSM.01010014",
@@ -122,6 +132,15 @@ impl ApiError {
                     "进行中的请求过多，请稍后重试，等待"
                 )
             ),
+            ApiError::Throttled(secs) => format!(
+                "{} {secs} s.",
+                lang.pick(
+                    "Too many failed authentication attempts; retry after",
+                    "认证失败次数过多，请稍后重试，等待"
+                )
+            ),
+            ApiError::UriTooLong => pick("The request URI is too long.", "请求 URI 过长。"),
+            ApiError::HeadersTooLarge => pick("The request headers are too large.", "请求头过大。"),
             ApiError::RouteNotFound => pick("The API does not exist.", "API 不存在。"),
             ApiError::MethodNotAllowed => pick(
                 "The API does not support this HTTP method.",
@@ -157,6 +176,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::SessionConflict(why) => ApiError::SessionConflict(why),
             ServiceError::Duplicate(what) => ApiError::Duplicate(what),
             ServiceError::Busy { retry_after_secs } => ApiError::TooManyRequests(retry_after_secs),
+            ServiceError::Throttled { retry_after_secs } => ApiError::Throttled(retry_after_secs),
             ServiceError::Unavailable(why) => ApiError::Unavailable(why),
             ServiceError::Internal(why) => ApiError::Internal(why),
         }

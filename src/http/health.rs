@@ -16,8 +16,7 @@ pub async fn healthz() -> Json<Value> {
 
 /// The process can serve: its database answers.
 pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError> {
-    app.store
-        .ping()
+    app.ready()
         .await
         .map_err(|e| ApiError::Unavailable(format!("database not ready: {e}")))?;
     Ok(Json(json!({ "status": "ready" })))

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::input::{Caller, JsonBody};
+use super::input::{Caller, JsonBody, Source};
 use super::wire::*;
 use crate::domain::secret::Secret;
 use crate::domain::validation::{Rule, ValidationError};
@@ -26,12 +26,11 @@ fn missing(field: &str) -> ApiError {
 
 pub async fn issue_token(
     State(app): State<Arc<App>>,
+    Source(source): Source,
     JsonBody(body): JsonBody<TokenRequest>,
 ) -> Result<Response, ApiError> {
-    let identity = body
-        .auth
-        .and_then(|a| a.identity)
-        .ok_or_else(|| missing("auth.identity"))?;
+    let (identity, scope) = body.auth.map(|a| (a.identity, a.scope)).unwrap_or_default();
+    let identity = identity.ok_or_else(|| missing("auth.identity"))?;
     let methods = identity.methods.unwrap_or_default();
     if !methods.iter().any(|m| m == "password") {
         return Err(
@@ -54,7 +53,10 @@ pub async fn issue_token(
         Some(NameOrId { id: Some(id), .. }) => DomainRef::Id(id),
         _ => return Err(missing("auth.identity.password.user.domain")),
     };
-    let issued = app.issue_token(domain, &name, password).await?;
+    let scope = requested_domain(scope.as_ref())?;
+    let issued = app
+        .issue_token(domain, &name, password, source, scope)
+        .await?;
     let domain = NameOrId {
         id: Some(issued.domain.id.clone()),
         name: Some(issued.domain.name.clone()),
@@ -80,6 +82,20 @@ pub async fn issue_token(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     response.headers_mut().insert("x-subject-token", header);
     Ok(response)
+}
+
+/// The domain a `scope.domain` names, if any (other scopes, e.g. projects, are not
+/// checked: tokens are always domain-scoped here).
+fn requested_domain(scope: Option<&serde_json::Value>) -> Result<Option<DomainRef>, ApiError> {
+    let Some(domain) = scope.and_then(|s| s.get("domain")) else {
+        return Ok(None);
+    };
+    let text = |key: &str| domain.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    match (text("id"), text("name")) {
+        (Some(id), _) => Ok(Some(DomainRef::Id(id))),
+        (None, Some(name)) => Ok(Some(DomainRef::Name(name))),
+        (None, None) => Err(missing("auth.scope.domain")),
+    }
 }
 
 fn role_names(user: &crate::store::UserRecord) -> Vec<NameOrId> {

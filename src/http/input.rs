@@ -74,6 +74,29 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// The address the request came from (the TCP peer: a proxy's `X-Forwarded-For` is
+/// not trusted), for throttling.
+pub struct Source(pub std::net::IpAddr);
+
+impl Source {
+    pub fn of(extensions: &axum::http::Extensions) -> Source {
+        use axum::extract::ConnectInfo;
+        Source(
+            extensions
+                .get::<ConnectInfo<std::net::SocketAddr>>()
+                .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip()),
+        )
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Source::of(&parts.extensions))
+    }
+}
+
 /// Query parameters, read by name with per-field validation. Unknown ones are ignored.
 pub struct QueryParams(Vec<(String, String)>);
 

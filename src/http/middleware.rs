@@ -70,9 +70,12 @@ pub async fn envelope(
     let method = req.method().clone();
     let started = Instant::now();
 
-    let mut response = match tokio::time::timeout(config.request_timeout, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Timeout.into_response(),
+    let mut response = match refused_before_reading(&req, config) {
+        Some(error) => error.into_response(),
+        None => match tokio::time::timeout(config.request_timeout, next.run(req)).await {
+            Ok(response) => response,
+            Err(_) => ApiError::Timeout.into_response(),
+        },
     };
     // Taken before an error is rendered into a fresh response.
     let route = response.extensions_mut().remove::<MatchedPath>();
@@ -85,6 +88,16 @@ pub async fn envelope(
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
+    // Answers carry credentials and customers' data: never cached, never sniffed. (The
+    // console's content-hashed static files say otherwise themselves.)
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     let status = response.status().as_u16();
     let latency_ms = format!("{:.3}", started.elapsed().as_secs_f64() * 1000.0);
     let route = route.as_ref().map_or("(unmatched)", |m| m.as_str());
@@ -92,6 +105,38 @@ pub async fn envelope(
     tracing::info!(request_id = %id, %method, %route, status, %latency_ms, %principal, "request");
     crate::telemetry::http_request(route, method.as_str(), status, started.elapsed());
     response
+}
+
+/// Longer request targets are answered 414, larger header sections 431, both with the
+/// error body (hyper's own, higher limits answer without one).
+const MAX_URI_BYTES: usize = 8 * 1024;
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// What can be refused from the head alone: an oversized target or header section, or a
+/// body declared larger than the limit (413 before a byte of it is read).
+fn refused_before_reading(req: &Request, config: EnvelopeConfig) -> Option<ApiError> {
+    if req.uri().to_string().len() > MAX_URI_BYTES {
+        return Some(ApiError::UriTooLong);
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return Some(ApiError::HeadersTooLarge);
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > config.body_limit as u64 => {
+            Some(ApiError::PayloadTooLarge(config.body_limit))
+        }
+        _ => None,
+    }
 }
 
 fn render(error: &ApiError, lang: Language, config: EnvelopeConfig, request_id: &str) -> Response {
@@ -112,9 +157,9 @@ fn render(error: &ApiError, lang: Language, config: EnvelopeConfig, request_id: 
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    // Both are passing conditions: say when to come back.
+    // Passing conditions: say when to come back.
     let retry_after = match error {
-        ApiError::TooManyRequests(secs) => Some(secs),
+        ApiError::TooManyRequests(secs) | ApiError::Throttled(secs) => Some(secs),
         ApiError::Timeout | ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
         _ => None,
     };
@@ -210,7 +255,11 @@ async fn authenticate_signed(
         headers: &headers,
         body: &bytes,
     };
-    let principal = auth.app.authenticate_signed(&raw, authorization).await?;
+    let source = super::input::Source::of(&parts.extensions).0;
+    let principal = auth
+        .app
+        .authenticate_signed(&raw, authorization, source)
+        .await?;
     Ok((principal, Request::from_parts(parts, Body::from(bytes))))
 }
 

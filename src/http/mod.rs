@@ -2,6 +2,7 @@
 //! Handlers stay thin; the rules live in `domain` and the use cases in `service`.
 
 mod audit;
+pub mod connections;
 mod customer;
 pub mod error;
 mod health;
@@ -9,6 +10,8 @@ mod identity;
 pub mod input;
 pub mod middleware;
 mod provider;
+mod ssh_keys;
+mod webhooks;
 pub mod wire;
 
 use std::sync::Arc;
@@ -21,7 +24,12 @@ use crate::service::App;
 use middleware::EnvelopeConfig;
 
 /// The whole API. `config` sets the body limit and the request timeout.
-pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
+/// The web console is served under `/console/` from the same router.
+pub fn router(
+    app: Arc<App>,
+    config: EnvelopeConfig,
+    console: crate::console::ConsoleConfig,
+) -> Router {
     let auth = middleware::AuthState {
         app: app.clone(),
         body_limit: config.body_limit,
@@ -80,11 +88,19 @@ pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
             post(provider::append_file_transfers),
         )
         .route(&format!("{session}/close"), post(provider::close_session))
+        .route(
+            "/ssh-keys",
+            get(ssh_keys::list)
+                .post(ssh_keys::add)
+                .delete(ssh_keys::remove),
+        )
+        .merge(webhooks::routes(true))
         .route_layer(authenticated());
 
     // Our extensions for customers (SPEC §9).
     let customer_extensions = Router::new()
         .route("/audit-events", get(audit::list))
+        .merge(webhooks::routes(false))
         .route_layer(authenticated());
 
     Router::new()
@@ -96,6 +112,8 @@ pub fn router(app: Arc<App>, config: EnvelopeConfig) -> Router {
             "/v3/auth/domains",
             get(identity::caller_domains).route_layer(authenticated()),
         )
+        .merge(crate::console::router(console))
+        .route("/", get(crate::console::root))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route_layer(axum::middleware::from_fn(middleware::tag_route))

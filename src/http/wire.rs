@@ -170,6 +170,8 @@ pub struct OperateHistorySession {
     start_time: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     end_time: Option<String>,
+    /// Ours: `broker` (recorded first-hand) or `reported` (posted by the engineer's tools).
+    source: &'static str,
 }
 
 impl OperateHistorySession {
@@ -179,6 +181,7 @@ impl OperateHistorySession {
             session_id: s.id.0,
             start_time: format_wall(s.started_at, tz),
             end_time: s.ended_at.map(|t| format_wall(t, tz)),
+            source: s.source.as_str(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Access keys (AK/SK) and the `SDK-HMAC-SHA256` authentication the official SDKs use.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::net::IpAddr;
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use rand::RngExt;
@@ -11,14 +11,11 @@ use crate::crypto::token;
 use crate::domain::Principal;
 use crate::domain::principal::CredentialKind;
 use crate::domain::secret::Secret;
-use crate::store::{AccessKeyRecord, UserRecord};
+use crate::store::{AccessKeyRecord, KeyOwner, UserRecord};
 
 use super::credential_cache::CachedKey;
 use super::{App, ServiceError, ServiceResult};
 
-/// Consecutive failures after which a key is refused for a while, as the API gateway does.
-const MAX_FAILURES: u32 = 5;
-const LOCKOUT: SignedDuration = SignedDuration::from_mins(5);
 /// Temporary credentials last between 15 minutes and 36 hours.
 pub(super) const TEMPORARY_MIN: SignedDuration = SignedDuration::from_mins(15);
 pub(super) const TEMPORARY_MAX: SignedDuration = SignedDuration::from_hours(36);
@@ -29,43 +26,6 @@ pub struct IssuedKey {
     pub secret_key: Secret,
     pub security_token: Option<Secret>,
     pub expires_at: Option<Timestamp>,
-}
-
-/// Consecutive signature failures per access key (per process).
-#[derive(Default)]
-pub struct SignatureFailures {
-    by_key: Mutex<HashMap<String, (u32, Option<Timestamp>)>>,
-}
-
-impl SignatureFailures {
-    fn locked_until(&self, key: &str, now: Timestamp) -> Option<Timestamp> {
-        let map = self
-            .by_key
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(key)
-            .and_then(|(_, until)| *until)
-            .filter(|until| *until > now)
-    }
-
-    fn failed(&self, key: &str, now: Timestamp) {
-        let mut map = self
-            .by_key
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = map.entry(key.to_owned()).or_insert((0, None));
-        entry.0 += 1;
-        if entry.0 >= MAX_FAILURES {
-            *entry = (0, Some(now + LOCKOUT));
-        }
-    }
-
-    fn succeeded(&self, key: &str) {
-        self.by_key
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(key);
-    }
 }
 
 fn random_string(len: usize, alphabet: &[u8]) -> String {
@@ -80,6 +40,15 @@ const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 fn sealing_context(access_key: &str) -> String {
     format!("access-key:{access_key}")
+}
+
+/// The one answer to every failed signature.
+const SIGNATURE_REFUSED: &str = "the access key, signature or security token is not valid";
+
+enum SignedFailure {
+    /// The caller's fault, with the detail for the log.
+    Refused(String),
+    Service(ServiceError),
 }
 
 fn refused(why: impl Into<String>) -> ServiceError {
@@ -144,7 +113,7 @@ impl App {
             return Ok(entry);
         }
         let since = self.credentials.generation();
-        let (key, user, domain) = self
+        let KeyOwner { key, user, domain } = self
             .store
             .access_key_owner(access_key)
             .await?
@@ -163,33 +132,36 @@ impl App {
         Ok(entry)
     }
 
-    /// Verifies an `SDK-HMAC-SHA256` signed request and resolves its caller. Every
-    /// refusal says what was wrong, never what the signature should have been.
+    /// Verifies an `SDK-HMAC-SHA256` signed request and resolves its caller. Failures
+    /// are throttled per source address (a key's id travels in clear, so throttling
+    /// per key would let anyone who saw it lock its owner out). Every signature failure
+    /// gets the same answer; what was wrong goes to the log.
     pub async fn authenticate_signed(
         &self,
         req: &RawRequest<'_>,
         authorization: &str,
+        source: IpAddr,
     ) -> ServiceResult<Principal> {
-        let header = sdk_signature::parse_authorization(authorization)
-            .map_err(|e| refused(e.to_string()))?;
         let now = self.clock.now();
-        let ak = header.access_key.as_str();
-        if let Some(until) = self.failures.locked_until(ak, now) {
-            let wait = until.duration_since(now).as_secs().max(1);
-            return Err(refused(format!(
-                "the access key is locked after repeated failures; retry in {wait} s"
-            )));
+        let source_key = source.to_string();
+        let throttle = &self.throttles.signature_source;
+        if let Some(secs) = throttle.wait(&source_key, now) {
+            return Err(ServiceError::Throttled {
+                retry_after_secs: secs,
+            });
         }
-        let entry = self.resolve_key(ak).await?;
+        let (entry, signature) = match self.verify_signed(req, authorization, now).await {
+            Ok(verified) => verified,
+            Err(SignedFailure::Refused(why)) => {
+                tracing::info!(%source, why, "signature refused");
+                throttle.failed(&source_key, now);
+                return Err(refused(SIGNATURE_REFUSED));
+            }
+            Err(SignedFailure::Service(e)) => return Err(e),
+        };
         let CachedKey {
             key, user, domain, ..
         } = entry.as_ref();
-        let result = self.check_signed(req, &header, key, &entry.secret, now);
-        match &result {
-            Ok(()) => self.failures.succeeded(ak),
-            Err(_) => self.failures.failed(ak, now),
-        }
-        result?;
         if !key.enabled {
             return Err(refused("the access key is disabled"));
         }
@@ -203,6 +175,17 @@ impl App {
                 "X-Domain-Id does not match the access key's domain",
             ));
         }
+        if changes_state(req.method) {
+            // Inside the date window an identical signed write would be accepted again:
+            // each signature of a write is good for one use.
+            let used = format!("{}:{}", key.access_key, hex::encode(signature));
+            let forget_at = now + 2 * sdk_signature::MAX_CLOCK_SKEW;
+            if !self.store.use_signature(&used, forget_at, now).await? {
+                tracing::info!(%source, access_key = %key.access_key, "replayed signature refused");
+                throttle.failed(&source_key, now);
+                return Err(refused(SIGNATURE_REFUSED));
+            }
+        }
         let kind = if key.expires_at.is_some() {
             CredentialKind::Assumed
         } else {
@@ -211,7 +194,32 @@ impl App {
         Ok(user.principal(domain, kind))
     }
 
-    /// The checks that count towards the lockout: signature, date, temporary-key token.
+    /// Parses the header, finds the key and checks the signature.
+    async fn verify_signed(
+        &self,
+        req: &RawRequest<'_>,
+        authorization: &str,
+        now: Timestamp,
+    ) -> Result<(Arc<CachedKey>, [u8; 32]), SignedFailure> {
+        let header = sdk_signature::parse_authorization(authorization)
+            .map_err(|e| SignedFailure::Refused(e.to_string()))?;
+        let entry = match self.resolve_key(&header.access_key).await {
+            Ok(entry) => entry,
+            Err(ServiceError::Unauthenticated(why)) => {
+                return Err(SignedFailure::Refused(why.into_owned()));
+            }
+            Err(e) => return Err(SignedFailure::Service(e)),
+        };
+        match self.check_signed(req, &header, &entry.key, &entry.secret, now) {
+            Ok(()) => Ok((entry, header.signature)),
+            Err(ServiceError::Unauthenticated(why)) => {
+                Err(SignedFailure::Refused(why.into_owned()))
+            }
+            Err(e) => Err(SignedFailure::Service(e)),
+        }
+    }
+
+    /// The checks that count as a failed signature: signature, date, temporary-key token.
     fn check_signed(
         &self,
         req: &RawRequest<'_>,
@@ -244,6 +252,11 @@ impl App {
             )),
         }
     }
+}
+
+/// Methods that change something: their signatures are single-use.
+fn changes_state(method: &str) -> bool {
+    !matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 
 fn header_value<'a>(req: &RawRequest<'a>, name: &str) -> Option<&'a str> {

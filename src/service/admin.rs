@@ -13,7 +13,7 @@ use crate::domain::secret::Secret;
 use crate::domain::time::format_utc;
 use crate::domain::validation::{Rule, ValidationError, text};
 use crate::store::{
-    AccessKeyRecord, AdminChange, DomainRecord, GroupRecord, StoreError, UserRecord,
+    AccessKeyRecord, AdminChange, DomainRecord, GroupRecord, KeyOwner, StoreError, UserRecord,
 };
 
 /// A group with the names of its members.
@@ -154,8 +154,10 @@ impl Admin<'_> {
             .store
             .apply_admin_change(change, event, self.app.clock.now())
             .await;
-        // Whatever changed may have been a credential's power.
+        // Whatever changed may have been a credential's power, or an engineer's access
+        // through the SSH broker.
         self.app.credentials.clear();
+        self.app.live_sessions.poke();
         result.map_err(|e| match e {
             StoreError::Duplicate(what) => ServiceError::Duplicate(what),
             other => other.into(),
@@ -320,7 +322,8 @@ impl Admin<'_> {
     }
 
     /// Disables (or enables again) a user, engineers included (domain `provider`): a
-    /// disabled user cannot log in, and their tokens and access keys stop working.
+    /// disabled user cannot log in, and their tokens and access keys stop working;
+    /// disabling deletes their tokens and temporary keys, so enabling revives neither.
     pub async fn set_user_enabled(
         &self,
         domain: &str,
@@ -502,7 +505,7 @@ impl Admin<'_> {
     /// The key and the chain its events go to (its owner's domain).
     async fn key_named(&self, access_key: &str) -> ServiceResult<(AccessKeyRecord, String)> {
         match self.app.store.access_key_owner(access_key).await? {
-            Some((key, user, _)) => Ok((key, user.domain_id)),
+            Some(KeyOwner { key, user, .. }) => Ok((key, user.domain_id)),
             None => Err(ServiceError::Missing(format!("access key `{access_key}`"))),
         }
     }

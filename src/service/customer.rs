@@ -116,7 +116,10 @@ impl App {
             reason,
             grant: None,
         };
-        self.apply_transition(request).await
+        self.apply_transition(request).await?;
+        // A cancel ends access: live broker sessions are cut now, not at the next poll.
+        self.live_sessions.poke();
+        Ok(())
     }
 
     pub async fn list_sessions(

@@ -1,6 +1,7 @@
 //! CheckHosts: try the customer's host account over SSH before they hand it over, pin
 //! the host key on first success, and audit every attempt.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,11 +12,13 @@ use crate::domain::audit::AuditDraft;
 use crate::domain::host_check::{
     HostCheckInput, HostCheckOutcome, HostLogin, NotCheckable, check_target, key_to_pin,
 };
+use crate::domain::network_policy::TargetNetworks;
 use crate::domain::secret::Secret;
 use crate::domain::{AuthorizationId, DetailId, Principal, Rule, ValidationError};
 use crate::store::{HostCheckRecord, Store};
 
 use super::in_flight::{InFlight, Limits};
+use super::network_policy::resolve_allowed;
 use super::{App, ServiceError, ServiceResult, actor};
 
 /// How long a check waits for a free slot before it is refused (HTTP 429).
@@ -23,8 +26,8 @@ const SLOT_WAIT: Duration = Duration::from_secs(1);
 
 /// One login to try.
 pub struct LoginAttempt<'a> {
-    pub host: &'a str,
-    pub port: u16,
+    /// The host's resolved addresses, all allowed by `target_networks`.
+    pub addresses: &'a [SocketAddr],
     pub account: &'a str,
     pub password: &'a Secret,
     /// Once a key is pinned, a host presenting another one must not get the password.
@@ -63,9 +66,13 @@ impl HostChecks {
         }
     }
 
-    /// The attempt, cut off at the timeout.
-    async fn attempt(&self, attempt: LoginAttempt<'_>) -> LoginReport {
-        tokio::time::timeout(self.timeout, self.login.try_login(attempt))
+    /// The attempt, cut off at `deadline`.
+    async fn attempt(
+        &self,
+        attempt: LoginAttempt<'_>,
+        deadline: tokio::time::Instant,
+    ) -> LoginReport {
+        tokio::time::timeout_at(deadline, self.login.try_login(attempt))
             .await
             .unwrap_or(LoginReport {
                 outcome: HostCheckOutcome::TimedOut,
@@ -79,12 +86,20 @@ impl HostChecks {
     }
 }
 
+fn unreachable(outcome: HostCheckOutcome) -> LoginReport {
+    LoginReport {
+        outcome,
+        host_key: None,
+    }
+}
+
 /// One admitted check, owning everything it needs to run to its end.
 struct Check {
     detail: DetailId,
     host: String,
     pinned_key: Option<String>,
     login: HostLogin,
+    networks: Arc<TargetNetworks>,
     /// The event to record, still without its note.
     event: AuditDraft,
 }
@@ -97,16 +112,45 @@ impl Check {
         store: &dyn Store,
         clock: &Clock,
     ) -> ServiceResult<HostCheckOutcome> {
-        let report = checks
-            .attempt(LoginAttempt {
-                host: &self.host,
-                port: self.login.port,
-                account: &self.login.account,
-                password: &self.login.password,
-                pinned_key: self.pinned_key.as_deref(),
-            })
-            .await;
-        let note = self.audit_note(&report);
+        // Resolution and login share one deadline.
+        let deadline = tokio::time::Instant::now() + checks.timeout;
+        let resolved = tokio::time::timeout_at(
+            deadline,
+            resolve_allowed(&self.networks, &self.host, self.login.port),
+        )
+        .await;
+        let (report, cause) = match resolved {
+            Ok(Ok(addresses)) => {
+                let attempt = LoginAttempt {
+                    addresses: &addresses,
+                    account: &self.login.account,
+                    password: &self.login.password,
+                    pinned_key: self.pinned_key.as_deref(),
+                };
+                (checks.attempt(attempt, deadline).await, None)
+            }
+            Ok(Err(refusal)) => (
+                unreachable(HostCheckOutcome::Unreachable),
+                Some(refusal.cause()),
+            ),
+            Err(_) => (
+                unreachable(HostCheckOutcome::TimedOut),
+                Some("resolving timed out".into()),
+            ),
+        };
+        let mut note = self.audit_note(&report);
+        if let Some(cause) = &cause {
+            note.push_str(&format!(" cause={cause}"));
+        }
+        // The caller learns only "unreachable"; the precise cause is here and in the audit.
+        tracing::info!(
+            detail = self.detail.0,
+            host = %self.host,
+            port = self.login.port,
+            outcome = report.outcome.name(),
+            cause = cause.as_deref().unwrap_or(""),
+            "host check"
+        );
         let pin = key_to_pin(
             self.pinned_key.as_deref(),
             report.outcome,
@@ -182,10 +226,11 @@ impl App {
             host: target.host.to_owned(),
             pinned_key: target.pinned_key.map(str::to_owned),
             login,
+            networks: self.target_networks.clone(),
             event: AuditDraft::new(
                 &auth.customer_id,
                 Some(auth.id),
-                (&p.user_id, &p.user_name),
+                &super::actor(p),
                 "host_check",
             ),
         };
@@ -269,14 +314,17 @@ mod tests {
         };
         let checks = HostChecks::new(Arc::new(login), Duration::from_millis(50), limits);
         let password = Secret::new("pw".into());
+        let deadline = tokio::time::Instant::now() + checks.timeout;
         checks
-            .attempt(LoginAttempt {
-                host: "h",
-                port: 22,
-                account: "a",
-                password: &password,
-                pinned_key: None,
-            })
+            .attempt(
+                LoginAttempt {
+                    addresses: &[],
+                    account: "a",
+                    password: &password,
+                    pinned_key: None,
+                },
+                deadline,
+            )
             .await
     }
 

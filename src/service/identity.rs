@@ -1,5 +1,6 @@
 //! Identities: domains, users, groups, engineers, and password-method tokens.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -62,28 +63,20 @@ impl App {
         domain: DomainRef,
         user_name: &str,
         pw: Secret,
+        source: IpAddr,
+        scope: Option<DomainRef>,
     ) -> ServiceResult<IssuedToken> {
-        const REFUSED: &str = "The username or password is wrong.";
-        let domain = match &domain {
-            DomainRef::Name(name) => self.store.domain_by_name(name).await?,
-            DomainRef::Id(id) => self.store.domain_by_id(id).await?,
+        let (domain, user) = self.verify_password(domain, user_name, pw, source).await?;
+        // As Keystone: a scope naming another domain than the user's is refused.
+        let in_scope = match &scope {
+            None => true,
+            Some(DomainRef::Id(id)) => *id == domain.id,
+            Some(DomainRef::Name(name)) => *name == domain.name,
         };
-        let user = match &domain {
-            Some(d) => self
-                .store
-                .user_by_name(&d.id, user_name)
-                .await?
-                .filter(|u| u.enabled),
-            None => None,
-        };
-        let (Some(domain), Some(user)) = (domain, user) else {
-            // Spend the same time as a real check, so timing does not reveal who exists.
-            self.passwords.verify(pw, None).await?;
-            return Err(ServiceError::Unauthenticated(REFUSED.into()));
-        };
-        let phc = user.password_hash.clone();
-        if !self.passwords.verify(pw, Some(phc)).await? {
-            return Err(ServiceError::Unauthenticated(REFUSED.into()));
+        if !in_scope {
+            return Err(ServiceError::Unauthenticated(
+                "The request you have made requires authentication.".into(),
+            ));
         }
         let (token, hash) = token::generate();
         let issued_at = self.clock.now();
@@ -105,6 +98,73 @@ impl App {
             issued_at,
             expires_at,
         })
+    }
+
+    /// The enabled user with this name and password, with their domain (the password
+    /// check of `POST /v3/auth/tokens` and of the console's sign-in). Failures are
+    /// throttled per user name and per source address, before any password is hashed.
+    pub(super) async fn verify_password(
+        &self,
+        domain: DomainRef,
+        user_name: &str,
+        pw: Secret,
+        source: IpAddr,
+    ) -> ServiceResult<(DomainRecord, UserRecord)> {
+        const REFUSED: &str = "The username or password is wrong.";
+        let domain = match &domain {
+            DomainRef::Name(name) => self.store.domain_by_name(name).await?,
+            DomainRef::Id(id) => self.store.domain_by_id(id).await?,
+        }
+        .ok_or(domain);
+        let user_key = match &domain {
+            Ok(d) => format!("{}/{user_name}", d.id),
+            Err(DomainRef::Name(name)) => format!("name:{name}/{user_name}"),
+            Err(DomainRef::Id(id)) => format!("{id}/{user_name}"),
+        };
+        let source_key = source.to_string();
+        let now = self.clock.now();
+        let throttles = &self.throttles;
+        if let Some(secs) = [
+            throttles.login_user.wait(&user_key, now),
+            throttles.login_source.wait(&source_key, now),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        {
+            return Err(ServiceError::Throttled {
+                retry_after_secs: secs,
+            });
+        }
+        let user = match &domain {
+            Ok(d) => self
+                .store
+                .user_by_name(&d.id, user_name)
+                .await?
+                .filter(|u| u.enabled),
+            Err(_) => None,
+        };
+        let verified = match (domain, user) {
+            (Ok(domain), Some(user)) => {
+                let phc = user.password_hash.clone();
+                self.passwords
+                    .verify(pw, Some(phc))
+                    .await?
+                    .then_some((domain, user))
+            }
+            _ => {
+                // Spend the same time as a real check, so timing does not reveal who exists.
+                self.passwords.verify(pw, None).await?;
+                None
+            }
+        };
+        let Some((domain, user)) = verified else {
+            throttles.login_user.failed(&user_key, now);
+            throttles.login_source.failed(&source_key, now);
+            return Err(ServiceError::Unauthenticated(REFUSED.into()));
+        };
+        throttles.login_user.succeeded(&user_key);
+        Ok((domain, user))
     }
 
     /// Resolves `X-Auth-Token`.

@@ -4,15 +4,22 @@
 pub mod access_keys;
 pub mod admin;
 pub mod audit;
+pub mod broker;
+pub mod console;
 pub mod credential_cache;
 pub mod customer;
 pub mod host_check;
 pub mod identity;
 pub mod in_flight;
+pub mod live_sessions;
+pub mod network_policy;
 pub mod password_pool;
 pub mod provider;
 pub mod ssh;
+pub mod ssh_keys;
 pub mod sweeper;
+pub mod throttle;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -20,6 +27,8 @@ use jiff::SignedDuration;
 
 use crate::clock::Clock;
 use crate::crypto::Cipher;
+use crate::domain::audit::Actor;
+use crate::domain::network_policy::TargetNetworks;
 use crate::domain::principal::Forbidden;
 use crate::domain::{
     AuthorizationId, DetailId, Principal, Scope, SessionId, TransitionError, ValidationError,
@@ -45,21 +54,27 @@ impl Default for Policy {
     }
 }
 
-/// The running service's shared state.
+/// The running service's shared state. Its fields are the service's own: callers go
+/// through its methods, never to the store.
 pub struct App {
-    pub store: Arc<dyn Store>,
+    store: Arc<dyn Store>,
     /// The data key: seals host credentials and secret keys.
-    pub secrets: Cipher,
+    secrets: Cipher,
+    /// Public so that tests and the demo can read and steer time.
     pub clock: Clock,
-    pub policy: Policy,
-    /// Consecutive AK/SK signature failures, for the lockout.
-    pub failures: access_keys::SignatureFailures,
+    policy: Policy,
+    /// Back-off after failed logins and signatures.
+    throttles: throttle::Throttles,
     /// Tokens and access keys already resolved.
-    pub credentials: credential_cache::CredentialCache,
+    credentials: credential_cache::CredentialCache,
     /// Bounds on concurrent SSH host checks.
-    pub host_checks: Arc<HostChecks>,
+    host_checks: Arc<HostChecks>,
+    /// SSH broker sessions running in this process.
+    pub live_sessions: live_sessions::LiveSessions,
     /// The threads that hash and verify passwords.
     pub passwords: password_pool::PasswordPool,
+    /// Where CheckHosts (and the SSH broker) may connect.
+    pub target_networks: Arc<TargetNetworks>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +100,9 @@ pub enum ServiceError {
     /// Too much of this is running already; worth retrying after the given time.
     #[error("busy: retry after {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
+    /// Too many failed attempts from this caller; wait before the next one.
+    #[error("throttled: retry after {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -142,8 +160,8 @@ impl SessionPath {
 }
 
 /// The actor recorded in audit events.
-fn actor(p: &Principal) -> (String, String) {
-    (p.user_id.clone(), p.user_name.clone())
+fn actor(p: &Principal) -> Actor {
+    Actor::new(p.user_id.clone(), p.user_name.clone())
 }
 
 /// A random 32-hex-character id, the shape of Huawei's domain and user ids.
@@ -177,11 +195,61 @@ impl App {
             secrets,
             clock,
             policy,
-            failures: Default::default(),
+            throttles: Default::default(),
             credentials: Default::default(),
             host_checks,
+            live_sessions: Default::default(),
             passwords: Default::default(),
+            target_networks: Default::default(),
         }
+    }
+
+    /// Sets `target_networks` (the default policy until then).
+    pub fn with_target_networks(mut self, networks: TargetNetworks) -> App {
+        self.target_networks = Arc::new(networks);
+        self
+    }
+
+    /// The same service on the same store, with another clock (the demo raises a
+    /// request "in the past").
+    pub fn with_clock(&self, clock: Clock) -> App {
+        App {
+            target_networks: self.target_networks.clone(),
+            ..App::new(
+                self.store.clone(),
+                self.secrets.clone(),
+                clock,
+                self.policy,
+                self.host_checks.clone(),
+            )
+        }
+    }
+
+    /// Whether the database answers (the readiness check).
+    pub async fn ready(&self) -> ServiceResult<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// Whether the installation has no domain yet (the demo seeds only such a one).
+    pub async fn is_empty(&self) -> ServiceResult<bool> {
+        Ok(self.store.count_domains().await? == 0)
+    }
+
+    /// Every audit chain as stored (for checks).
+    pub async fn audit_chains(&self) -> ServiceResult<Vec<crate::store::AuditChain>> {
+        Ok(self.store.audit_chains().await?)
+    }
+
+    /// The store itself, for tests that check what was written past every visibility
+    /// rule. The HTTP layer and the CLI go through the methods above instead.
+    pub fn store_for_inspection(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The cipher that seals host passwords, for tools that write sealed rows directly
+    /// (the benchmark's seeder).
+    pub fn sealer(&self) -> &Cipher {
+        &self.secrets
     }
 
     /// Customer visibility, resolving `group_id` against the caller's domain.

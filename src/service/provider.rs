@@ -1,21 +1,48 @@
 //! The engineer's operations (docs/API.md, Provider API).
 
 use crate::domain::audit::AuditDraft;
-use crate::domain::authorization::RaiseInput;
+use crate::domain::authorization::{NewAuthorization, RaiseInput};
 use crate::domain::session::{
-    FileTransferInput, OperationInput, Session, validate_file_transfers, validate_operations,
+    FileTransferInput, OperationInput, RecordWindow, Session, SessionSource,
+    validate_file_transfers, validate_operations,
 };
 use crate::domain::{
-    Action, Authorization, AuthorizationId, DetailId, Principal, Rule, SessionId, ValidationError,
+    Action, Authorization, AuthorizationId, DetailId, Principal, Rule, Scope, SessionId,
+    ValidationError,
 };
 use crate::store::{ListFilter, StoreError, TransitionRequest};
 
+use super::network_policy::{Refusal, resolve_allowed};
 use super::{App, ServiceError, ServiceResult, SessionPath, actor};
 
 /// How often a random id may collide before we give up (it never should).
 const ID_ATTEMPTS: usize = 3;
 
+/// How long a raise waits for a host name to resolve; a name that does not resolve in
+/// time is judged again at connect time.
+const RAISE_RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl App {
+    /// Refuses hosts that resolve to addresses outside `target_networks`. Names that do
+    /// not resolve (yet) are accepted: CheckHosts and the broker judge them again.
+    async fn check_target_hosts(&self, new: &NewAuthorization) -> ServiceResult<()> {
+        for (i, detail) in new.details.iter().enumerate() {
+            let (Some(host), Some(port)) = (&detail.host, detail.port) else {
+                continue;
+            };
+            let resolved = tokio::time::timeout(
+                RAISE_RESOLVE_TIMEOUT,
+                resolve_allowed(&self.target_networks, host, port),
+            )
+            .await;
+            if let Ok(Err(Refusal::NotAllowed(_))) = resolved {
+                let field = format!("details[{i}].host");
+                return Err(ValidationError::new(field, Rule::TargetNotAllowed).into());
+            }
+        }
+        Ok(())
+    }
+
     /// Raises a request for access on behalf of the engineer `p`.
     pub async fn raise(
         &self,
@@ -25,6 +52,7 @@ impl App {
     ) -> ServiceResult<Authorization> {
         p.provider_scope()?;
         let new = input.validate()?;
+        self.check_target_hosts(&new).await?;
         let unknown =
             |field: &str| ServiceError::Invalid(ValidationError::new(field, Rule::UnknownId));
         let customer = self.store.domain_by_id(&new.customer_id).await?;
@@ -53,17 +81,12 @@ impl App {
                 self.clock.now(),
                 self.policy.pending_ttl,
             );
-            let event = AuditDraft::new(
-                &auth.customer_id,
-                Some(id),
-                (&p.user_id, &p.user_name),
-                "raise",
-            )
-            .note(format!(
-                "incident={} details={}",
-                auth.incident_id,
-                auth.details.len()
-            ));
+            let event =
+                AuditDraft::new(&auth.customer_id, Some(id), &actor(p), "raise").note(format!(
+                    "incident={} details={}",
+                    auth.incident_id,
+                    auth.details.len()
+                ));
             match self.store.insert_authorization(auth.clone(), event).await {
                 Ok(()) => return Ok(auth),
                 Err(StoreError::Duplicate(_)) => continue,
@@ -125,7 +148,12 @@ impl App {
         id: Option<AuthorizationId>,
         detail: Option<DetailId>,
     ) -> ServiceResult<SessionId> {
-        let scope = p.provider_scope()?;
+        p.provider_scope()?;
+        // Access is personal: only the engineer who raised the request opens sessions on
+        // it, provider administrators included (to others it is not found).
+        let scope = Scope::Provider {
+            raised_by: Some(p.user_id.clone()),
+        };
         let (Some(authorization_id), Some(detail_id)) = (id, detail) else {
             return Err(ServiceError::NotFound);
         };
@@ -137,6 +165,7 @@ impl App {
                 engineer_id: p.user_id.clone(),
                 started_at: self.clock.now(),
                 ended_at: None,
+                source: SessionSource::Reported,
             };
             let session_id = session.id;
             match self.store.open_session(&scope, session, actor(p)).await {
@@ -157,7 +186,7 @@ impl App {
         input: &[OperationInput],
     ) -> ServiceResult<usize> {
         let target = path.within(p.provider_scope()?)?;
-        let ops = validate_operations(input)?;
+        let ops = validate_operations(input, self.record_window())?;
         let count = ops.len();
         self.store
             .append_operations(target, ops, actor(p), self.clock.now())
@@ -172,12 +201,23 @@ impl App {
         input: &[FileTransferInput],
     ) -> ServiceResult<usize> {
         let target = path.within(p.provider_scope()?)?;
-        let items = validate_file_transfers(input)?;
+        let items = validate_file_transfers(input, self.record_window())?;
         let count = items.len();
         self.store
             .append_file_transfers(target, items, actor(p), self.clock.now())
             .await?;
         Ok(count)
+    }
+
+    /// A session is open (the store refuses appends to others) and lies inside its
+    /// authorization's window, which lasts at most `max_window`: what it records happened
+    /// since then.
+    fn record_window(&self) -> RecordWindow {
+        let now = self.clock.now();
+        RecordWindow {
+            earliest: now - self.policy.max_window,
+            now,
+        }
     }
 
     pub async fn close_session(&self, p: &Principal, path: SessionPath) -> ServiceResult<()> {

@@ -37,10 +37,23 @@ pub fn fingerprint(key: &PublicKeyOrCertificate) -> String {
     key.public_key().fingerprint(HashAlg::Sha256).to_string()
 }
 
-/// Accepts the host key only if it is trusted, and remembers the key it saw.
-struct HostKeyCheck {
+/// Accepts the host key only if it is trusted, and remembers the key it saw. The SSH
+/// broker logs in to hosts under the same rule.
+pub struct HostKeyCheck {
     pinned: Option<String>,
     seen: Arc<OnceLock<String>>,
+}
+
+impl HostKeyCheck {
+    /// A check against `pinned`, and where the key the host presents will be.
+    pub fn new(pinned: Option<&str>) -> (HostKeyCheck, Arc<OnceLock<String>>) {
+        let seen = Arc::new(OnceLock::new());
+        let check = HostKeyCheck {
+            pinned: pinned.map(str::to_owned),
+            seen: seen.clone(),
+        };
+        (check, seen)
+    }
 }
 
 impl client::Handler for HostKeyCheck {
@@ -60,17 +73,13 @@ impl client::Handler for HostKeyCheck {
 #[async_trait]
 impl SshLogin for RusshLogin {
     async fn try_login(&self, attempt: LoginAttempt<'_>) -> LoginReport {
-        let Ok(stream) = TcpStream::connect((attempt.host, attempt.port)).await else {
+        let Ok(stream) = TcpStream::connect(attempt.addresses).await else {
             return LoginReport {
                 outcome: HostCheckOutcome::Unreachable,
                 host_key: None,
             };
         };
-        let seen = Arc::new(OnceLock::new());
-        let handler = HostKeyCheck {
-            pinned: attempt.pinned_key.map(str::to_owned),
-            seen: seen.clone(),
-        };
+        let (handler, seen) = HostKeyCheck::new(attempt.pinned_key);
         let outcome = match client::connect_stream(self.config.clone(), stream, handler).await {
             Ok(mut session) => {
                 let outcome = log_in(&mut session, attempt.account, attempt.password).await;
@@ -97,7 +106,7 @@ impl SshLogin for RusshLogin {
     }
 }
 
-async fn log_in(
+pub(crate) async fn log_in(
     session: &mut client::Handle<HostKeyCheck>,
     account: &str,
     password: &Secret,

@@ -9,14 +9,17 @@ use super::sqlite::export::Snapshot;
 use super::{Store, StoreError, StoreResult};
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 20] = [
     "domains",
     "users",
+    "engineer_ssh_keys",
     "access_keys",
     "user_groups",
     "group_members",
     "tokens",
+    "console_sessions",
     "keyring",
+    "broker_host_key",
     "authorizations",
     "authorization_details",
     "sessions",
@@ -24,6 +27,9 @@ pub const TABLES: [&str; 14] = [
     "session_file_transfers",
     "audit_events",
     "audit_heads",
+    "outbox_events",
+    "webhook_subscriptions",
+    "webhook_deliveries",
 ];
 
 /// A stored value, whichever database it came from.

@@ -4,22 +4,26 @@
 //! data takes a [`Scope`] and every state change is a conditional update plus its
 //! audit event in one transaction.
 
+pub mod broker;
 pub mod copy;
 pub mod plan;
 pub mod postgres;
 pub mod records;
+pub mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use crate::domain::audit::{AuditDraft, AuditEvent};
+use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
+use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session, SessionRefused};
 use crate::domain::{
     Action, Authorization, AuthorizationId, DetailId, Scope, SessionId, Status, TransitionError,
 };
 
+pub use broker::{SealedHostLogin, SshKeyRecord};
 pub use records::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -87,11 +91,20 @@ pub trait Store: Send + Sync + 'static {
     async fn credential_epoch(&self) -> StoreResult<i64>;
 
     /// An access key with its owner, whatever its state (the caller checks it).
-    async fn access_key_owner(
-        &self,
-        access_key: &str,
-    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>>;
+    async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>>;
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>>;
+    /// `NotFound` if there is no such key.
+    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()>;
+    /// `NotFound` if there is no such key.
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()>;
+    /// Records the first use of a signed request's `signature`, kept until
+    /// `expires_at`: `false` if it was used already (a replay). Forgets expired ones.
+    async fn use_signature(
+        &self,
+        signature: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// The data key wrapped by the master key, creating it with `wrapped` if absent.
     /// Returns the stored one (which may be another instance's, if it won a race).
@@ -105,6 +118,13 @@ pub trait Store: Send + Sync + 'static {
         scope: &Scope,
         filter: &ListFilter,
     ) -> StoreResult<(u64, Vec<Authorization>)>;
+    /// How many authorizations `filter` matches in each status that has any (the
+    /// filter's own status and page are ignored).
+    async fn count_by_status(
+        &self,
+        scope: &Scope,
+        filter: &ListFilter,
+    ) -> StoreResult<Vec<(Status, u64)>>;
     async fn get_authorization(
         &self,
         scope: &Scope,
@@ -116,33 +136,77 @@ pub trait Store: Send + Sync + 'static {
     async fn transition(&self, request: TransitionRequest) -> StoreResult<Status>;
     /// Expires up to `limit` due authorizations (pending past TTL, authorized past window).
     async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32>;
+    /// Up to `limit` notification events after `after_seq`, oldest first.
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>>;
+
+    // Webhooks.
+    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()>;
+    async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>>;
+    /// `NotFound` unless `owner` has a subscription `id`.
+    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()>;
+    /// Stores a new sealed secret; the current one becomes the previous, signing until
+    /// `overlap_until`. `NotFound` unless `owner` has a subscription `id`.
+    async fn rotate_webhook_secret(
+        &self,
+        owner: &str,
+        id: &str,
+        secret_sealed: Vec<u8>,
+        overlap_until: Timestamp,
+    ) -> StoreResult<()>;
+    /// Fans up to `limit` undispatched outbox events out to the enabled subscriptions
+    /// they match (one delivery row each) and marks them dispatched; one instance at a
+    /// time. Returns how many events it took.
+    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32>;
+    /// Claims up to `limit` due deliveries until `lease_until` (no other worker takes
+    /// them before), at most the oldest undelivered one per subscription and
+    /// authorization.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>>;
+    async fn finish_delivery(
+        &self,
+        subscription_id: &str,
+        event_id: i64,
+        outcome: DeliveryOutcome,
+        status: Option<u16>,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Delivers `event_id` again to every subscription it went to (delivered or dead
+    /// alike), from `now`; how many deliveries that is (`NotFound` if none).
+    async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64>;
+    /// The most recent deliveries of `owner`'s subscription `id`, newest first.
+    async fn webhook_deliveries(
+        &self,
+        owner: &str,
+        id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
 
     // Sessions.
-    async fn open_session(
-        &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
-    ) -> StoreResult<()>;
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()>;
     async fn append_operations(
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()>;
     async fn append_file_transfers(
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()>;
     async fn close_session(
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()>;
     async fn list_sessions(
         &self,
@@ -181,9 +245,44 @@ pub trait Store: Send + Sync + 'static {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()>;
+
+    // Web console sessions.
+    /// Stores a new session and drops every session whose absolute end has passed.
+    async fn insert_console_session(&self, session: ConsoleSessionRecord) -> StoreResult<()>;
+    /// The enabled user holding the session with this hash, if it has not reached its
+    /// absolute end and was last used after `idle_since`.
+    async fn console_session(
+        &self,
+        hash: &[u8; 32],
+        now: Timestamp,
+        idle_since: Timestamp,
+    ) -> StoreResult<Option<ConsoleSessionHolder>>;
+    /// Records that the session was used at `now`.
+    async fn touch_console_session(&self, hash: &[u8; 32], now: Timestamp) -> StoreResult<()>;
+    /// Ends the session (sign-out); ending one that is gone already is not an error.
+    async fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<()>;
+    // SSH broker.
+    /// `Duplicate` if the key is registered already (to anyone).
+    async fn insert_ssh_key(&self, key: SshKeyRecord) -> StoreResult<()>;
+    async fn list_ssh_keys(&self, user_id: &str) -> StoreResult<Vec<SshKeyRecord>>;
+    async fn ssh_key_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<SshKeyRecord>>;
+    /// `NotFound` if `user_id` has no such key.
+    async fn delete_ssh_key(&self, user_id: &str, fingerprint: &str) -> StoreResult<()>;
+    /// The broker's host key sealed with the data key, storing `sealed` if there is
+    /// none yet. Returns the stored one (another instance's, if it won a race).
+    async fn sealed_broker_host_key(&self, sealed: Vec<u8>, now: Timestamp)
+    -> StoreResult<Vec<u8>>;
+    /// A detail's login, password still sealed (the caller checked visibility).
+    async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>>;
+    /// Signals when any process may have ended someone's access (an authorization left
+    /// `authorized`, a user was disabled), where the database can tell (PostgreSQL
+    /// `LISTEN`). `None`: changes are only seen by polling and by this process's own.
+    fn access_changes(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        None
+    }
 
     // Audit.
     /// Every event of every chain, ordered by domain then sequence, plus each chain's head.
@@ -234,6 +333,18 @@ pub struct SessionRef {
     pub session_id: SessionId,
 }
 
+impl SessionRef {
+    /// `session` seen through `scope`.
+    pub fn of(scope: &Scope, session: &Session) -> SessionRef {
+        SessionRef {
+            scope: scope.clone(),
+            authorization_id: session.authorization_id,
+            detail_id: session.detail_id,
+            session_id: session.id,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Page {
     pub offset: u32,
@@ -271,14 +382,28 @@ impl ListFilter {
     /// Either way the scope and status conditions read the same columns (`a.customer_id`,
     /// `a.x_customer_id`, `a.status`).
     pub fn total_query(&self, scope: &Scope) -> &'static str {
-        let only_status = self.incident_id.is_none()
-            && self.sub_customer_name.is_none()
-            && self.simple_description.is_none();
-        if only_status && matches!(scope, Scope::Customer { .. }) {
+        if self.counts_kept(scope) {
             "SELECT CAST(COALESCE(SUM(a.n), 0) AS BIGINT) FROM authorization_counts a"
         } else {
             "SELECT COUNT(*) FROM authorizations a"
         }
+    }
+
+    /// As `total_query`, per status: to be followed by the condition and
+    /// `GROUP BY a.status`.
+    pub fn totals_by_status_query(&self, scope: &Scope) -> &'static str {
+        if self.counts_kept(scope) {
+            "SELECT a.status, CAST(SUM(a.n) AS BIGINT) FROM authorization_counts a"
+        } else {
+            "SELECT a.status, COUNT(*) FROM authorizations a"
+        }
+    }
+
+    fn counts_kept(&self, scope: &Scope) -> bool {
+        let only_status = self.incident_id.is_none()
+            && self.sub_customer_name.is_none()
+            && self.simple_description.is_none();
+        only_status && matches!(scope, Scope::Customer { .. })
     }
 }
 
@@ -289,11 +414,26 @@ pub struct TransitionRequest {
     pub scope: Scope,
     pub action: Action,
     pub now: Timestamp,
-    pub actor: (String, String),
+    pub actor: Actor,
     /// The reject reason, or a cancel/recall remark, recorded with the event.
     pub reason: Option<String>,
     /// Only for confirm.
     pub grant: Option<StoredGrant>,
+}
+
+impl TransitionRequest {
+    /// The sweeper's expiry of `id`, seen past every visibility rule.
+    pub fn expire(id: AuthorizationId, now: Timestamp) -> TransitionRequest {
+        TransitionRequest {
+            id,
+            scope: Scope::Provider { raised_by: None },
+            action: Action::Expire,
+            now,
+            actor: Actor::system(),
+            reason: None,
+            grant: None,
+        }
+    }
 }
 
 /// A confirm's grant with the host passwords already encrypted.

@@ -2,11 +2,12 @@
 //!
 //! A store reads the facts ([`TransitionFacts`]), asks [`TransitionPlan::decide`] what to
 //! write, and carries the plan out in one transaction: the conditional status update,
-//! the grant, the end of access, the audit event. A store decides nothing itself, so
-//! the two cannot drift apart.
+//! the grant, the end of access, the audit event, the outbox event. A store decides
+//! nothing itself, so the two cannot drift apart.
 
 use crate::domain::audit::AuditDraft;
-use crate::domain::{Action, AuthorizationId, Status, TransitionError};
+use crate::domain::event::{EventType, OutboxDraft};
+use crate::domain::{Action, Authorization, AuthorizationId, Status, TransitionError};
 use crate::store::{StoreError, StoreResult, StoredGrant, TransitionRequest};
 
 /// What a transition is decided on: the visible row's status and customer domain.
@@ -35,6 +36,8 @@ pub struct TransitionPlan<'r> {
     /// Leaving `authorized` ends access at once: host credentials purged, open
     /// sessions closed, in the same transaction.
     pub ends_access: bool,
+    /// The notification event, written in the same transaction.
+    pub outbox: OutboxDraft,
     event: AuditDraft,
 }
 
@@ -54,7 +57,7 @@ impl<'r> TransitionPlan<'r> {
         let facts = facts.ok_or(StoreError::NotFound)?;
         let from = facts.status;
         let to = request.action.apply(from)?;
-        let (id, name) = (request.actor.0.as_str(), request.actor.1.as_str());
+        let name = request.actor.name.as_str();
         let grant = match request.action {
             Action::Confirm => Some((
                 request
@@ -68,11 +71,19 @@ impl<'r> TransitionPlan<'r> {
         let event = AuditDraft::new(
             &facts.domain_id,
             Some(request.id),
-            (id, name),
+            &request.actor,
             request.action.name(),
         )
         .transition(from, to)
         .reason(request.reason.clone());
+        let outbox = OutboxDraft::authorization(
+            EventType::of_action(request.action),
+            &facts.domain_id,
+            request.id,
+            to,
+            &request.actor.id,
+            request.now,
+        );
         Ok(TransitionPlan {
             id: request.id,
             action: request.action,
@@ -83,6 +94,7 @@ impl<'r> TransitionPlan<'r> {
             handler: matches!(request.action, Action::Reject | Action::Cancel).then_some(name),
             grant,
             ends_access: from == Status::Authorized,
+            outbox,
             event,
         })
     }
@@ -109,12 +121,24 @@ impl<'r> TransitionPlan<'r> {
     }
 }
 
+/// The notification event of a raise, written with the new row.
+pub fn raised(auth: &Authorization, actor_id: &str) -> OutboxDraft {
+    OutboxDraft::authorization(
+        EventType::Raised,
+        &auth.customer_id,
+        auth.id,
+        auth.status,
+        actor_id,
+        auth.created_at,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use jiff::Timestamp;
 
     use super::*;
-    use crate::domain::Scope;
+    use crate::domain::{Actor, Scope};
 
     fn request(action: Action, reason: Option<&str>) -> TransitionRequest {
         TransitionRequest {
@@ -122,7 +146,7 @@ mod tests {
             scope: Scope::Provider { raised_by: None },
             action,
             now: Timestamp::from_second(1_000).unwrap(),
-            actor: ("u1".into(), "bob".into()),
+            actor: Actor::new("u1", "bob"),
             reason: reason.map(str::to_owned),
             grant: (action == Action::Confirm).then(|| StoredGrant {
                 effective_at: Timestamp::from_second(1_000).unwrap(),
@@ -149,6 +173,15 @@ mod tests {
             (Status::Rejected, Some(Some("no")), Some("bob"))
         );
         assert!(plan.grant.is_none() && !plan.ends_access);
+        assert_eq!(
+            (
+                plan.outbox.event_type,
+                plan.outbox.status,
+                plan.outbox.actor_id.as_str()
+            ),
+            (EventType::Rejected, Some(Status::Rejected), "u1")
+        );
+        assert_eq!(plan.outbox.customer_id, "d");
         let event = plan.event(None);
         assert_eq!(
             (
@@ -166,6 +199,7 @@ mod tests {
         let plan = TransitionPlan::decide(&req, facts(Status::Authorized)).unwrap();
         assert!(plan.ends_access);
         assert_eq!(plan.reject_reason, None);
+        assert_eq!(plan.outbox.event_type, EventType::Canceled);
         let ended = AccessEnded {
             credentials_purged: 2,
             sessions_closed: 1,

@@ -4,6 +4,14 @@ use jiff::Timestamp;
 
 use crate::domain::principal::{CredentialKind, Principal, PrincipalKind};
 
+/// An access key with the user holding it and that user's domain.
+#[derive(Debug, Clone)]
+pub struct KeyOwner {
+    pub key: AccessKeyRecord,
+    pub user: UserRecord,
+    pub domain: DomainRecord,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainRecord {
     pub id: String,
@@ -110,6 +118,100 @@ impl std::fmt::Debug for AccessKeyRecord {
             .field("enabled", &self.enabled)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
+    }
+}
+
+/// A signed-in web console session. Only the hash of its cookie value is stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConsoleSessionRecord {
+    pub hash: [u8; 32],
+    pub user_id: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    /// The absolute end, however active the session is.
+    pub expires_at: Timestamp,
+}
+
+/// Who holds a live console session, and when it was last used.
+#[derive(Clone)]
+pub struct ConsoleSessionHolder {
+    pub user: UserRecord,
+    pub domain: DomainRecord,
+    pub last_seen_at: Timestamp,
+}
+
+/// A webhook subscription as stored; its secrets sealed with the service's cipher.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookRecord {
+    pub id: String,
+    /// The customer domain's id, or [`PROVIDER_OWNER`].
+    pub owner: String,
+    pub url: String,
+    /// Event patterns (`authorization.*`, …).
+    pub events: Vec<String>,
+    pub secret_sealed: Vec<u8>,
+    /// The secret before the last rotation, signing too until `previous_secret_until`.
+    pub previous_secret_sealed: Option<Vec<u8>>,
+    pub previous_secret_until: Option<Timestamp>,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+}
+
+/// The owner of the provider's subscriptions, which receive every domain's events.
+pub const PROVIDER_OWNER: &str = "provider";
+
+impl std::fmt::Debug for WebhookRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookRecord")
+            .field("id", &self.id)
+            .field("owner", &self.owner)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A delivery claimed by a worker: the event, where to send it, and the immutable
+/// facts of its authorization the payload names.
+#[derive(Debug, Clone)]
+pub struct DeliveryJob {
+    pub subscription: WebhookRecord,
+    pub event: crate::domain::event::OutboxEvent,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    pub incident_id: Option<String>,
+    pub detail_ids: Vec<i64>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    /// Failed; try again at this time.
+    RetryAt(Timestamp),
+    /// Failed for the last time: dead-lettered.
+    Dead,
+}
+
+/// One delivery's state, for `deliveries`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub subscription_id: String,
+    pub event_id: i64,
+    pub event_type: String,
+    /// `pending`, `delivered` or `dead`.
+    pub state: &'static str,
+    pub attempts: u32,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub updated_at: Timestamp,
+}
+
+pub fn delivery_state_name(code: i64) -> &'static str {
+    match code {
+        0 => "pending",
+        1 => "delivered",
+        _ => "dead",
     }
 }
 

@@ -17,6 +17,9 @@ use crate::ssh_host::{
 };
 
 const PASSWORD_ONLY: &[MethodKind] = &[MethodKind::Password];
+/// The one answer for every failure to reach an SSH server.
+pub(crate) const UNREACHABLE: &str =
+    "Host verification failed: no SSH service could be reached at this address and port.";
 
 /// A pending authorization of `submitter` whose host detail is 127.0.0.1:
 /// (id, host detail, console detail).
@@ -25,11 +28,17 @@ async fn local_host(w: &World, submitter: &str) -> (String, i64, i64) {
     (id, details[0], details[1])
 }
 
-fn login(port: u16, account: &str, password: &str) -> Value {
+pub(crate) fn login(port: u16, account: &str, password: &str) -> Value {
     json!({"port": port, "account": account, "password": password})
 }
 
-async fn verify(w: &World, user: &str, detail: i64, body: Value, language: &str) -> Resp {
+pub(crate) async fn verify(
+    w: &World,
+    user: &str,
+    detail: i64,
+    body: Value,
+    language: &str,
+) -> Resp {
     let url = format!(
         "{}/v2/servicerequest/authorizations/authorization-details/{detail}/verify-host",
         w.base
@@ -43,7 +52,7 @@ async fn verify(w: &World, user: &str, detail: i64, body: Value, language: &str)
     w.send(req).await
 }
 
-async fn pinned_key(w: &World, id: &str) -> Option<String> {
+pub(crate) async fn pinned_key(w: &World, id: &str) -> Option<String> {
     let r = w
         .call(
             "GET",
@@ -58,8 +67,8 @@ async fn pinned_key(w: &World, id: &str) -> Option<String> {
 }
 
 /// The notes of every audit event of this kind, oldest first.
-async fn audit_notes(w: &World, kind: &str) -> Vec<String> {
-    let chains = w.app.store.audit_chains().await.unwrap();
+pub(crate) async fn audit_notes(w: &World, kind: &str) -> Vec<String> {
+    let chains = w.app.audit_chains().await.unwrap();
     chains
         .iter()
         .flat_map(|c| &c.events)
@@ -90,15 +99,16 @@ async fn every_outcome_is_reported_as_the_spec_says() {
             Some("OSM.01010003"),
             "Account and password not matched.",
         ),
+        // A closed port and a web server get the same answer: no network mapping.
         (
             login(closed, ACCOUNT, PASSWORD),
             Some("OSM.01010010"),
-            "cannot be reached",
+            UNREACHABLE,
         ),
         (
             login(web.port, ACCOUNT, PASSWORD),
             Some("OSM.01010010"),
-            "no SSH service",
+            UNREACHABLE,
         ),
         (
             login(publickey_only.host.port, ACCOUNT, PASSWORD),
@@ -127,7 +137,10 @@ async fn every_outcome_is_reported_as_the_spec_says() {
     );
     // In Chinese when asked, like every other message.
     let r = verify(&w, "bob", detail, login(closed, ACCOUNT, PASSWORD), "zh-cn").await;
-    assert_eq!(r.msg(), "主机验证失败：无法连接到主机。");
+    assert_eq!(
+        r.msg(),
+        "主机验证失败：无法连接到该地址和端口上的 SSH 服务。"
+    );
 
     assert_eq!(
         pinned_key(&w, &id).await,
@@ -289,7 +302,16 @@ async fn the_timeout_is_honoured() {
     .await;
     let took = started.elapsed();
     assert_eq!((r.status, r.code()), (200, "OSM.01010010"), "{}", r.raw);
-    assert!(r.msg().contains("did not answer in time"), "{}", r.raw);
+    assert_eq!(
+        r.msg(),
+        UNREACHABLE,
+        "a silent host reads like a closed port"
+    );
+    let notes = audit_notes(&w, "host_check").await;
+    assert!(
+        notes.last().unwrap().contains("outcome=timed_out"),
+        "{notes:?}"
+    );
     assert!(
         took >= setting && took < setting + Duration::from_secs(1),
         "took {took:?}"

@@ -16,7 +16,7 @@ async fn stored_credentials(w: &World, id: &str) -> usize {
     let all = Scope::Provider { raised_by: None };
     let auth = w
         .app
-        .store
+        .store_for_inspection()
         .get_authorization(&all, authorization_id(id))
         .await;
     let details = auth.unwrap().unwrap().details;
@@ -26,7 +26,7 @@ async fn stored_credentials(w: &World, id: &str) -> usize {
 /// (kind, note) of the audit events about `id`, in order.
 async fn audit_notes(w: &World, id: &str) -> Vec<(String, String)> {
     let id = Some(authorization_id(id));
-    let chains = w.app.store.audit_chains().await.unwrap();
+    let chains = w.app.audit_chains().await.unwrap();
     chains
         .iter()
         .flat_map(|c| &c.events)
@@ -220,7 +220,7 @@ async fn two_instances_sweeping_expire_each_due_authorization_once() {
         "each expired once: {swept:?}"
     );
 
-    let chains = first.app.store.audit_chains().await.unwrap();
+    let chains = first.app.audit_chains().await.unwrap();
     let mut expired: Vec<_> = chains
         .iter()
         .flat_map(|c| &c.events)

@@ -43,6 +43,12 @@ impl Write for LogWriter {
     }
 }
 
+/// Where every test server's clock starts: fixed, so that the recorded times tests send
+/// (which must fall inside their sessions) stay valid whatever day the tests run.
+pub fn test_epoch() -> Timestamp {
+    "2026-11-28T12:00:00Z".parse().unwrap()
+}
+
 pub struct TestServer {
     pub base: String,
     pub app: Arc<App>,
@@ -60,6 +66,7 @@ pub struct Resp {
     pub status: u16,
     pub body: Value,
     pub request_id: Option<String>,
+    pub retry_after: Option<String>,
     pub raw: String,
 }
 
@@ -103,6 +110,8 @@ impl TestServer {
             sweep_interval: Duration::from_secs(3600),
             // Tests move the clock by days; tokens should outlive that.
             token_ttl: Duration::from_secs(365 * 86_400),
+            // CheckHosts' test hosts listen on loopback, which the default policy refuses.
+            target_networks: Some("127.0.0.0/8,10.0.0.0/8".parse().unwrap()),
             ..Settings::defaults()
         };
         tweak(&mut settings);
@@ -120,7 +129,7 @@ impl TestServer {
         database: Option<PgDatabase>,
     ) -> TestServer {
         captured_logs();
-        let app = support_access::server::open_app(&settings, Clock::manual(Timestamp::now()))
+        let app = support_access::server::open_app(&settings, Clock::manual(test_epoch()))
             .await
             .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -202,12 +211,17 @@ impl TestServer {
             .headers()
             .get("x-request-id")
             .map(|v| v.to_str().unwrap().to_owned());
+        let retry_after = res
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
         let raw = res.text().await.unwrap();
         let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
         Resp {
             status,
             body,
             request_id,
+            retry_after,
             raw,
         }
     }
@@ -235,7 +249,7 @@ impl TestServer {
         let id = AuthorizationId(id.parse().unwrap());
         let all = Scope::Provider { raised_by: None };
         self.app
-            .store
+            .store_for_inspection()
             .get_authorization(&all, id)
             .await
             .unwrap()
@@ -251,7 +265,7 @@ impl TestServer {
 
     pub async fn audit_events(&self) -> usize {
         self.app
-            .store
+            .store_for_inspection()
             .audit_chains()
             .await
             .unwrap()
@@ -262,7 +276,7 @@ impl TestServer {
 
     pub async fn audit_verifies(&self) -> bool {
         self.app
-            .store
+            .store_for_inspection()
             .audit_chains()
             .await
             .unwrap()
@@ -384,6 +398,15 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 /// Passwords are long and unique so the secrets test can search for them.
+/// A client whose requests come from `ip` (any 127.0.0.0/8 address reaches loopback),
+/// as a caller on another machine would.
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
 pub fn password_of(user: &str) -> String {
     format!("pw-{user}-Zx81qLm")
 }

@@ -7,7 +7,7 @@ use crate::helpers::{TestServer, World, captured_logs};
 async fn answers_are_english_by_default_and_chinese_when_asked() {
     let s = TestServer::start().await;
     let unknown_route = |header: Option<(&str, &str)>| {
-        let mut req = s.client.get(format!("{}/", s.base));
+        let mut req = s.client.get(format!("{}/no-such-route", s.base));
         if let Some((name, value)) = header {
             req = req.header(name, value);
         }
@@ -49,7 +49,7 @@ async fn answers_are_english_by_default_and_chinese_when_asked() {
     // X-Language wins over Accept-Language.
     let req = s
         .client
-        .get(format!("{}/", s.base))
+        .get(format!("{}/no-such-route", s.base))
         .header("X-Language", "en-us")
         .header("Accept-Language", "zh-CN");
     assert_eq!(s.send(req).await.msg(), "The API does not exist.");
@@ -61,11 +61,11 @@ async fn the_default_language_is_a_setting() {
         settings.default_language = support_access::domain::Language::Zh;
     })
     .await;
-    let r = s.call("GET", "/", None, None).await;
+    let r = s.call("GET", "/no-such-route", None, None).await;
     assert_eq!(r.msg(), "API 不存在。");
     let req = s
         .client
-        .get(format!("{}/", s.base))
+        .get(format!("{}/no-such-route", s.base))
         .header("Accept-Language", "en-US,en;q=0.9");
     assert_eq!(s.send(req).await.msg(), "The API does not exist.");
 }

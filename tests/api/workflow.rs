@@ -217,9 +217,17 @@ async fn the_whole_workflow_answers_in_the_spec_shapes() {
     let s = &sessions.body["session_list"][0];
     assert_eq!(
         keys(s),
-        sorted(vec!["duration", "session_id", "start_time", "end_time"])
+        sorted(vec![
+            "duration",
+            "session_id",
+            "start_time",
+            "end_time",
+            "source"
+        ])
     );
     assert_eq!(s["session_id"], json!(sid));
+    // Posted through the provider API: the engineer's account, not recorded first-hand.
+    assert_eq!(s["source"], "reported");
     assert_eq!(
         s["start_time"].as_str().unwrap().len(),
         19,

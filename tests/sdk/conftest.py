@@ -22,7 +22,7 @@ class Server:
         self.db = Path(self.dir.name) / "sdk.db"
         self.url = f"sqlite://{self.db}"
         self.proc = subprocess.Popen(
-            [BIN, "--database-url", self.url, "serve", "--listen", "127.0.0.1:0"],
+            [BIN, "--database-url", self.url, "serve", "--listen", "127.0.0.1:0", "--ssh-listen", ""],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=self.dir.name,
         )
         line = self.proc.stdout.readline()

@@ -92,12 +92,16 @@ def test_list_show_confirm_and_history(world, bob_key):
     sessions = f"/provider/v1/authorizations/{auth_id}/details/{detail_id}/sessions"
     _, opened = world.http("POST", sessions, None, world.eng_token)
     sid = opened["session_id"]
-    ops = {"operations": [{"oper": "df -h", "operate_time": "2026-11-28T08:00:00Z"},
-                          {"oper": "uptime", "operate_time": "2026-11-28T08:00:05Z"}]}
+    # Recorded times must fall inside the session: a minute ago, to the second.
+    started = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(minutes=1)
+    at = lambda secs: (started + datetime.timedelta(seconds=secs)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    shown_at = lambda secs: (started + datetime.timedelta(seconds=secs)).strftime("%Y-%m-%d %H:%M:%S")
+    ops = {"operations": [{"oper": "df -h", "operate_time": at(0)},
+                          {"oper": "uptime", "operate_time": at(5)}]}
     world.http("POST", f"{sessions}/{sid}/operations", ops, world.eng_token)
     files = {"file_transfers": [{"operate_type": "upload", "file_name": "fix.sh", "from_path": "/tmp/fix.sh",
                                  "to_path": "/root/fix.sh", "file_size_bytes": 2048, "duration_ms": 1500,
-                                 "oper_result": "success", "operate_time": "2026-11-28T08:01:00Z"}]}
+                                 "oper_result": "success", "operate_time": at(60)}]}
     world.http("POST", f"{sessions}/{sid}/file-transfers", files, world.eng_token)
     world.http("POST", f"{sessions}/{sid}/close", None, world.eng_token)
 
@@ -108,7 +112,7 @@ def test_list_show_confirm_and_history(world, bob_key):
     logs = osm.list_history_operate_logs(ListHistoryOperateLogsRequest(
         authorization_id=auth_id, authorization_detail_id=detail_id, session_id=sid, sort=1, x_time_zone="UTC"))
     assert [(o.oper, o.operate_time) for o in logs.ops_list] == [
-        ("df -h", "2026-11-28 08:00:00"), ("uptime", "2026-11-28 08:00:05")]
+        ("df -h", shown_at(0)), ("uptime", shown_at(5))]
     transfers = osm.list_transport_histories(ListTransportHistoriesRequest(
         authorization_id=auth_id, authorization_detail_id=detail_id, session_id=sid))
     t = transfers.file_ops_list[0]

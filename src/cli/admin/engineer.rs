@@ -51,6 +51,78 @@ pub enum EngineerCommand {
         #[arg(long)]
         name: String,
     },
+    /// Register an SSH public key (ed25519, ECDSA, RSA >= 3072) for the SSH broker.
+    AddSshKey {
+        /// Engineer name.
+        #[arg(long)]
+        name: String,
+        /// An OpenSSH public key file, e.g. ~/.ssh/id_ed25519.pub.
+        #[arg(long)]
+        public_key_file: std::path::PathBuf,
+    },
+    /// List an engineer's SSH keys.
+    ListSshKeys {
+        /// Engineer name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Remove one of an engineer's SSH keys.
+    RemoveSshKey {
+        /// Engineer name.
+        #[arg(long)]
+        name: String,
+        /// As listed, e.g. SHA256:ZOJS44/NYnrRXWgZvjFPHsjiWKSLwAF/waWHSS9Ovac.
+        #[arg(long)]
+        fingerprint: String,
+    },
+}
+
+fn key_fields(k: &crate::store::SshKeyRecord) -> Value {
+    json!({
+        "fingerprint": k.fingerprint, "algorithm": k.algorithm, "comment": k.comment,
+        "created_at": format_utc(k.created_at),
+    })
+}
+
+/// The SSH-key subcommands; `None` if `command` is another one.
+async fn ssh_key(cx: &Context, command: &EngineerCommand) -> Option<CliResult> {
+    let result = match command {
+        EngineerCommand::AddSshKey {
+            name,
+            public_key_file,
+        } => match std::fs::read_to_string(public_key_file) {
+            Ok(line) => cx
+                .app
+                .admin_add_ssh_key(name, &line)
+                .await
+                .map(|k| cx.out.record(&key_fields(&k)))
+                .map_err(Into::into),
+            Err(e) => Err(crate::cli::CliError::failed(format!(
+                "cannot read {}: {e}",
+                public_key_file.display()
+            ))),
+        },
+        EngineerCommand::ListSshKeys { name } => cx
+            .app
+            .admin_list_ssh_keys(name)
+            .await
+            .map(|keys| {
+                let rows: Vec<Value> = keys.iter().map(key_fields).collect();
+                cx.out.rows(
+                    &["fingerprint", "algorithm", "comment", "created_at"],
+                    &rows,
+                );
+            })
+            .map_err(Into::into),
+        EngineerCommand::RemoveSshKey { name, fingerprint } => cx
+            .app
+            .admin_remove_ssh_key(name, fingerprint)
+            .await
+            .map(|()| cx.out.message(&format!("SSH key {fingerprint} removed")))
+            .map_err(Into::into),
+        _ => return None,
+    };
+    Some(result)
 }
 
 fn fields(u: &UserRecord) -> Value {
@@ -62,6 +134,9 @@ fn fields(u: &UserRecord) -> Value {
 }
 
 pub async fn run(cx: &Context, command: EngineerCommand) -> CliResult {
+    if let Some(done) = ssh_key(cx, &command).await {
+        return done;
+    }
     let admin = cx.app.admin(cx.actor.clone());
     let engineer = match command {
         EngineerCommand::Create {
@@ -103,6 +178,9 @@ pub async fn run(cx: &Context, command: EngineerCommand) -> CliResult {
             cx.app.engineer_named(&name).await?;
             admin.set_user_enabled(PROVIDER_DOMAIN, &name, true).await?
         }
+        EngineerCommand::AddSshKey { .. }
+        | EngineerCommand::ListSshKeys { .. }
+        | EngineerCommand::RemoveSshKey { .. } => return Ok(()),
     };
     cx.out.record(&fields(&engineer));
     Ok(())

@@ -7,6 +7,7 @@ mod engineer;
 mod group;
 mod password;
 mod user;
+mod webhook;
 
 use clap::Subcommand;
 
@@ -32,6 +33,9 @@ pub enum AdminCommand {
     /// AK/SK pairs for SDK-HMAC-SHA256 signed requests (engineers: `--domain provider`).
     #[command(subcommand)]
     AccessKey(access_key::AccessKeyCommand),
+    /// Webhook subscriptions of a customer domain or of the provider.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
 }
 
 /// What every admin command works with.
@@ -64,5 +68,6 @@ pub async fn run(global: &GlobalArgs, command: AdminCommand) -> CliResult {
         AdminCommand::Group(cmd) => group::run(&cx, cmd).await,
         AdminCommand::Engineer(cmd) => engineer::run(&cx, cmd).await,
         AdminCommand::AccessKey(cmd) => access_key::run(&cx, cmd).await,
+        AdminCommand::Webhook(cmd) => webhook::run(&cx, cmd).await,
     }
 }

@@ -36,9 +36,7 @@ impl Remote {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
             .ok_or_else(|| ClientError::Usage(format!("`{text}` is not an http(s) URL")))?;
-        // One process-wide rustls provider; a second install in this process is a no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
+        let mut builder = crate::tls::http_client()
             .user_agent(concat!("support-access-cli/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &args.cacert {
             let pem = std::fs::read(path)

@@ -1,11 +1,12 @@
 //! Access keys.
 
 use deadpool_postgres::GenericClient;
+use jiff::Timestamp;
 use tokio_postgres::Row;
 
-use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
 use super::{PgResult, from_ms, opt_from_ms};
-use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
+use crate::store::rows::{self, USER_COLUMNS, USER_WIDTH};
+use crate::store::{AccessKeyRecord, KeyOwner, StoreResult, found};
 
 const COLUMNS: &str = "k.access_key, k.user_id, k.secret_ciphertext, k.enabled, k.created_at, \
     k.expires_at, k.security_token_hash";
@@ -46,10 +47,7 @@ pub async fn insert(c: &impl GenericClient, k: &AccessKeyRecord) -> StoreResult<
     Ok(())
 }
 
-pub async fn owner(
-    c: &impl GenericClient,
-    access_key: &str,
-) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+pub async fn owner(c: &impl GenericClient, access_key: &str) -> StoreResult<Option<KeyOwner>> {
     let sql = format!(
         "SELECT {COLUMNS}, {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at \
          FROM access_keys k JOIN users u ON u.id = k.user_id JOIN domains d ON d.id = u.domain_id \
@@ -59,11 +57,11 @@ pub async fn owner(
     let Some(r) = c.query_opt(&stmt, &[&access_key]).await? else {
         return Ok(None);
     };
-    Ok(Some((
-        key_from_row(&r)?,
-        user_from_row(&r, 7)?,
-        domain_from_row(&r, 7 + USER_COLUMN_COUNT)?,
-    )))
+    Ok(Some(KeyOwner {
+        key: key_from_row(&r)?,
+        user: rows::user(&r, 7)?,
+        domain: rows::domain(&r, 7 + USER_WIDTH)?,
+    }))
 }
 
 pub async fn list(c: &impl GenericClient, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {
@@ -99,4 +97,28 @@ pub async fn delete(c: &impl GenericClient, access_key: &str) -> StoreResult<()>
         )
         .await?;
     found(n)
+}
+
+/// One statement: the insert decides, across instances, which use was first.
+pub async fn use_signature(
+    c: &impl GenericClient,
+    signature: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let inserted: i64 = c
+        .query_one(
+            "WITH forgotten AS (DELETE FROM used_signatures WHERE expires_at <= $3), \
+             first AS (INSERT INTO used_signatures (signature, expires_at) VALUES ($1, $2) \
+                 ON CONFLICT DO NOTHING RETURNING 1) \
+             SELECT count(*) FROM first",
+            &[
+                &signature,
+                &expires_at.as_millisecond(),
+                &now.as_millisecond(),
+            ],
+        )
+        .await?
+        .get(0);
+    Ok(inserted == 1)
 }

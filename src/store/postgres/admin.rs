@@ -5,9 +5,10 @@ use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 use tokio_postgres::types::ToSql;
 
-use super::identity::{self, USER_COLUMNS, domain_from_row, group_from_row, user_from_row};
+use super::identity;
 use super::{access_keys, audit};
 use crate::domain::audit::AuditDraft;
+use crate::store::rows::{self, DOMAIN_COLUMNS, GROUP_COLUMNS, USER_COLUMNS};
 use crate::store::{AdminChange, DomainRecord, GroupRecord, StoreResult, UserRecord, found};
 
 async fn execute(
@@ -95,34 +96,31 @@ pub async fn apply(
 pub async fn list_domains(c: &impl GenericClient) -> StoreResult<Vec<DomainRecord>> {
     let rows = c
         .query(
-            "SELECT id, name, is_provider, created_at FROM domains ORDER BY name",
+            &format!("SELECT {DOMAIN_COLUMNS} FROM domains ORDER BY name"),
             &[],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| domain_from_row(r, 0))
-        .collect::<Result<_, _>>()?)
+    rows.iter()
+        .map(|r| rows::domain(r, 0))
+        .collect::<StoreResult<_>>()
 }
 
 pub async fn list_users(c: &impl GenericClient, domain_id: &str) -> StoreResult<Vec<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.domain_id = $1 ORDER BY u.name");
     let rows = c.query(&sql, &[&domain_id]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| user_from_row(r, 0))
-        .collect::<Result<_, _>>()?)
+    rows.iter()
+        .map(|r| rows::user(r, 0))
+        .collect::<StoreResult<_>>()
 }
 
 pub async fn list_groups(c: &impl GenericClient, domain_id: &str) -> StoreResult<Vec<GroupRecord>> {
     let rows = c
         .query(
-            "SELECT id, domain_id, name, is_operator, created_at FROM user_groups \
-             WHERE domain_id = $1 ORDER BY name",
+            &format!("SELECT {GROUP_COLUMNS} FROM user_groups WHERE domain_id = $1 ORDER BY name"),
             &[&domain_id],
         )
         .await?;
-    Ok(rows.iter().map(group_from_row).collect::<Result<_, _>>()?)
+    rows.iter().map(rows::group).collect()
 }
 
 pub async fn group_member_names(

@@ -3,14 +3,11 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
-use super::from_ms;
-use crate::domain::audit::{AuditDraft, AuditEvent, GENESIS_HASH};
-use crate::domain::{AuthorizationId, Status};
+use crate::domain::Status;
+use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditDraft, GENESIS_HASH};
+use crate::store::rows::{self, AUDIT_EVENT_COLUMNS, Columns};
 use crate::store::{AuditChain, AuditFilter, StoreResult};
-
-fn hash_from(bytes: Vec<u8>) -> [u8; 32] {
-    bytes.try_into().unwrap_or([0xff; 32])
-}
 
 fn status_code(s: Option<Status>) -> Option<i64> {
     s.map(|s| i64::from(s.code()))
@@ -33,7 +30,7 @@ pub async fn append(tx: &Transaction<'_>, draft: AuditDraft, at: Timestamp) -> S
         .query_one(&lock, &[&draft.domain_id, &&GENESIS_HASH[..]])
         .await?;
     let seq: i64 = head.try_get(0)?;
-    let prev = hash_from(head.try_get(1)?);
+    let prev = rows::hash(head.try_get(1)?);
     let e = draft.seal(seq + 1, at, prev);
     let d = &e.draft;
     // The event and the head's advance to it, in one statement.
@@ -67,30 +64,6 @@ pub async fn append(tx: &Transaction<'_>, draft: AuditDraft, at: Timestamp) -> S
     Ok(())
 }
 
-const EVENT_COLUMNS: &str = "domain_id, seq, at, authorization_id, actor_id, actor_name, kind, \
-    from_status, to_status, reason, note, prev_hash, hash";
-
-fn event_from_row(r: &tokio_postgres::Row) -> Result<AuditEvent, tokio_postgres::Error> {
-    let status = |v: Option<i64>| v.and_then(Status::from_code);
-    Ok(AuditEvent {
-        seq: r.try_get(1)?,
-        at: from_ms(r.try_get(2)?),
-        draft: AuditDraft {
-            domain_id: r.try_get(0)?,
-            authorization_id: r.try_get::<_, Option<i64>>(3)?.map(AuthorizationId),
-            actor_id: r.try_get(4)?,
-            actor_name: r.try_get(5)?,
-            kind: r.try_get(6)?,
-            from_status: status(r.try_get(7)?),
-            to_status: status(r.try_get(8)?),
-            reason: r.try_get(9)?,
-            note: r.try_get(10)?,
-        },
-        prev_hash: hash_from(r.try_get(11)?),
-        hash: hash_from(r.try_get(12)?),
-    })
-}
-
 /// The events `filter` selects, newest first, with their total. Run inside one
 /// snapshot so the total matches the page.
 pub async fn events(
@@ -120,7 +93,7 @@ pub async fn events(
     let rows = c
         .query(
             &format!(
-                "SELECT {EVENT_COLUMNS} FROM audit_events {WHERE} \
+                "SELECT {AUDIT_EVENT_COLUMNS} FROM audit_events {WHERE} \
                  ORDER BY at DESC, domain_id COLLATE \"C\", seq DESC LIMIT $6 OFFSET $7"
             ),
             &[
@@ -134,46 +107,29 @@ pub async fn events(
             ],
         )
         .await?;
-    let events = rows.iter().map(event_from_row).collect::<Result<_, _>>()?;
+    let events = rows
+        .iter()
+        .map(rows::audit_event)
+        .collect::<StoreResult<_>>()?;
     Ok((total as u64, events))
 }
 
 /// Run inside one snapshot so the heads match the events read.
 pub async fn chains(c: &impl GenericClient) -> StoreResult<Vec<AuditChain>> {
-    let rows = c
-        .query(
-            &format!(
-                "SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY domain_id COLLATE \"C\", seq"
-            ),
-            &[],
-        )
-        .await?;
-    let mut chains: Vec<AuditChain> = Vec::new();
-    for r in rows {
-        let event = event_from_row(&r)?;
-        match chains.last_mut() {
-            Some(c) if c.domain_id == event.draft.domain_id => c.events.push(event),
-            _ => chains.push(AuditChain {
-                domain_id: event.draft.domain_id.clone(),
-                events: vec![event],
-                head: None,
-            }),
-        }
-    }
-    for r in c
+    let sql = format!(
+        "SELECT {AUDIT_EVENT_COLUMNS} FROM audit_events ORDER BY domain_id COLLATE \"C\", seq"
+    );
+    let events = c
+        .query(&sql, &[])
+        .await?
+        .iter()
+        .map(rows::audit_event)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let heads = c
         .query("SELECT domain_id, seq, hash FROM audit_heads", &[])
         .await?
-    {
-        let domain_id: String = r.try_get(0)?;
-        let head = Some((r.try_get(1)?, hash_from(r.try_get(2)?)));
-        match chains.iter_mut().find(|c| c.domain_id == domain_id) {
-            Some(c) => c.head = head,
-            None => chains.push(AuditChain {
-                domain_id,
-                events: vec![],
-                head,
-            }),
-        }
-    }
-    Ok(chains)
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.int(1)?, rows::hash(r.bytes(2)?))))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(rows::chains(events, heads))
 }

@@ -2,26 +2,17 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
-use tokio_postgres::Row;
 
+use super::audit;
+use super::outbox;
 use super::query::Query;
-use super::{PgResult, audit, from_ms, opt_from_ms};
-use crate::domain::audit::{AuditDraft, SYSTEM_ACTOR};
-use crate::domain::{
-    Action, Authorization, AuthorizationId, Detail, DetailId, DetailType, Scope, Status,
+use crate::domain::audit::AuditDraft;
+use crate::domain::{Authorization, AuthorizationId, Scope, Status};
+use crate::store::plan::{self, AccessEnded, TransitionFacts, TransitionPlan};
+use crate::store::rows::{
+    self, AUTHORIZATION_COLUMNS, AUTHORIZATION_WIDTH, Columns, DETAIL_COLUMNS,
 };
-use crate::store::plan::{AccessEnded, TransitionFacts, TransitionPlan};
-use crate::store::{ListFilter, StoreError, StoreResult, StoredGrant, TransitionRequest};
-
-const COLUMNS: &str = "a.id, a.customer_id, a.x_customer_id, a.xcustomer_name, a.incident_id, \
-    a.simple_description, a.auth_describe, a.resource_type_id, a.visit_type_id, a.content_type_id, \
-    a.content_of_auth_letter, a.status, a.site, a.created_at, a.pending_deadline, \
-    a.requested_effective_at, a.requested_expire_at, a.effective_at, a.expire_at, a.reject_reason, \
-    a.handler_name, a.agency_id, a.raised_by, a.raised_by_name, a.updated_at";
-
-pub(super) fn status_from(code: i64) -> StoreResult<Status> {
-    Status::from_code(code).ok_or_else(|| StoreError::Internal(format!("stored status {code}")))
-}
+use crate::store::{ListFilter, StoreResult, StoredGrant, TransitionRequest};
 
 fn code(s: Status) -> i64 {
     i64::from(s.code())
@@ -29,68 +20,6 @@ fn code(s: Status) -> i64 {
 
 fn ms(t: Option<Timestamp>) -> Option<i64> {
     t.map(jiff::Timestamp::as_millisecond)
-}
-
-fn port(v: Option<i64>) -> Option<u16> {
-    v.and_then(|p| u16::try_from(p).ok())
-}
-
-fn authorization_from_row(r: &Row) -> StoreResult<Authorization> {
-    Ok(Authorization {
-        id: AuthorizationId(r.try_get(0)?),
-        customer_id: r.try_get(1)?,
-        x_customer_id: r.try_get(2)?,
-        xcustomer_name: r.try_get(3)?,
-        incident_id: r.try_get(4)?,
-        simple_description: r.try_get(5)?,
-        auth_describe: r.try_get(6)?,
-        resource_type_id: r.try_get(7)?,
-        visit_type_id: r.try_get(8)?,
-        content_type_id: r.try_get(9)?,
-        content_of_auth_letter: r.try_get(10)?,
-        status: status_from(r.try_get(11)?)?,
-        site: r.try_get::<_, i64>(12)? as i32,
-        created_at: from_ms(r.try_get(13)?),
-        pending_deadline: from_ms(r.try_get(14)?),
-        requested_effective_at: opt_from_ms(r.try_get(15)?),
-        requested_expire_at: opt_from_ms(r.try_get(16)?),
-        effective_at: opt_from_ms(r.try_get(17)?),
-        expire_at: opt_from_ms(r.try_get(18)?),
-        reject_reason: r.try_get(19)?,
-        handler_name: r.try_get(20)?,
-        agency_id: r.try_get(21)?,
-        raised_by: r.try_get(22)?,
-        raised_by_name: r.try_get(23)?,
-        updated_at: from_ms(r.try_get(24)?),
-        details: Vec::new(),
-    })
-}
-
-/// The authorization's columns come first in a row; what a query adds follows them.
-const AFTER_COLUMNS: usize = 25;
-
-const DETAIL_COLUMNS: &str = "d.id, d.type, d.instance_id, d.instance_name, d.region_id, d.host, \
-    d.requested_port, d.granted_port, d.account, d.password_ciphertext IS NOT NULL, \
-    d.host_key_fingerprint";
-
-/// The detail whose columns start at `at`; `None` where an outer join found none.
-fn detail_from_row(r: &Row, at: usize) -> PgResult<Option<Detail>> {
-    let Some(id) = r.try_get::<_, Option<i64>>(at)? else {
-        return Ok(None);
-    };
-    Ok(Some(Detail {
-        id: DetailId(id),
-        detail_type: DetailType::from_code(r.try_get(at + 1)?).unwrap_or(DetailType::Console),
-        instance_id: r.try_get(at + 2)?,
-        instance_name: r.try_get(at + 3)?,
-        region_id: r.try_get(at + 4)?,
-        host: r.try_get(at + 5)?,
-        requested_port: port(r.try_get(at + 6)?),
-        granted_port: port(r.try_get(at + 7)?),
-        account: r.try_get(at + 8)?,
-        has_credential: r.try_get(at + 9)?,
-        host_key_fingerprint: r.try_get(at + 10)?,
-    }))
 }
 
 pub async fn insert(tx: &Transaction<'_>, a: &Authorization, event: AuditDraft) -> StoreResult<()> {
@@ -158,6 +87,7 @@ pub async fn insert(tx: &Transaction<'_>, a: &Authorization, event: AuditDraft) 
         )
         .await?;
     }
+    outbox::append(tx, &plan::raised(a, &event.actor_id)).await?;
     audit::append(tx, event, a.created_at).await
 }
 
@@ -169,6 +99,37 @@ pub async fn list(
     f: &ListFilter,
 ) -> StoreResult<(u64, Vec<Authorization>)> {
     let mut q = Query::default();
+    let sql = condition(&mut q, scope, f);
+    // The page joins the total, so an empty page still brings the total (with NULLs).
+    // Its ids are found first, so that the rows skipped by OFFSET are read from the
+    // index alone (an index-only scan) instead of each fetched from the table.
+    let both = format!(
+        "SELECT p.*, t.total FROM ({} WHERE {sql}) AS t (total) \
+         LEFT JOIN LATERAL (SELECT {AUTHORIZATION_COLUMNS} FROM authorizations a WHERE a.id IN \
+         (SELECT a.id FROM authorizations a WHERE {sql} \
+         ORDER BY a.created_at DESC, a.id DESC LIMIT {} OFFSET {}) \
+         ORDER BY a.created_at DESC, a.id DESC) AS p ON true",
+        f.total_query(scope),
+        q.bind(i64::from(f.page.limit)),
+        q.bind(i64::from(f.page.offset))
+    );
+    let stmt = c.prepare_cached(&both).await?;
+    let rows = c.query(&stmt, &q.params()).await?;
+    let total: i64 = match rows.first() {
+        Some(row) => row.try_get(AUTHORIZATION_WIDTH)?,
+        None => 0,
+    };
+    let page = rows
+        .iter()
+        .filter(|r| matches!(r.try_get::<_, Option<i64>>(0), Ok(Some(_))))
+        .map(rows::authorization)
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok((total as u64, page))
+}
+
+/// The scope and the filter (its status included, when it has one) as a condition on
+/// `authorizations a`, its values bound in `q`.
+fn condition(q: &mut Query, scope: &Scope, f: &ListFilter) -> String {
     let mut sql = q.scope(scope);
     if let Some(status) = f.status {
         sql += &format!(" AND a.status = {}", q.bind(status));
@@ -187,31 +148,34 @@ pub async fn list(
             q.bind(pattern)
         );
     }
-    // The page joins the total, so an empty page still brings the total (with NULLs).
-    // Its ids are found first, so that the rows skipped by OFFSET are read from the
-    // index alone (an index-only scan) instead of each fetched from the table.
-    let both = format!(
-        "SELECT p.*, t.total FROM ({} WHERE {sql}) AS t (total) \
-         LEFT JOIN LATERAL (SELECT {COLUMNS} FROM authorizations a WHERE a.id IN \
-         (SELECT a.id FROM authorizations a WHERE {sql} \
-         ORDER BY a.created_at DESC, a.id DESC LIMIT {} OFFSET {}) \
-         ORDER BY a.created_at DESC, a.id DESC) AS p ON true",
-        f.total_query(scope),
-        q.bind(i64::from(f.page.limit)),
-        q.bind(i64::from(f.page.offset))
-    );
-    let stmt = c.prepare_cached(&both).await?;
-    let rows = c.query(&stmt, &q.params()).await?;
-    let total: i64 = match rows.first() {
-        Some(row) => row.try_get(AFTER_COLUMNS)?,
-        None => 0,
+    sql
+}
+
+pub async fn count_by_status(
+    c: &impl GenericClient,
+    scope: &Scope,
+    f: &ListFilter,
+) -> StoreResult<Vec<(Status, u64)>> {
+    let any_status = ListFilter {
+        status: None,
+        ..f.clone()
     };
-    let page = rows
-        .iter()
-        .filter(|r| matches!(r.try_get::<_, Option<i64>>(0), Ok(Some(_))))
-        .map(authorization_from_row)
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok((total as u64, page))
+    let mut q = Query::default();
+    let sql = condition(&mut q, scope, &any_status);
+    let stmt = c
+        .prepare_cached(&format!(
+            "{} WHERE {sql} GROUP BY a.status",
+            any_status.totals_by_status_query(scope)
+        ))
+        .await?;
+    let mut counts = Vec::new();
+    for row in c.query(&stmt, &q.params()).await? {
+        let (status, n): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        if let Some(status) = Status::from_code(status) {
+            counts.push((status, n.max(0) as u64));
+        }
+    }
+    Ok(counts)
 }
 
 fn escape_like(text: &str) -> String {
@@ -228,7 +192,7 @@ pub async fn get(
     let mut q = Query::default();
     // One statement, one round trip: a row per detail, the authorization repeated.
     let sql = format!(
-        "SELECT {COLUMNS}, {DETAIL_COLUMNS} FROM authorizations a \
+        "SELECT {AUTHORIZATION_COLUMNS}, {DETAIL_COLUMNS} FROM authorizations a \
          LEFT JOIN authorization_details d ON d.authorization_id = a.id \
          WHERE a.id = {} AND {} ORDER BY d.position",
         q.bind(id.0),
@@ -239,9 +203,9 @@ pub async fn get(
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let mut auth = authorization_from_row(first)?;
+    let mut auth = rows::authorization(first)?;
     for row in &rows {
-        auth.details.extend(detail_from_row(row, AFTER_COLUMNS)?);
+        auth.details.extend(rows::detail(row, AUTHORIZATION_WIDTH)?);
     }
     Ok(Some(auth))
 }
@@ -261,8 +225,8 @@ async fn transition_facts(
     let stmt = tx.prepare_cached(&sql).await?;
     match tx.query_opt(&stmt, &q.params()).await? {
         Some(r) => Ok(Some(TransitionFacts {
-            status: status_from(r.try_get(0)?)?,
-            domain_id: r.try_get(1)?,
+            status: r.status(0)?,
+            domain_id: r.text(1)?,
         })),
         None => Ok(None),
     }
@@ -274,8 +238,8 @@ pub async fn transition(tx: &Transaction<'_>, req: &TransitionRequest) -> StoreR
     Ok(from)
 }
 
-/// Carries out the transition's plan but for its audit event, which it returns still
-/// to append. A refused precondition (`NotFound`, `Transition`) is decided before
+/// Carries out the transition's plan (its outbox event included) but for its audit
+/// event, which it returns still to append. A refused precondition (`NotFound`, `Transition`) is decided before
 /// anything is written.
 pub async fn transition_rows(
     tx: &Transaction<'_>,
@@ -317,6 +281,7 @@ pub async fn transition_rows(
     } else {
         None
     };
+    outbox::append(tx, &plan.outbox).await?;
     Ok((plan.from, plan.event(ended)))
 }
 
@@ -411,15 +376,7 @@ pub async fn expire_due(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> Sto
     due.sort();
     let mut expired = 0;
     for (_, id) in due {
-        let req = TransitionRequest {
-            id: AuthorizationId(id),
-            scope: Scope::Provider { raised_by: None },
-            action: Action::Expire,
-            now,
-            actor: (SYSTEM_ACTOR.into(), SYSTEM_ACTOR.into()),
-            reason: None,
-            grant: None,
-        };
+        let req = TransitionRequest::expire(AuthorizationId(id), now);
         transition(tx, &req).await?;
         expired += 1;
     }

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 
 use super::query::Query;
 use super::{audit, authorizations};
-use crate::domain::audit::AuditDraft;
+use crate::domain::audit::{Actor, AuditDraft};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope};
 use crate::store::{HostCheckRecord, StoreError, StoreResult};
 
@@ -43,7 +43,7 @@ pub async fn reset(
     scope: &Scope,
     id: AuthorizationId,
     detail: DetailId,
-    actor: &(String, String),
+    actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
     let mut q = Query::default();
@@ -72,7 +72,6 @@ pub async fn reset(
         detail.0,
         previous.as_deref().unwrap_or("none")
     );
-    let event =
-        AuditDraft::new(&domain_id, Some(id), (&actor.0, &actor.1), "host_key_reset").note(note);
+    let event = AuditDraft::new(&domain_id, Some(id), actor, "host_key_reset").note(note);
     audit::append(tx, event, now).await
 }

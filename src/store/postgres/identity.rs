@@ -2,43 +2,13 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
-use tokio_postgres::Row;
 
-use super::{PgResult, from_ms};
+use super::PgResult;
 use crate::domain::principal::GroupView;
+use crate::store::rows::{self, GROUP_COLUMNS, USER_COLUMNS};
 use crate::store::{
     DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord, found,
 };
-
-pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
-    u.is_provider_admin, u.enabled, u.created_at, u.email";
-/// How many columns `USER_COLUMNS` selects.
-pub(super) const USER_COLUMN_COUNT: usize = 10;
-
-/// A user from the row's columns starting at `at` (in `USER_COLUMNS` order).
-pub(super) fn user_from_row(r: &Row, at: usize) -> PgResult<UserRecord> {
-    Ok(UserRecord {
-        id: r.try_get(at)?,
-        domain_id: r.try_get(at + 1)?,
-        name: r.try_get(at + 2)?,
-        password_hash: r.try_get(at + 3)?,
-        is_admin: r.try_get(at + 4)?,
-        is_engineer: r.try_get(at + 5)?,
-        is_provider_admin: r.try_get(at + 6)?,
-        enabled: r.try_get(at + 7)?,
-        created_at: from_ms(r.try_get(at + 8)?),
-        email: r.try_get(at + 9)?,
-    })
-}
-
-pub(super) fn domain_from_row(r: &Row, at: usize) -> PgResult<DomainRecord> {
-    Ok(DomainRecord {
-        id: r.try_get(at)?,
-        name: r.try_get(at + 1)?,
-        is_provider: r.try_get(at + 2)?,
-        created_at: from_ms(r.try_get(at + 3)?),
-    })
-}
 
 pub async fn create_domain(c: &impl GenericClient, d: &DomainRecord) -> StoreResult<()> {
     let stmt = c
@@ -68,7 +38,7 @@ pub async fn domain_where(
     let sql = format!("SELECT id, name, is_provider, created_at FROM domains WHERE {column} = $1");
     let stmt = c.prepare_cached(&sql).await?;
     let row = c.query_opt(&stmt, &[&value]).await?;
-    Ok(row.map(|r| domain_from_row(&r, 0)).transpose()?)
+    row.map(|r| rows::domain(&r, 0)).transpose()
 }
 
 pub async fn count_domains(c: &impl GenericClient) -> StoreResult<u64> {
@@ -84,13 +54,21 @@ pub async fn set_user_enabled(
     user_id: &str,
     enabled: bool,
 ) -> StoreResult<()> {
-    let n = c
-        .execute(
-            "UPDATE users SET enabled = $1 WHERE id = $2",
+    // One statement, so the tokens and temporary keys go with the disabling or not at
+    // all; enabling again does not revive them.
+    let n: i64 = c
+        .query_one(
+            "WITH changed AS (UPDATE users SET enabled = $1 WHERE id = $2 RETURNING id), \
+             tokens_gone AS (DELETE FROM tokens WHERE NOT $1 \
+                 AND user_id IN (SELECT id FROM changed)), \
+             keys_gone AS (DELETE FROM access_keys WHERE NOT $1 AND expires_at IS NOT NULL \
+                 AND user_id IN (SELECT id FROM changed)) \
+             SELECT count(*) FROM changed",
             &[&enabled, &user_id],
         )
-        .await?;
-    found(n)
+        .await?
+        .get(0);
+    found(n as u64)
 }
 
 pub async fn create_user(c: &impl GenericClient, u: &UserRecord) -> StoreResult<()> {
@@ -126,14 +104,14 @@ pub async fn user_by_name(
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.domain_id = $1 AND u.name = $2");
     let stmt = c.prepare_cached(&sql).await?;
     let row = c.query_opt(&stmt, &[&domain_id, &name]).await?;
-    Ok(row.map(|r| user_from_row(&r, 0)).transpose()?)
+    row.map(|r| rows::user(&r, 0)).transpose()
 }
 
 pub async fn user_by_id(c: &impl GenericClient, id: &str) -> StoreResult<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
     let stmt = c.prepare_cached(&sql).await?;
     let row = c.query_opt(&stmt, &[&id]).await?;
-    Ok(row.map(|r| user_from_row(&r, 0)).transpose()?)
+    row.map(|r| rows::user(&r, 0)).transpose()
 }
 
 pub async fn create_group(c: &impl GenericClient, g: &GroupRecord) -> StoreResult<()> {
@@ -163,26 +141,14 @@ pub async fn group_by_name(
     name: &str,
 ) -> StoreResult<Option<GroupRecord>> {
     let stmt = c
-        .prepare_cached(
-            "SELECT id, domain_id, name, is_operator, created_at FROM user_groups \
-             WHERE domain_id = $1 AND name = $2",
-        )
+        .prepare_cached(&format!(
+            "SELECT {GROUP_COLUMNS} FROM user_groups WHERE domain_id = $1 AND name = $2"
+        ))
         .await?;
     let Some(r) = c.query_opt(&stmt, &[&domain_id, &name]).await? else {
         return Ok(None);
     };
-    Ok(Some(group_from_row(&r)?))
-}
-
-/// A group from `id, domain_id, name, is_operator, created_at`.
-pub(super) fn group_from_row(r: &Row) -> PgResult<GroupRecord> {
-    Ok(GroupRecord {
-        id: r.try_get(0)?,
-        domain_id: r.try_get(1)?,
-        name: r.try_get(2)?,
-        is_operator: r.try_get(3)?,
-        created_at: from_ms(r.try_get(4)?),
-    })
+    Ok(Some(rows::group(&r)?))
 }
 
 pub async fn add_group_member(
@@ -255,23 +221,11 @@ pub async fn user_by_token(
     hash: &[u8; 32],
     now: Timestamp,
 ) -> StoreResult<Option<TokenHolder>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at, t.expires_at FROM tokens t \
-         JOIN users u ON u.id = t.user_id JOIN domains d ON d.id = u.domain_id \
-         WHERE t.hash = $1 AND t.expires_at > $2 AND u.enabled"
-    );
-    let stmt = c.prepare_cached(&sql).await?;
-    let Some(r) = c
-        .query_opt(&stmt, &[&&hash[..], &now.as_millisecond()])
+    let stmt = c.prepare_cached(&rows::token_holder_query()).await?;
+    c.query_opt(&stmt, &[&&hash[..], &now.as_millisecond()])
         .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(TokenHolder {
-        user: user_from_row(&r, 0)?,
-        domain: domain_from_row(&r, USER_COLUMN_COUNT)?,
-        expires_at: from_ms(r.try_get(USER_COLUMN_COUNT + 4)?),
-    }))
+        .map(|r| rows::token_holder(&r))
+        .transpose()
 }
 
 pub async fn credential_epoch(c: &impl GenericClient) -> StoreResult<i64> {

@@ -12,7 +12,11 @@ const ROWS_PER_INSERT: usize = 500;
 
 /// Tables whose ids PostgreSQL generates: after rows arrive with their ids, the
 /// generator must continue after the highest.
-const GENERATED_IDS: [&str; 2] = ["session_operations", "session_file_transfers"];
+const GENERATED_IDS: [&str; 3] = [
+    "session_operations",
+    "session_file_transfers",
+    "outbox_events",
+];
 
 impl PostgresStore {
     pub async fn schema_versions(&self) -> StoreResult<Vec<i64>> {

@@ -12,13 +12,18 @@ mod admin;
 mod audit;
 mod authorizations;
 mod batch;
+mod broker;
+mod console;
 mod host_keys;
 mod identity;
 mod import;
+mod listen;
 mod migrations;
+mod outbox;
 mod query;
 mod sessions;
 mod tls;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -30,9 +35,11 @@ use jiff::Timestamp;
 use tokio_postgres::error::SqlState;
 
 use crate::domain::audit::{AuditDraft, AuditEvent};
+use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::store::rows::{from_ms, opt_from_ms};
 use crate::store::*;
 use batch::TransitionBatcher;
 pub use tls::connection;
@@ -48,15 +55,12 @@ type PgResult<T> = Result<T, tokio_postgres::Error>;
 pub struct PostgresStore {
     pool: Pool,
     transitions: TransitionBatcher,
+    /// For the `LISTEN` connection, with the pool's TLS.
+    config: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
 }
 
-fn from_ms(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-fn opt_from_ms(ms: Option<i64>) -> Option<Timestamp> {
-    ms.map(from_ms)
-}
+crate::store::rows::columns_by!(tokio_postgres::Row, try_get);
 
 /// `postgres://` or `postgresql://` URLs.
 pub fn is_postgres_url(url: &str) -> bool {
@@ -131,8 +135,8 @@ impl PostgresStore {
         let (mut config, tls) = connection(url)?;
         config.connect_timeout(CONNECT_TIMEOUT);
         let manager = Manager::from_config(
-            config,
-            tls,
+            config.clone(),
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -146,7 +150,12 @@ impl PostgresStore {
             .build()
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         let transitions = TransitionBatcher::spawn(pool.clone());
-        let store = PostgresStore { pool, transitions };
+        let store = PostgresStore {
+            pool,
+            transitions,
+            config,
+            tls,
+        };
         migrations::apply(&mut store.client().await?).await?;
         Ok(store)
     }
@@ -248,15 +257,29 @@ impl Store for PostgresStore {
         identity::credential_epoch(&self.client().await?).await
     }
 
-    async fn access_key_owner(
-        &self,
-        access_key: &str,
-    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+    async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>> {
         access_keys::owner(&self.client().await?, access_key).await
     }
 
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {
         access_keys::list(&self.client().await?, user_id).await
+    }
+
+    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()> {
+        access_keys::set_enabled(&self.client().await?, access_key, enabled).await
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
+        access_keys::delete(&self.client().await?, access_key).await
+    }
+
+    async fn use_signature(
+        &self,
+        signature: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        access_keys::use_signature(&self.client().await?, signature, expires_at, now).await
     }
 
     async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {
@@ -278,6 +301,14 @@ impl Store for PostgresStore {
         filter: &ListFilter,
     ) -> StoreResult<(u64, Vec<Authorization>)> {
         authorizations::list(&self.client().await?, scope, filter).await
+    }
+
+    async fn count_by_status(
+        &self,
+        scope: &Scope,
+        filter: &ListFilter,
+    ) -> StoreResult<Vec<(Status, u64)>> {
+        authorizations::count_by_status(&self.client().await?, scope, filter).await
     }
 
     async fn get_authorization(
@@ -307,7 +338,7 @@ impl Store for PostgresStore {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| host_keys::reset(
@@ -325,12 +356,88 @@ impl Store for PostgresStore {
             .await?)
     }
 
-    async fn open_session(
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
+        outbox::after(&self.client().await?, after_seq, limit).await
+    }
+
+    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()> {
+        webhooks::create(&self.client().await?, &webhook).await
+    }
+
+    async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>> {
+        webhooks::list(&self.client().await?, owner).await
+    }
+
+    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()> {
+        webhooks::delete(&self.client().await?, owner, id).await
+    }
+
+    async fn rotate_webhook_secret(
         &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
+        owner: &str,
+        id: &str,
+        secret_sealed: Vec<u8>,
+        overlap_until: Timestamp,
     ) -> StoreResult<()> {
+        webhooks::rotate(
+            &self.client().await?,
+            owner,
+            id,
+            &secret_sealed,
+            overlap_until,
+        )
+        .await
+    }
+
+    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
+        in_transaction!(self, |tx| webhooks::dispatch(&tx, now, limit).await?)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        in_transaction!(self, |tx| webhooks::claim(&tx, now, lease_until, limit)
+            .await?)
+    }
+
+    async fn finish_delivery(
+        &self,
+        subscription_id: &str,
+        event_id: i64,
+        outcome: DeliveryOutcome,
+        status: Option<u16>,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        webhooks::finish(
+            &self.client().await?,
+            subscription_id,
+            event_id,
+            &outcome,
+            status,
+            error.as_deref(),
+            now,
+        )
+        .await
+    }
+
+    async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64> {
+        webhooks::redeliver(&self.client().await?, event_id, now).await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        owner: &str,
+        id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        webhooks::deliveries(&self.client().await?, owner, id, limit).await
+    }
+
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::open(&tx, scope, &session, &actor)
             .await?)
     }
@@ -339,7 +446,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::append_operations(
@@ -352,7 +459,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::append_file_transfers(
@@ -365,7 +472,7 @@ impl Store for PostgresStore {
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::close(&tx, &target, now, &actor)
             .await?)
@@ -403,6 +510,59 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = Self::snapshot(&mut client).await?;
         sessions::list_file_transfers(&tx, &target, order, page).await
+    }
+
+    async fn insert_console_session(&self, session: ConsoleSessionRecord) -> StoreResult<()> {
+        console::insert(&self.client().await?, &session).await
+    }
+
+    async fn console_session(
+        &self,
+        hash: &[u8; 32],
+        now: Timestamp,
+        idle_since: Timestamp,
+    ) -> StoreResult<Option<ConsoleSessionHolder>> {
+        console::holder(&self.client().await?, hash, now, idle_since).await
+    }
+
+    async fn touch_console_session(&self, hash: &[u8; 32], now: Timestamp) -> StoreResult<()> {
+        console::touch(&self.client().await?, hash, now).await
+    }
+
+    async fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<()> {
+        console::delete(&self.client().await?, hash).await
+    }
+
+    async fn insert_ssh_key(&self, key: SshKeyRecord) -> StoreResult<()> {
+        broker::insert_key(&self.client().await?, &key).await
+    }
+
+    async fn list_ssh_keys(&self, user_id: &str) -> StoreResult<Vec<SshKeyRecord>> {
+        broker::list_keys(&self.client().await?, user_id).await
+    }
+
+    async fn ssh_key_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<SshKeyRecord>> {
+        broker::key_by_fingerprint(&self.client().await?, fingerprint).await
+    }
+
+    async fn delete_ssh_key(&self, user_id: &str, fingerprint: &str) -> StoreResult<()> {
+        broker::delete_key(&self.client().await?, user_id, fingerprint).await
+    }
+
+    async fn sealed_broker_host_key(
+        &self,
+        sealed: Vec<u8>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<u8>> {
+        broker::sealed_host_key(&self.client().await?, &sealed, now).await
+    }
+
+    async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>> {
+        broker::host_login(&self.client().await?, detail).await
+    }
+
+    fn access_changes(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        Some(listen::spawn(self.config.clone(), self.tls.clone()))
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {

@@ -3,12 +3,12 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
-use super::authorizations::status_from;
+use super::audit;
 use super::query::Query;
-use super::{PgResult, audit, from_ms, opt_from_ms};
-use crate::domain::audit::AuditDraft;
+use crate::domain::audit::Actor;
 use crate::domain::session::{self, Access, FileTransfer, Operation, Session};
-use crate::domain::{AuthorizationId, DetailId, Scope, SessionId};
+use crate::domain::{AuthorizationId, DetailId, Scope};
+use crate::store::rows::{self, Columns, SessionEvent};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
 
 /// A visible authorization's facts that session rules need.
@@ -56,9 +56,9 @@ async fn auth_with_detail(
     Ok(AuthFacts {
         domain_id: r.try_get(0)?,
         access: Access {
-            status: status_from(r.try_get(1)?)?,
-            effective_at: opt_from_ms(r.try_get(2)?),
-            expire_at: opt_from_ms(r.try_get(3)?),
+            status: r.status(1)?,
+            effective_at: r.opt_time(2)?,
+            expire_at: r.opt_time(3)?,
         },
     })
 }
@@ -103,70 +103,38 @@ async fn require_writable(tx: &Transaction<'_>, target: &SessionRef) -> StoreRes
     Ok(facts.domain_id)
 }
 
-async fn record(
-    tx: &Transaction<'_>,
-    domain: &str,
-    target: &SessionRef,
-    actor: &(String, String),
-    kind: &str,
-    note: String,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let event = AuditDraft::new(
-        domain,
-        Some(target.authorization_id),
-        (&actor.0, &actor.1),
-        kind,
-    )
-    .note(note);
-    audit::append(tx, event, now).await
-}
-
 pub async fn open(
     tx: &Transaction<'_>,
     scope: &Scope,
     s: &Session,
-    actor: &(String, String),
+    actor: &Actor,
 ) -> StoreResult<()> {
     let facts = auth_with_detail(tx, scope, s.authorization_id, s.detail_id, Hold::Share).await?;
     let now = s.started_at.as_millisecond();
     facts.access.may_open(s.started_at)?;
     tx.execute(
-        "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at, source) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             &s.id.0,
             &s.authorization_id.0,
             &s.detail_id.0,
             &s.engineer_id,
             &now,
+            &s.source.as_str(),
         ],
     )
     .await?;
-    let target = SessionRef {
-        scope: scope.clone(),
-        authorization_id: s.authorization_id,
-        detail_id: s.detail_id,
-        session_id: s.id,
-    };
-    let note = format!("session={} detail={}", s.id.0, s.detail_id.0);
-    record(
-        tx,
-        &facts.domain_id,
-        &target,
-        actor,
-        "session_opened",
-        note,
-        s.started_at,
-    )
-    .await
+    let target = SessionRef::of(scope, s);
+    let event = rows::session_event(&facts.domain_id, &target, actor, SessionEvent::Opened);
+    audit::append(tx, event, s.started_at).await
 }
 
 pub async fn append_operations(
     tx: &Transaction<'_>,
     target: &SessionRef,
     ops: &[Operation],
-    actor: &(String, String),
+    actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
     let domain = require_writable(tx, target).await?;
@@ -186,15 +154,15 @@ pub async fn append_operations(
         )
         .await?;
     }
-    let note = format!("session={} operations={}", target.session_id.0, ops.len());
-    record(tx, &domain, target, actor, "operations_recorded", note, now).await
+    let event = rows::session_event(&domain, target, actor, SessionEvent::Operations(ops));
+    audit::append(tx, event, now).await
 }
 
 pub async fn append_file_transfers(
     tx: &Transaction<'_>,
     target: &SessionRef,
     items: &[FileTransfer],
-    actor: &(String, String),
+    actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
     let domain = require_writable(tx, target).await?;
@@ -222,28 +190,15 @@ pub async fn append_file_transfers(
         )
         .await?;
     }
-    let note = format!(
-        "session={} file_transfers={}",
-        target.session_id.0,
-        items.len()
-    );
-    record(
-        tx,
-        &domain,
-        target,
-        actor,
-        "file_transfers_recorded",
-        note,
-        now,
-    )
-    .await
+    let event = rows::session_event(&domain, target, actor, SessionEvent::FileTransfers(items));
+    audit::append(tx, event, now).await
 }
 
 pub async fn close(
     tx: &Transaction<'_>,
     target: &SessionRef,
     now: Timestamp,
-    actor: &(String, String),
+    actor: &Actor,
 ) -> StoreResult<()> {
     let (facts, _) = session_state(tx, target, Hold::Share).await?;
     // The condition decides between two racing closes.
@@ -254,17 +209,8 @@ pub async fn close(
         )
         .await?;
     session::may_close(closed == 0)?;
-    let note = format!("session={}", target.session_id.0);
-    record(
-        tx,
-        &facts.domain_id,
-        target,
-        actor,
-        "session_closed",
-        note,
-        now,
-    )
-    .await
+    let event = rows::session_event(&facts.domain_id, target, actor, SessionEvent::Closed);
+    audit::append(tx, event, now).await
 }
 
 pub async fn list(
@@ -282,27 +228,13 @@ pub async fn list(
         )
         .await?
         .try_get(0)?;
-    let stmt = c
-        .prepare_cached(
-            "SELECT id, engineer_id, started_at, ended_at FROM sessions WHERE detail_id = $1 \
-             ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3",
-        )
-        .await?;
+    let stmt = c.prepare_cached(rows::SESSION_PAGE).await?;
     let sessions = c
         .query(&stmt, &[&detail.0, &limit(page), &offset(page)])
         .await?
         .iter()
-        .map(|r| {
-            Ok(Session {
-                id: SessionId(r.try_get(0)?),
-                authorization_id: id,
-                detail_id: detail,
-                engineer_id: r.try_get(1)?,
-                started_at: from_ms(r.try_get(2)?),
-                ended_at: opt_from_ms(r.try_get(3)?),
-            })
-        })
-        .collect::<PgResult<_>>()?;
+        .map(|r| rows::session(r, id, detail))
+        .collect::<StoreResult<_>>()?;
     Ok((total as u64, sessions))
 }
 
@@ -314,11 +246,34 @@ fn offset(page: Page) -> i64 {
     i64::from(page.offset)
 }
 
-fn direction(order: Order) -> &'static str {
-    match order {
-        Order::NewestFirst => "DESC",
-        Order::OldestFirst => "ASC",
-    }
+/// A page of the session's records in `table`, with their total.
+async fn records<T>(
+    c: &impl GenericClient,
+    target: &SessionRef,
+    (table, columns): (&str, &str),
+    order: Order,
+    page: Page,
+    map: impl Fn(&tokio_postgres::Row) -> StoreResult<T>,
+) -> StoreResult<(u64, Vec<T>)> {
+    session_state(c, target, Hold::None).await?;
+    let sid = target.session_id.0;
+    let total: i64 = c
+        .query_one(
+            &format!("SELECT COUNT(*) FROM {table} WHERE session_id = $1"),
+            &[&sid],
+        )
+        .await?
+        .try_get(0)?;
+    let stmt = c
+        .prepare_cached(&rows::records_page(table, columns, order))
+        .await?;
+    let items = c
+        .query(&stmt, &[&sid, &limit(page), &offset(page)])
+        .await?
+        .iter()
+        .map(map)
+        .collect::<StoreResult<_>>()?;
+    Ok((total as u64, items))
 }
 
 pub async fn list_operations(
@@ -327,34 +282,8 @@ pub async fn list_operations(
     order: Order,
     page: Page,
 ) -> StoreResult<(u64, Vec<Operation>)> {
-    session_state(c, target, Hold::None).await?;
-    let sid = target.session_id.0;
-    let total: i64 = c
-        .query_one(
-            "SELECT COUNT(*) FROM session_operations WHERE session_id = $1",
-            &[&sid],
-        )
-        .await?
-        .try_get(0)?;
-    let dir = direction(order);
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT oper, operate_time FROM session_operations WHERE session_id = $1 \
-             ORDER BY operate_time {dir}, id {dir} LIMIT $2 OFFSET $3"
-        ))
-        .await?;
-    let ops = c
-        .query(&stmt, &[&sid, &limit(page), &offset(page)])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Operation {
-                oper: r.try_get(0)?,
-                operate_time: from_ms(r.try_get(1)?),
-            })
-        })
-        .collect::<PgResult<_>>()?;
-    Ok((total as u64, ops))
+    let table = ("session_operations", rows::OPERATION_COLUMNS);
+    records(c, target, table, order, page, rows::operation).await
 }
 
 pub async fn list_file_transfers(
@@ -363,39 +292,6 @@ pub async fn list_file_transfers(
     order: Order,
     page: Page,
 ) -> StoreResult<(u64, Vec<FileTransfer>)> {
-    session_state(c, target, Hold::None).await?;
-    let sid = target.session_id.0;
-    let total: i64 = c
-        .query_one(
-            "SELECT COUNT(*) FROM session_file_transfers WHERE session_id = $1",
-            &[&sid],
-        )
-        .await?
-        .try_get(0)?;
-    let dir = direction(order);
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT operate_type, file_name, from_path, to_path, file_size_bytes, duration_ms, \
-             oper_result, operate_time FROM session_file_transfers WHERE session_id = $1 \
-             ORDER BY operate_time {dir}, id {dir} LIMIT $2 OFFSET $3"
-        ))
-        .await?;
-    let items = c
-        .query(&stmt, &[&sid, &limit(page), &offset(page)])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(FileTransfer {
-                operate_type: r.try_get(0)?,
-                file_name: r.try_get(1)?,
-                from_path: r.try_get(2)?,
-                to_path: r.try_get(3)?,
-                file_size_bytes: r.try_get(4)?,
-                duration_ms: r.try_get(5)?,
-                oper_result: r.try_get(6)?,
-                operate_time: from_ms(r.try_get(7)?),
-            })
-        })
-        .collect::<PgResult<_>>()?;
-    Ok((total as u64, items))
+    let table = ("session_file_transfers", rows::FILE_TRANSFER_COLUMNS);
+    records(c, target, table, order, page, rows::file_transfer).await
 }

@@ -1,10 +1,12 @@
 //! Access keys.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use jiff::Timestamp;
+use rusqlite::{Connection, Row, params};
 
-use super::identity::{USER_COLUMN_COUNT, USER_COLUMNS, domain_from_row, user_from_row};
+use super::first;
 use super::{from_ms, opt_from_ms};
-use crate::store::{AccessKeyRecord, DomainRecord, StoreResult, UserRecord, found};
+use crate::store::rows::{self, USER_COLUMNS, USER_WIDTH};
+use crate::store::{AccessKeyRecord, KeyOwner, StoreResult, found};
 
 const COLUMNS: &str = "k.access_key, k.user_id, k.secret_ciphertext, k.enabled, k.created_at, \
     k.expires_at, k.security_token_hash";
@@ -39,25 +41,19 @@ pub fn insert(conn: &Connection, k: &AccessKeyRecord) -> StoreResult<()> {
     Ok(())
 }
 
-pub fn owner(
-    conn: &Connection,
-    access_key: &str,
-) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+pub fn owner(conn: &Connection, access_key: &str) -> StoreResult<Option<KeyOwner>> {
     let sql = format!(
         "SELECT {COLUMNS}, {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at \
          FROM access_keys k JOIN users u ON u.id = k.user_id JOIN domains d ON d.id = u.domain_id \
          WHERE k.access_key = ?"
     );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([access_key], |r| {
-            Ok((
-                key_from_row(r)?,
-                user_from_row(r, 7)?,
-                domain_from_row(r, 7 + USER_COLUMN_COUNT)?,
-            ))
+    first(&mut *conn.prepare_cached(&sql)?, [access_key], |r| {
+        Ok(KeyOwner {
+            key: key_from_row(r)?,
+            user: rows::user(r, 7)?,
+            domain: rows::domain(r, 7 + USER_WIDTH)?,
         })
-        .optional()?)
+    })
 }
 
 pub fn list(conn: &Connection, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {
@@ -81,4 +77,20 @@ pub fn delete(conn: &Connection, access_key: &str) -> StoreResult<()> {
         .prepare_cached("DELETE FROM access_keys WHERE access_key = ?")?
         .execute([access_key])?;
     found(n as u64)
+}
+
+pub fn use_signature(
+    conn: &Connection,
+    signature: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    conn.prepare_cached("DELETE FROM used_signatures WHERE expires_at <= ?")?
+        .execute([now.as_millisecond()])?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO used_signatures (signature, expires_at) VALUES (?, ?)",
+        )?
+        .execute(params![signature, expires_at.as_millisecond()])?;
+    Ok(inserted == 1)
 }

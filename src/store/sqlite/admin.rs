@@ -4,9 +4,11 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, params};
 
-use super::identity::{self, USER_COLUMNS, domain_from_row, group_from_row, user_from_row};
+use super::all;
+use super::identity;
 use super::{access_keys, audit};
 use crate::domain::audit::AuditDraft;
+use crate::store::rows::{self, DOMAIN_COLUMNS, GROUP_COLUMNS, USER_COLUMNS};
 use crate::store::{AdminChange, DomainRecord, GroupRecord, StoreResult, UserRecord, found};
 
 /// Runs inside the writer's transaction, so the change and its event commit together.
@@ -78,28 +80,22 @@ pub fn apply(
 }
 
 pub fn list_domains(conn: &Connection) -> StoreResult<Vec<DomainRecord>> {
-    Ok(conn
-        .prepare_cached("SELECT id, name, is_provider, created_at FROM domains ORDER BY name")?
-        .query_map([], |r| domain_from_row(r, 0))?
-        .collect::<rusqlite::Result<_>>()?)
+    let sql = format!("SELECT {DOMAIN_COLUMNS} FROM domains ORDER BY name");
+    all(&mut *conn.prepare_cached(&sql)?, [], |r| rows::domain(r, 0))
 }
 
 pub fn list_users(conn: &Connection, domain_id: &str) -> StoreResult<Vec<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.domain_id = ? ORDER BY u.name");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_map([domain_id], |r| user_from_row(r, 0))?
-        .collect::<rusqlite::Result<_>>()?)
+    all(&mut *conn.prepare_cached(&sql)?, [domain_id], |r| {
+        rows::user(r, 0)
+    })
 }
 
 pub fn list_groups(conn: &Connection, domain_id: &str) -> StoreResult<Vec<GroupRecord>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, domain_id, name, is_operator, created_at FROM user_groups \
-             WHERE domain_id = ? ORDER BY name",
-        )?
-        .query_map([domain_id], group_from_row)?
-        .collect::<rusqlite::Result<_>>()?)
+    let sql = format!("SELECT {GROUP_COLUMNS} FROM user_groups WHERE domain_id = ? ORDER BY name");
+    all(&mut *conn.prepare_cached(&sql)?, [domain_id], |r| {
+        rows::group(r)
+    })
 }
 
 pub fn group_member_names(conn: &Connection, group_id: &str) -> StoreResult<Vec<String>> {

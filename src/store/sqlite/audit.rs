@@ -3,14 +3,12 @@
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::from_ms;
-use crate::domain::audit::{AuditDraft, AuditEvent, GENESIS_HASH};
-use crate::domain::{AuthorizationId, Status};
+use super::all;
+use crate::domain::Status;
+use crate::domain::audit::AuditEvent;
+use crate::domain::audit::{AuditDraft, GENESIS_HASH};
+use crate::store::rows::{self, AUDIT_EVENT_COLUMNS, Columns};
 use crate::store::{AuditChain, AuditFilter, StoreResult};
-
-fn hash_from(bytes: Vec<u8>) -> [u8; 32] {
-    bytes.try_into().unwrap_or([0xff; 32])
-}
 
 /// Seals `draft` after its domain's current head. Runs inside the writer's transaction,
 /// so the head read and the insert cannot interleave with another append.
@@ -19,7 +17,7 @@ pub fn append(conn: &Connection, draft: AuditDraft, at: Timestamp) -> StoreResul
         .prepare_cached("SELECT seq, hash FROM audit_heads WHERE domain_id = ?")?
         .query_row([&draft.domain_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let (seq, prev) = head.map_or((1, GENESIS_HASH), |(seq, hash)| (seq + 1, hash_from(hash)));
+    let (seq, prev) = head.map_or((1, GENESIS_HASH), |(seq, hash)| (seq + 1, rows::hash(hash)));
     let e = draft.seal(seq, at, prev);
     let d = &e.draft;
     conn.prepare_cached(
@@ -49,30 +47,6 @@ pub fn append(conn: &Connection, draft: AuditDraft, at: Timestamp) -> StoreResul
     Ok(())
 }
 
-const EVENT_COLUMNS: &str = "domain_id, seq, at, authorization_id, actor_id, actor_name, kind, \
-    from_status, to_status, reason, note, prev_hash, hash";
-
-fn event_from_row(r: &rusqlite::Row) -> rusqlite::Result<AuditEvent> {
-    let status = |v: Option<i64>| v.and_then(Status::from_code);
-    Ok(AuditEvent {
-        seq: r.get(1)?,
-        at: from_ms(r.get(2)?),
-        draft: AuditDraft {
-            domain_id: r.get(0)?,
-            authorization_id: r.get::<_, Option<i64>>(3)?.map(AuthorizationId),
-            actor_id: r.get(4)?,
-            actor_name: r.get(5)?,
-            kind: r.get(6)?,
-            from_status: status(r.get(7)?),
-            to_status: status(r.get(8)?),
-            reason: r.get(9)?,
-            note: r.get(10)?,
-        },
-        prev_hash: hash_from(r.get(11)?),
-        hash: hash_from(r.get(12)?),
-    })
-}
-
 /// The events `filter` selects, newest first, with their total.
 pub fn events(conn: &Connection, filter: &AuditFilter) -> StoreResult<(u64, Vec<AuditEvent>)> {
     const WHERE: &str = "WHERE (?1 IS NULL OR domain_id = ?1) AND (?2 IS NULL OR authorization_id = ?2) \
@@ -88,63 +62,34 @@ pub fn events(conn: &Connection, filter: &AuditFilter) -> StoreResult<(u64, Vec<
         .prepare_cached(&format!("SELECT COUNT(*) FROM audit_events {WHERE}"))?
         .query_row(values, |r| r.get(0))?;
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM audit_events {WHERE} \
+        "SELECT {AUDIT_EVENT_COLUMNS} FROM audit_events {WHERE} \
          ORDER BY at DESC, domain_id, seq DESC LIMIT ?6 OFFSET ?7"
     );
     let limit = filter.limit.map_or(-1, i64::from);
-    let events = conn
-        .prepare_cached(&sql)?
-        .query_map(
-            params![
-                filter.chain,
-                filter.authorization_id,
-                filter.since.map(jiff::Timestamp::as_millisecond),
-                filter.until.map(jiff::Timestamp::as_millisecond),
-                filter.kind,
-                limit,
-                filter.offset,
-            ],
-            event_from_row,
-        )?
-        .collect::<rusqlite::Result<_>>()?;
+    let events = all(
+        &mut *conn.prepare_cached(&sql)?,
+        params![
+            filter.chain,
+            filter.authorization_id,
+            filter.since.map(jiff::Timestamp::as_millisecond),
+            filter.until.map(jiff::Timestamp::as_millisecond),
+            filter.kind,
+            limit,
+            filter.offset,
+        ],
+        |r| rows::audit_event(r),
+    )?;
     Ok((total as u64, events))
 }
 
 pub fn chains(conn: &Connection) -> StoreResult<Vec<AuditChain>> {
-    let mut chains: Vec<AuditChain> = Vec::new();
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {EVENT_COLUMNS} FROM audit_events ORDER BY domain_id, seq"
+    let mut events = conn.prepare(&format!(
+        "SELECT {AUDIT_EVENT_COLUMNS} FROM audit_events ORDER BY domain_id, seq"
     ))?;
-    let events = stmt.query_map([], event_from_row)?;
-    for event in events {
-        let event = event?;
-        match chains.last_mut() {
-            Some(c) if c.domain_id == event.draft.domain_id => c.events.push(event),
-            _ => chains.push(AuditChain {
-                domain_id: event.draft.domain_id.clone(),
-                events: vec![event],
-                head: None,
-            }),
-        }
-    }
+    let events = all(&mut events, [], |r| rows::audit_event(r))?;
     let mut heads = conn.prepare("SELECT domain_id, seq, hash FROM audit_heads")?;
-    let heads = heads.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, Vec<u8>>(2)?,
-        ))
+    let heads = all(&mut heads, [], |r| {
+        Ok((r.text(0)?, r.int(1)?, rows::hash(r.bytes(2)?)))
     })?;
-    for head in heads {
-        let (domain_id, seq, hash) = head?;
-        match chains.iter_mut().find(|c| c.domain_id == domain_id) {
-            Some(c) => c.head = Some((seq, hash_from(hash))),
-            None => chains.push(AuditChain {
-                domain_id,
-                events: vec![],
-                head: Some((seq, hash_from(hash))),
-            }),
-        }
-    }
-    Ok(chains)
+    Ok(rows::chains(events, heads))
 }

@@ -2,74 +2,20 @@
 
 use jiff::Timestamp;
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::audit;
+use super::outbox;
 use super::scope;
-use super::{from_ms, opt_from_ms};
-use crate::domain::audit::{AuditDraft, SYSTEM_ACTOR};
-use crate::domain::{
-    Action, Authorization, AuthorizationId, Detail, DetailId, DetailType, Scope, Status,
-};
-use crate::store::plan::{AccessEnded, TransitionFacts, TransitionPlan};
+use super::{all, first};
+use crate::domain::audit::AuditDraft;
+use crate::domain::{Authorization, AuthorizationId, Scope, Status};
+use crate::store::plan::{self, AccessEnded, TransitionFacts, TransitionPlan};
+use crate::store::rows::{self, AUTHORIZATION_COLUMNS, DETAIL_COLUMNS};
 use crate::store::{ListFilter, StoreError, StoreResult, StoredGrant, TransitionRequest};
-
-const COLUMNS: &str = "a.id, a.customer_id, a.x_customer_id, a.xcustomer_name, a.incident_id, \
-    a.simple_description, a.auth_describe, a.resource_type_id, a.visit_type_id, a.content_type_id, \
-    a.content_of_auth_letter, a.status, a.site, a.created_at, a.pending_deadline, \
-    a.requested_effective_at, a.requested_expire_at, a.effective_at, a.expire_at, a.reject_reason, \
-    a.handler_name, a.agency_id, a.raised_by, a.raised_by_name, a.updated_at";
 
 pub(super) fn status_from(code: i64) -> rusqlite::Result<Status> {
     Status::from_code(code).ok_or(rusqlite::Error::IntegralValueOutOfRange(11, code))
-}
-
-fn authorization_from_row(r: &Row) -> rusqlite::Result<Authorization> {
-    Ok(Authorization {
-        id: AuthorizationId(r.get(0)?),
-        customer_id: r.get(1)?,
-        x_customer_id: r.get(2)?,
-        xcustomer_name: r.get(3)?,
-        incident_id: r.get(4)?,
-        simple_description: r.get(5)?,
-        auth_describe: r.get(6)?,
-        resource_type_id: r.get(7)?,
-        visit_type_id: r.get(8)?,
-        content_type_id: r.get(9)?,
-        content_of_auth_letter: r.get(10)?,
-        status: status_from(r.get(11)?)?,
-        site: r.get(12)?,
-        created_at: from_ms(r.get(13)?),
-        pending_deadline: from_ms(r.get(14)?),
-        requested_effective_at: opt_from_ms(r.get(15)?),
-        requested_expire_at: opt_from_ms(r.get(16)?),
-        effective_at: opt_from_ms(r.get(17)?),
-        expire_at: opt_from_ms(r.get(18)?),
-        reject_reason: r.get(19)?,
-        handler_name: r.get(20)?,
-        agency_id: r.get(21)?,
-        raised_by: r.get(22)?,
-        raised_by_name: r.get(23)?,
-        updated_at: from_ms(r.get(24)?),
-        details: Vec::new(),
-    })
-}
-
-fn detail_from_row(r: &Row) -> rusqlite::Result<Detail> {
-    let port = |v: Option<i64>| v.map(|p| p as u16);
-    Ok(Detail {
-        id: DetailId(r.get(0)?),
-        detail_type: DetailType::from_code(r.get(1)?).unwrap_or(DetailType::Console),
-        instance_id: r.get(2)?,
-        instance_name: r.get(3)?,
-        region_id: r.get(4)?,
-        host: r.get(5)?,
-        requested_port: port(r.get(6)?),
-        granted_port: port(r.get(7)?),
-        account: r.get(8)?,
-        has_credential: r.get(9)?,
-        host_key_fingerprint: r.get(10)?,
-    })
 }
 
 pub fn insert(conn: &Connection, a: &Authorization, event: AuditDraft) -> StoreResult<()> {
@@ -126,6 +72,7 @@ pub fn insert(conn: &Connection, a: &Authorization, event: AuditDraft) -> StoreR
             d.requested_port,
         ])?;
     }
+    outbox::append(conn, &plan::raised(a, &event.actor_id))?;
     audit::append(conn, event, a.created_at)
 }
 
@@ -134,6 +81,25 @@ pub fn list(
     scope: &Scope,
     f: &ListFilter,
 ) -> StoreResult<(u64, Vec<Authorization>)> {
+    let (sql, mut args) = condition(scope, f);
+    let count: i64 = conn
+        .prepare_cached(&format!("{} WHERE {sql}", f.total_query(scope)))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    args.push(Value::Integer(i64::from(f.page.limit)));
+    args.push(Value::Integer(i64::from(f.page.offset)));
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {AUTHORIZATION_COLUMNS} FROM authorizations a WHERE {sql} \
+         ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?"
+    ))?;
+    let rows = all(&mut stmt, params_from_iter(args.iter()), |r| {
+        rows::authorization(r)
+    })?;
+    Ok((count as u64, rows))
+}
+
+/// The scope and the filter (its status included, when it has one) as a condition on
+/// `authorizations a`, with its parameters.
+fn condition(scope: &Scope, f: &ListFilter) -> (String, Vec<Value>) {
     let (mut sql, mut args) = scope::condition(scope);
     if let Some(status) = f.status {
         sql.push_str(" AND a.status = ?");
@@ -151,19 +117,32 @@ pub fn list(
         sql.push_str(" AND a.simple_description LIKE ? ESCAPE '\\'");
         args.push(Value::Text(format!("%{}%", escape_like(text))));
     }
-    let count: i64 = conn
-        .prepare_cached(&format!("{} WHERE {sql}", f.total_query(scope)))?
-        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-    args.push(Value::Integer(i64::from(f.page.limit)));
-    args.push(Value::Integer(i64::from(f.page.offset)));
+    (sql, args)
+}
+
+pub fn count_by_status(
+    conn: &Connection,
+    scope: &Scope,
+    f: &ListFilter,
+) -> StoreResult<Vec<(Status, u64)>> {
+    let any_status = ListFilter {
+        status: None,
+        ..f.clone()
+    };
+    let (sql, args) = condition(scope, &any_status);
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM authorizations a WHERE {sql} \
-         ORDER BY a.created_at DESC, a.id DESC LIMIT ? OFFSET ?"
+        "{} WHERE {sql} GROUP BY a.status",
+        any_status.totals_by_status_query(scope)
     ))?;
     let rows = stmt
-        .query_map(params_from_iter(args.iter()), authorization_from_row)?
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((count as u64, rows))
+    Ok(rows
+        .into_iter()
+        .filter_map(|(status, n)| Some((Status::from_code(status)?, n.max(0) as u64)))
+        .collect())
 }
 
 fn escape_like(text: &str) -> String {
@@ -179,23 +158,23 @@ pub fn get(
 ) -> StoreResult<Option<Authorization>> {
     let (sql, mut args) = scope::condition(scope);
     args.insert(0, Value::Integer(id.0));
-    let auth = conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM authorizations a WHERE a.id = ? AND {sql}"
-        ))?
-        .query_row(params_from_iter(args.iter()), authorization_from_row)
-        .optional()?;
-    let Some(mut auth) = auth else {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {AUTHORIZATION_COLUMNS} FROM authorizations a WHERE a.id = ? AND {sql}"
+    ))?;
+    let Some(mut auth) = first(&mut stmt, params_from_iter(args.iter()), |r| {
+        rows::authorization(r)
+    })?
+    else {
         return Ok(None);
     };
-    auth.details = conn
-        .prepare_cached(
-            "SELECT id, type, instance_id, instance_name, region_id, host, requested_port, granted_port, \
-             account, password_ciphertext IS NOT NULL, host_key_fingerprint \
-             FROM authorization_details WHERE authorization_id = ? ORDER BY position",
-        )?
-        .query_map([id.0], detail_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {DETAIL_COLUMNS} FROM authorization_details d \
+         WHERE d.authorization_id = ? ORDER BY d.position"
+    ))?;
+    auth.details = all(&mut stmt, [id.0], |r| rows::detail(r, 0))?
+        .into_iter()
+        .flatten()
+        .collect();
     Ok(Some(auth))
 }
 
@@ -256,6 +235,7 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
     } else {
         None
     };
+    outbox::append(conn, &plan.outbox)?;
     audit::append(conn, plan.event(ended), req.now)?;
     Ok(plan.from)
 }
@@ -326,15 +306,7 @@ pub fn expire_due(conn: &Connection, now: Timestamp, limit: u32) -> StoreResult<
         .collect::<rusqlite::Result<_>>()?;
     let mut expired = 0;
     for id in due {
-        let req = TransitionRequest {
-            id: AuthorizationId(id),
-            scope: Scope::Provider { raised_by: None },
-            action: Action::Expire,
-            now,
-            actor: (SYSTEM_ACTOR.into(), SYSTEM_ACTOR.into()),
-            reason: None,
-            grant: None,
-        };
+        let req = TransitionRequest::expire(AuthorizationId(id), now);
         match transition(conn, &req) {
             Ok(_) => expired += 1,
             Err(StoreError::Transition(_) | StoreError::NotFound) => {}

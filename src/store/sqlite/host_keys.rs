@@ -5,7 +5,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::{audit, authorizations, scope};
-use crate::domain::audit::AuditDraft;
+use crate::domain::audit::{Actor, AuditDraft};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope};
 use crate::store::{HostCheckRecord, StoreError, StoreResult};
 
@@ -41,7 +41,7 @@ pub fn reset(
     scope: &Scope,
     id: AuthorizationId,
     detail: DetailId,
-    actor: &(String, String),
+    actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
     let (sql, mut args) = scope::condition(scope);
@@ -66,7 +66,6 @@ pub fn reset(
         detail.0,
         previous.as_deref().unwrap_or("none")
     );
-    let event =
-        AuditDraft::new(&domain_id, Some(id), (&actor.0, &actor.1), "host_key_reset").note(note);
+    let event = AuditDraft::new(&domain_id, Some(id), actor, "host_key_reset").note(note);
     audit::append(conn, event, now)
 }

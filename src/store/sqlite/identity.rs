@@ -1,54 +1,14 @@
 //! Domains, users, groups, tokens and the keyring.
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::from_ms;
+use super::first;
 use crate::domain::principal::GroupView;
+use crate::store::rows::{self, DOMAIN_COLUMNS, GROUP_COLUMNS, USER_COLUMNS};
 use crate::store::{
     DomainRecord, GroupRecord, StoreResult, TokenHolder, TokenRecord, UserRecord, found,
 };
-
-pub(super) const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, u.is_engineer, \
-    u.is_provider_admin, u.enabled, u.created_at, u.email";
-/// How many columns `USER_COLUMNS` selects.
-pub(super) const USER_COLUMN_COUNT: usize = 10;
-
-/// A user from the row's columns starting at `at` (in `USER_COLUMNS` order).
-pub(super) fn user_from_row(r: &Row, at: usize) -> rusqlite::Result<UserRecord> {
-    Ok(UserRecord {
-        id: r.get(at)?,
-        domain_id: r.get(at + 1)?,
-        name: r.get(at + 2)?,
-        password_hash: r.get(at + 3)?,
-        is_admin: r.get(at + 4)?,
-        is_engineer: r.get(at + 5)?,
-        is_provider_admin: r.get(at + 6)?,
-        enabled: r.get(at + 7)?,
-        created_at: from_ms(r.get(at + 8)?),
-        email: r.get(at + 9)?,
-    })
-}
-
-pub(super) fn domain_from_row(r: &Row, at: usize) -> rusqlite::Result<DomainRecord> {
-    Ok(DomainRecord {
-        id: r.get(at)?,
-        name: r.get(at + 1)?,
-        is_provider: r.get(at + 2)?,
-        created_at: from_ms(r.get(at + 3)?),
-    })
-}
-
-/// A group from `id, domain_id, name, is_operator, created_at`.
-pub(super) fn group_from_row(r: &Row) -> rusqlite::Result<GroupRecord> {
-    Ok(GroupRecord {
-        id: r.get(0)?,
-        domain_id: r.get(1)?,
-        name: r.get(2)?,
-        is_operator: r.get(3)?,
-        created_at: from_ms(r.get(4)?),
-    })
-}
 
 pub fn create_domain(conn: &Connection, d: &DomainRecord) -> StoreResult<()> {
     conn.prepare_cached(
@@ -68,21 +28,30 @@ pub fn domain_where(
     column: &str,
     value: &str,
 ) -> StoreResult<Option<DomainRecord>> {
-    let sql = format!("SELECT id, name, is_provider, created_at FROM domains WHERE {column} = ?");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([value], |r| domain_from_row(r, 0))
-        .optional()?)
+    let sql = format!("SELECT {DOMAIN_COLUMNS} FROM domains WHERE {column} = ?");
+    first(&mut *conn.prepare_cached(&sql)?, [value], |r| {
+        rows::domain(r, 0)
+    })
 }
 
 pub fn count_domains(conn: &Connection) -> StoreResult<u64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM domains", [], |r| r.get::<_, i64>(0))? as u64)
 }
 
+/// Disabling also deletes the user's tokens and temporary keys, so enabling again does
+/// not revive them.
 pub fn set_user_enabled(conn: &Connection, user_id: &str, enabled: bool) -> StoreResult<()> {
     let n = conn
         .prepare_cached("UPDATE users SET enabled = ? WHERE id = ?")?
         .execute(params![enabled, user_id])?;
+    if n > 0 && !enabled {
+        conn.prepare_cached("DELETE FROM tokens WHERE user_id = ?")?
+            .execute([user_id])?;
+        conn.prepare_cached(
+            "DELETE FROM access_keys WHERE user_id = ? AND expires_at IS NOT NULL",
+        )?
+        .execute([user_id])?;
+    }
     found(n as u64)
 }
 
@@ -111,18 +80,14 @@ pub fn user_by_name(
     name: &str,
 ) -> StoreResult<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.domain_id = ? AND u.name = ?");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([domain_id, name], |r| user_from_row(r, 0))
-        .optional()?)
+    first(&mut *conn.prepare_cached(&sql)?, [domain_id, name], |r| {
+        rows::user(r, 0)
+    })
 }
 
 pub fn user_by_id(conn: &Connection, id: &str) -> StoreResult<Option<UserRecord>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([id], |r| user_from_row(r, 0))
-        .optional()?)
+    first(&mut *conn.prepare_cached(&sql)?, [id], |r| rows::user(r, 0))
 }
 
 pub fn create_group(conn: &Connection, g: &GroupRecord) -> StoreResult<()> {
@@ -144,10 +109,10 @@ pub fn group_by_name(
     domain_id: &str,
     name: &str,
 ) -> StoreResult<Option<GroupRecord>> {
-    Ok(conn
-        .prepare_cached("SELECT id, domain_id, name, is_operator, created_at FROM user_groups WHERE domain_id = ? AND name = ?")?
-        .query_row([domain_id, name], group_from_row)
-        .optional()?)
+    let sql = format!("SELECT {GROUP_COLUMNS} FROM user_groups WHERE domain_id = ? AND name = ?");
+    first(&mut *conn.prepare_cached(&sql)?, [domain_id, name], |r| {
+        rows::group(r)
+    })
 }
 
 pub fn add_group_member(conn: &Connection, group_id: &str, user_id: &str) -> StoreResult<()> {
@@ -199,21 +164,10 @@ pub fn user_by_token(
     hash: &[u8; 32],
     now: Timestamp,
 ) -> StoreResult<Option<TokenHolder>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS}, d.id, d.name, d.is_provider, d.created_at, t.expires_at FROM tokens t \
-         JOIN users u ON u.id = t.user_id JOIN domains d ON d.id = u.domain_id \
-         WHERE t.hash = ? AND t.expires_at > ? AND u.enabled = 1"
-    );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(params![&hash[..], now.as_millisecond()], |r| {
-            Ok(TokenHolder {
-                user: user_from_row(r, 0)?,
-                domain: domain_from_row(r, USER_COLUMN_COUNT)?,
-                expires_at: from_ms(r.get(USER_COLUMN_COUNT + 4)?),
-            })
-        })
-        .optional()?)
+    let mut stmt = conn.prepare_cached(&rows::token_holder_query())?;
+    first(&mut stmt, params![&hash[..], now.as_millisecond()], |r| {
+        rows::token_holder(r)
+    })
 }
 
 pub fn credential_epoch(conn: &Connection) -> StoreResult<i64> {

@@ -10,6 +10,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_credential_epoch.sql")),
     (4, include_str!("migrations/0004_authorization_counts.sql")),
     (5, include_str!("migrations/0005_user_email.sql")),
+    (6, include_str!("migrations/0006_used_signatures.sql")),
+    (7, include_str!("migrations/0007_outbox.sql")),
+    (8, include_str!("migrations/0008_broker.sql")),
+    (9, include_str!("migrations/0009_console_sessions.sql")),
 ];
 
 pub fn apply(conn: &Connection) -> StoreResult<()> {

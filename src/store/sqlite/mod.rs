@@ -5,14 +5,18 @@ mod access_keys;
 mod admin;
 mod audit;
 mod authorizations;
+mod broker;
 mod checkpointer;
+mod console;
 pub mod export;
 mod host_keys;
 mod identity;
 mod migrations;
+mod outbox;
 mod readers;
 mod scope;
 mod sessions;
+mod webhooks;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -23,9 +27,11 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode};
 
 use crate::domain::audit::{AuditDraft, AuditEvent};
+use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::store::rows::{from_ms, opt_from_ms};
 use crate::store::*;
 use checkpointer::{CatchUp, Checkpointer};
 use readers::Readers;
@@ -60,12 +66,30 @@ pub struct SqliteStore {
     _checkpointer: Checkpointer,
 }
 
-fn from_ms(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+crate::store::rows::columns_by!(rusqlite::Row<'_>, get);
+
+/// Every row `stmt` gives for `params`, each read by `map`.
+fn all<T>(
+    stmt: &mut rusqlite::Statement,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut rows = stmt.query(params)?;
+    let mut all = Vec::new();
+    while let Some(r) = rows.next()? {
+        all.push(map(r)?);
+    }
+    Ok(all)
 }
 
-fn opt_from_ms(ms: Option<i64>) -> Option<Timestamp> {
-    ms.map(from_ms)
+/// The first row `stmt` gives for `params`, if any, read by `map`.
+fn first<T>(
+    stmt: &mut rusqlite::Statement,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let mut rows = stmt.query(params)?;
+    rows.next()?.map(map).transpose()
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -115,6 +139,20 @@ fn open_connection(path: &Path, sync: Synchronous) -> rusqlite::Result<Connectio
     Ok(conn)
 }
 
+/// Creates the database file readable by its owner only (SQLite gives its WAL and
+/// shared-memory files the same mode); an existing file is left as it is.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path, sync: Synchronous) -> Result<SqliteStore, StoreError> {
@@ -123,6 +161,9 @@ impl SqliteStore {
                 StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
+        create_private(path).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {}: {e}", path.display()))
+        })?;
         let conn = open_connection(path, sync)?;
         migrations::apply(&conn)?;
         // Checkpoints are the checkpointer's (see there); a WAL that grew under load is
@@ -244,15 +285,35 @@ impl Store for SqliteStore {
         self.read(identity::credential_epoch)
     }
 
-    async fn access_key_owner(
-        &self,
-        access_key: &str,
-    ) -> StoreResult<Option<(AccessKeyRecord, UserRecord, DomainRecord)>> {
+    async fn access_key_owner(&self, access_key: &str) -> StoreResult<Option<KeyOwner>> {
         self.read(|c| access_keys::owner(c, access_key))
     }
 
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKeyRecord>> {
         self.read(|c| access_keys::list(c, user_id))
+    }
+
+    async fn set_access_key_enabled(&self, access_key: &str, enabled: bool) -> StoreResult<()> {
+        let access_key = access_key.to_owned();
+        self.write(move |c| access_keys::set_enabled(c, &access_key, enabled))
+            .await
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> StoreResult<()> {
+        let access_key = access_key.to_owned();
+        self.write(move |c| access_keys::delete(c, &access_key))
+            .await
+    }
+
+    async fn use_signature(
+        &self,
+        signature: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let signature = signature.to_owned();
+        self.write(move |c| access_keys::use_signature(c, &signature, expires_at, now))
+            .await
     }
 
     async fn wrapped_data_key(&self, wrapped: Vec<u8>, now: Timestamp) -> StoreResult<Vec<u8>> {
@@ -277,6 +338,14 @@ impl Store for SqliteStore {
         self.read(|c| authorizations::list(c, scope, filter))
     }
 
+    async fn count_by_status(
+        &self,
+        scope: &Scope,
+        filter: &ListFilter,
+    ) -> StoreResult<Vec<(Status, u64)>> {
+        self.read(|c| authorizations::count_by_status(c, scope, filter))
+    }
+
     async fn get_authorization(
         &self,
         scope: &Scope,
@@ -295,12 +364,88 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn open_session(
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
+        self.read(|c| outbox::after(c, after_seq, limit))
+    }
+
+    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()> {
+        self.write(move |c| webhooks::create(c, &webhook)).await
+    }
+
+    async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>> {
+        self.read(|c| webhooks::list(c, owner))
+    }
+
+    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()> {
+        let (owner, id) = (owner.to_owned(), id.to_owned());
+        self.write(move |c| webhooks::delete(c, &owner, &id)).await
+    }
+
+    async fn rotate_webhook_secret(
         &self,
-        scope: &Scope,
-        session: Session,
-        actor: (String, String),
+        owner: &str,
+        id: &str,
+        secret_sealed: Vec<u8>,
+        overlap_until: Timestamp,
     ) -> StoreResult<()> {
+        let (owner, id) = (owner.to_owned(), id.to_owned());
+        self.write(move |c| webhooks::rotate(c, &owner, &id, &secret_sealed, overlap_until))
+            .await
+    }
+
+    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
+        self.write(move |c| webhooks::dispatch(c, now, limit)).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        self.write(move |c| webhooks::claim(c, now, lease_until, limit))
+            .await
+    }
+
+    async fn finish_delivery(
+        &self,
+        subscription_id: &str,
+        event_id: i64,
+        outcome: DeliveryOutcome,
+        status: Option<u16>,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let subscription_id = subscription_id.to_owned();
+        self.write(move |c| {
+            webhooks::finish(
+                c,
+                &subscription_id,
+                event_id,
+                &outcome,
+                status,
+                error.as_deref(),
+                now,
+            )
+        })
+        .await
+    }
+
+    async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64> {
+        self.write(move |c| webhooks::redeliver(c, event_id, now))
+            .await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        owner: &str,
+        id: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>> {
+        self.read(|c| webhooks::deliveries(c, owner, id, limit))
+    }
+
+    async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
         let scope = scope.clone();
         self.write(move |c| sessions::open(c, &scope, &session, &actor))
             .await
@@ -310,7 +455,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         ops: Vec<Operation>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::append_operations(c, &target, &ops, &actor, now))
@@ -321,7 +466,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         transfers: Vec<FileTransfer>,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::append_file_transfers(c, &target, &transfers, &actor, now))
@@ -332,7 +477,7 @@ impl Store for SqliteStore {
         &self,
         target: SessionRef,
         now: Timestamp,
-        actor: (String, String),
+        actor: Actor,
     ) -> StoreResult<()> {
         self.write(move |c| sessions::close(c, &target, now, &actor))
             .await
@@ -384,12 +529,66 @@ impl Store for SqliteStore {
         scope: &Scope,
         id: AuthorizationId,
         detail: DetailId,
-        actor: (String, String),
+        actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()> {
         let scope = scope.clone();
         self.write(move |c| host_keys::reset(c, &scope, id, detail, &actor, now))
             .await
+    }
+
+    async fn insert_console_session(&self, session: ConsoleSessionRecord) -> StoreResult<()> {
+        self.write(move |c| console::insert(c, &session)).await
+    }
+
+    async fn console_session(
+        &self,
+        hash: &[u8; 32],
+        now: Timestamp,
+        idle_since: Timestamp,
+    ) -> StoreResult<Option<ConsoleSessionHolder>> {
+        self.read(|c| console::holder(c, hash, now, idle_since))
+    }
+
+    async fn touch_console_session(&self, hash: &[u8; 32], now: Timestamp) -> StoreResult<()> {
+        let hash = *hash;
+        self.write(move |c| console::touch(c, &hash, now)).await
+    }
+
+    async fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<()> {
+        let hash = *hash;
+        self.write(move |c| console::delete(c, &hash)).await
+    }
+
+    async fn insert_ssh_key(&self, key: SshKeyRecord) -> StoreResult<()> {
+        self.write(move |c| broker::insert_key(c, &key)).await
+    }
+
+    async fn list_ssh_keys(&self, user_id: &str) -> StoreResult<Vec<SshKeyRecord>> {
+        self.read(|c| broker::list_keys(c, user_id))
+    }
+
+    async fn ssh_key_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<SshKeyRecord>> {
+        self.read(|c| broker::key_by_fingerprint(c, fingerprint))
+    }
+
+    async fn delete_ssh_key(&self, user_id: &str, fingerprint: &str) -> StoreResult<()> {
+        let (user_id, fingerprint) = (user_id.to_owned(), fingerprint.to_owned());
+        self.write(move |c| broker::delete_key(c, &user_id, &fingerprint))
+            .await
+    }
+
+    async fn sealed_broker_host_key(
+        &self,
+        sealed: Vec<u8>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<u8>> {
+        self.write(move |c| broker::sealed_host_key(c, &sealed, now))
+            .await
+    }
+
+    async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>> {
+        self.read(|c| broker::host_login(c, detail))
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {

@@ -5,10 +5,11 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::authorizations::status_from;
-use super::{audit, from_ms, opt_from_ms, scope};
-use crate::domain::audit::AuditDraft;
+use super::{all, audit, opt_from_ms, scope};
+use crate::domain::audit::Actor;
 use crate::domain::session::{self, Access, FileTransfer, Operation, Session};
-use crate::domain::{AuthorizationId, DetailId, Scope, SessionId};
+use crate::domain::{AuthorizationId, DetailId, Scope};
+use crate::store::rows::{self, SessionEvent};
 use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
 
 /// A visible authorization's facts that session rules need.
@@ -78,61 +79,32 @@ fn require_writable(conn: &Connection, target: &SessionRef) -> StoreResult<Strin
     Ok(facts.domain_id)
 }
 
-fn record(
-    conn: &Connection,
-    domain: &str,
-    target: &SessionRef,
-    actor: &(String, String),
-    kind: &str,
-    note: String,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let event = AuditDraft::new(
-        domain,
-        Some(target.authorization_id),
-        (&actor.0, &actor.1),
-        kind,
-    )
-    .note(note);
-    audit::append(conn, event, now)
-}
-
-pub fn open(
-    conn: &Connection,
-    scope: &Scope,
-    s: &Session,
-    actor: &(String, String),
-) -> StoreResult<()> {
+pub fn open(conn: &Connection, scope: &Scope, s: &Session, actor: &Actor) -> StoreResult<()> {
     let facts = auth_with_detail(conn, scope, s.authorization_id, s.detail_id)?;
     let now = s.started_at.as_millisecond();
     facts.access.may_open(s.started_at)?;
     conn.prepare_cached(
-        "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at) VALUES (?,?,?,?,?)",
+        "INSERT INTO sessions (id, authorization_id, detail_id, engineer_id, started_at, source) \
+         VALUES (?,?,?,?,?,?)",
     )?
-    .execute(params![s.id.0, s.authorization_id.0, s.detail_id.0, s.engineer_id, now])?;
-    let target = SessionRef {
-        scope: scope.clone(),
-        authorization_id: s.authorization_id,
-        detail_id: s.detail_id,
-        session_id: s.id,
-    };
-    let note = format!("session={} detail={}", s.id.0, s.detail_id.0);
-    record(
-        conn,
-        &facts.domain_id,
-        &target,
-        actor,
-        "session_opened",
-        note,
-        s.started_at,
-    )
+    .execute(params![
+        s.id.0,
+        s.authorization_id.0,
+        s.detail_id.0,
+        s.engineer_id,
+        now,
+        s.source.as_str()
+    ])?;
+    let target = SessionRef::of(scope, s);
+    let event = rows::session_event(&facts.domain_id, &target, actor, SessionEvent::Opened);
+    audit::append(conn, event, s.started_at)
 }
 
 pub fn append_operations(
     conn: &Connection,
     target: &SessionRef,
     ops: &[Operation],
-    actor: &(String, String),
+    actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
     let domain = require_writable(conn, target)?;
@@ -146,23 +118,15 @@ pub fn append_operations(
             op.operate_time.as_millisecond()
         ])?;
     }
-    let note = format!("session={} operations={}", target.session_id.0, ops.len());
-    record(
-        conn,
-        &domain,
-        target,
-        actor,
-        "operations_recorded",
-        note,
-        now,
-    )
+    let event = rows::session_event(&domain, target, actor, SessionEvent::Operations(ops));
+    audit::append(conn, event, now)
 }
 
 pub fn append_file_transfers(
     conn: &Connection,
     target: &SessionRef,
     items: &[FileTransfer],
-    actor: &(String, String),
+    actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
     let domain = require_writable(conn, target)?;
@@ -183,42 +147,22 @@ pub fn append_file_transfers(
             t.operate_time.as_millisecond()
         ])?;
     }
-    let note = format!(
-        "session={} file_transfers={}",
-        target.session_id.0,
-        items.len()
-    );
-    record(
-        conn,
-        &domain,
-        target,
-        actor,
-        "file_transfers_recorded",
-        note,
-        now,
-    )
+    let event = rows::session_event(&domain, target, actor, SessionEvent::FileTransfers(items));
+    audit::append(conn, event, now)
 }
 
 pub fn close(
     conn: &Connection,
     target: &SessionRef,
     now: Timestamp,
-    actor: &(String, String),
+    actor: &Actor,
 ) -> StoreResult<()> {
     let (facts, ended_at) = session_state(conn, target)?;
     session::may_close(ended_at.is_some())?;
     conn.prepare_cached("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")?
         .execute(params![now.as_millisecond(), target.session_id.0])?;
-    let note = format!("session={}", target.session_id.0);
-    record(
-        conn,
-        &facts.domain_id,
-        target,
-        actor,
-        "session_closed",
-        note,
-        now,
-    )
+    let event = rows::session_event(&facts.domain_id, target, actor, SessionEvent::Closed);
+    audit::append(conn, event, now)
 }
 
 pub fn list(
@@ -232,30 +176,32 @@ pub fn list(
     let total: i64 = conn
         .prepare_cached("SELECT COUNT(*) FROM sessions WHERE detail_id = ?")?
         .query_row([detail.0], |r| r.get(0))?;
-    let sessions = conn
-        .prepare_cached(
-            "SELECT id, engineer_id, started_at, ended_at FROM sessions WHERE detail_id = ? \
-             ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?",
-        )?
-        .query_map(params![detail.0, page.limit, page.offset], |r| {
-            Ok(Session {
-                id: SessionId(r.get(0)?),
-                authorization_id: id,
-                detail_id: detail,
-                engineer_id: r.get(1)?,
-                started_at: from_ms(r.get(2)?),
-                ended_at: opt_from_ms(r.get(3)?),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare_cached(rows::SESSION_PAGE)?;
+    let sessions = all(&mut stmt, params![detail.0, page.limit, page.offset], |r| {
+        rows::session(r, id, detail)
+    })?;
     Ok((total as u64, sessions))
 }
 
-fn direction(order: Order) -> &'static str {
-    match order {
-        Order::NewestFirst => "DESC",
-        Order::OldestFirst => "ASC",
-    }
+/// A page of the session's records in `table`, with their total.
+fn records<T>(
+    conn: &Connection,
+    target: &SessionRef,
+    (table, columns): (&str, &str),
+    order: Order,
+    page: Page,
+    map: impl Fn(&rusqlite::Row) -> StoreResult<T>,
+) -> StoreResult<(u64, Vec<T>)> {
+    session_state(conn, target)?;
+    let sid = target.session_id.0;
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE session_id = ?"
+        ))?
+        .query_row([sid], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&rows::records_page(table, columns, order))?;
+    let items = all(&mut stmt, params![sid, page.limit, page.offset], map)?;
+    Ok((total as u64, items))
 }
 
 pub fn list_operations(
@@ -264,25 +210,8 @@ pub fn list_operations(
     order: Order,
     page: Page,
 ) -> StoreResult<(u64, Vec<Operation>)> {
-    session_state(conn, target)?;
-    let sid = target.session_id.0;
-    let total: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM session_operations WHERE session_id = ?")?
-        .query_row([sid], |r| r.get(0))?;
-    let dir = direction(order);
-    let ops = conn
-        .prepare_cached(&format!(
-            "SELECT oper, operate_time FROM session_operations WHERE session_id = ? \
-             ORDER BY operate_time {dir}, id {dir} LIMIT ? OFFSET ?"
-        ))?
-        .query_map(params![sid, page.limit, page.offset], |r| {
-            Ok(Operation {
-                oper: r.get(0)?,
-                operate_time: from_ms(r.get(1)?),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok((total as u64, ops))
+    let table = ("session_operations", rows::OPERATION_COLUMNS);
+    records(conn, target, table, order, page, |r| rows::operation(r))
 }
 
 pub fn list_file_transfers(
@@ -291,30 +220,6 @@ pub fn list_file_transfers(
     order: Order,
     page: Page,
 ) -> StoreResult<(u64, Vec<FileTransfer>)> {
-    session_state(conn, target)?;
-    let sid = target.session_id.0;
-    let total: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM session_file_transfers WHERE session_id = ?")?
-        .query_row([sid], |r| r.get(0))?;
-    let dir = direction(order);
-    let items = conn
-        .prepare_cached(&format!(
-            "SELECT operate_type, file_name, from_path, to_path, file_size_bytes, duration_ms, oper_result, \
-             operate_time FROM session_file_transfers WHERE session_id = ? \
-             ORDER BY operate_time {dir}, id {dir} LIMIT ? OFFSET ?"
-        ))?
-        .query_map(params![sid, page.limit, page.offset], |r| {
-            Ok(FileTransfer {
-                operate_type: r.get(0)?,
-                file_name: r.get(1)?,
-                from_path: r.get(2)?,
-                to_path: r.get(3)?,
-                file_size_bytes: r.get(4)?,
-                duration_ms: r.get(5)?,
-                oper_result: r.get(6)?,
-                operate_time: from_ms(r.get(7)?),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok((total as u64, items))
+    let table = ("session_file_transfers", rows::FILE_TRANSFER_COLUMNS);
+    records(conn, target, table, order, page, |r| rows::file_transfer(r))
 }

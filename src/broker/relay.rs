@@ -1,0 +1,155 @@
+//! One engineer channel relayed to one channel on the host, both ways, in order, with
+//! the recording on the side. Each direction is its own task and waits on the other
+//! side's window, so a fast producer is held back instead of buffered.
+
+use std::sync::{Arc, Mutex};
+
+use russh::ChannelMsg;
+use russh::server::{self, Handle};
+use russh::{Channel, client};
+use tokio::sync::mpsc;
+
+use super::detect::CommandDetector;
+
+/// Environment variables passed on to the host; all others are refused.
+pub fn env_allowed(name: &str) -> bool {
+    matches!(name, "LANG" | "TERM" | "TZ" | "COLORTERM") || name.starts_with("LC_")
+}
+
+/// A command the engineer ran, for the session's operation log.
+pub type Commands = mpsc::UnboundedSender<String>;
+
+/// Relays until either side closes; returns when both directions are done.
+pub async fn relay(
+    engineer: Channel<server::Msg>,
+    host: Channel<client::Msg>,
+    server: Handle,
+    commands: Commands,
+) {
+    let id = engineer.id();
+    let (engineer_in, engineer_out) = engineer.split();
+    let (host_in, host_out) = host.split();
+    let detector = Arc::new(Mutex::new(None::<CommandDetector>));
+    let input = to_host(engineer_in, host_out, detector.clone(), commands.clone());
+    let output = to_engineer(host_in, engineer_out, id, server, detector, commands);
+    tokio::join!(input, output);
+}
+
+fn lock(d: &Mutex<Option<CommandDetector>>) -> std::sync::MutexGuard<'_, Option<CommandDetector>> {
+    d.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+async fn to_host(
+    mut from: russh::ChannelReadHalf,
+    to: russh::ChannelWriteHalf<client::Msg>,
+    detector: Arc<Mutex<Option<CommandDetector>>>,
+    commands: Commands,
+) {
+    let mut pty = (80, 24);
+    while let Some(msg) = from.wait().await {
+        let sent = match msg {
+            ChannelMsg::Data { data } => {
+                if let Some(d) = lock(&detector).as_mut() {
+                    d.input(&data);
+                }
+                to.data_bytes(data).await
+            }
+            ChannelMsg::RequestPty {
+                term,
+                col_width,
+                row_height,
+                pix_width,
+                pix_height,
+                terminal_modes,
+                ..
+            } => {
+                pty = (col_width, row_height);
+                to.request_pty(
+                    false,
+                    &term,
+                    col_width,
+                    row_height,
+                    pix_width,
+                    pix_height,
+                    &terminal_modes,
+                )
+                .await
+            }
+            ChannelMsg::RequestShell { .. } => {
+                *lock(&detector) = Some(CommandDetector::new(pty.0, pty.1));
+                to.request_shell(false).await
+            }
+            ChannelMsg::Exec { command, .. } => {
+                let _ = commands.send(String::from_utf8_lossy(&command).into_owned());
+                to.exec(false, command).await
+            }
+            ChannelMsg::SetEnv {
+                variable_name,
+                variable_value,
+                ..
+            } if env_allowed(&variable_name) => {
+                to.set_env(false, variable_name, variable_value).await
+            }
+            ChannelMsg::WindowChange {
+                col_width,
+                row_height,
+                pix_width,
+                pix_height,
+            } => {
+                if let Some(d) = lock(&detector).as_mut() {
+                    d.resize(col_width, row_height);
+                }
+                to.window_change(col_width, row_height, pix_width, pix_height)
+                    .await
+            }
+            ChannelMsg::Signal { signal } => to.signal(signal).await,
+            ChannelMsg::Eof => to.eof().await,
+            ChannelMsg::Close => break,
+            _ => Ok(()),
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
+    let _ = to.close().await;
+}
+
+async fn to_engineer(
+    mut from: russh::ChannelReadHalf,
+    to: russh::ChannelWriteHalf<server::Msg>,
+    id: russh::ChannelId,
+    server: Handle,
+    detector: Arc<Mutex<Option<CommandDetector>>>,
+    commands: Commands,
+) {
+    while let Some(msg) = from.wait().await {
+        let sent = match msg {
+            ChannelMsg::Data { data } => {
+                if let Some(d) = lock(&detector).as_mut() {
+                    for line in d.output(&data) {
+                        let _ = commands.send(line);
+                    }
+                }
+                to.data_bytes(data).await
+            }
+            ChannelMsg::ExtendedData { data, ext } => to.extended_data_bytes(ext, data).await,
+            ChannelMsg::Eof => to.eof().await,
+            ChannelMsg::ExitStatus { exit_status } => to.exit_status(exit_status).await,
+            ChannelMsg::ExitSignal {
+                signal_name,
+                core_dumped,
+                error_message,
+                lang_tag,
+            } => server
+                .exit_signal_request(id, signal_name, core_dumped, error_message, lang_tag)
+                .await
+                .map_err(|_| russh::Error::SendError),
+            ChannelMsg::Close => break,
+            _ => Ok(()),
+        };
+        if sent.is_err() {
+            break;
+        }
+    }
+    let _ = to.close().await;
+}

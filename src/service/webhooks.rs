@@ -1,0 +1,434 @@
+//! Webhook subscriptions (customer domains and the provider) and their delivery, per
+//! the Standard Webhooks specification.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use super::{App, ServiceError, ServiceResult, new_hex_id};
+use crate::crypto::webhook::{WebhookSecret, signature_header};
+use crate::domain::event::EventPattern;
+use crate::domain::principal::Forbidden;
+use crate::domain::{Principal, PrincipalKind, Rule, ValidationError};
+use crate::store::{DeliveryJob, DeliveryOutcome, DeliveryRecord, PROVIDER_OWNER, WebhookRecord};
+
+/// How long the previous secret keeps signing after a rotation.
+const ROTATION_OVERLAP: SignedDuration = SignedDuration::from_hours(24);
+/// Failed deliveries are retried for this long, then dead-lettered.
+const RETRY_FOR: SignedDuration = SignedDuration::from_hours(24);
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// A claim's lease: longer than an attempt can take, so no other worker retries it
+/// while it is in flight; after a crash the delivery is retried once it runs out.
+const LEASE: SignedDuration = SignedDuration::from_secs(30);
+const CLAIM_BATCH: u32 = 32;
+const DISPATCH_BATCH: u32 = 500;
+
+/// A subscription as shown to its owner (never its secret).
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub enabled: bool,
+}
+
+impl From<&WebhookRecord> for Webhook {
+    fn from(r: &WebhookRecord) -> Self {
+        Webhook {
+            id: r.id.clone(),
+            url: r.url.clone(),
+            events: r.events.clone(),
+            enabled: r.enabled,
+        }
+    }
+}
+
+/// Whose subscriptions `p` manages: a domain administrator its domain's, a provider
+/// administrator the provider's.
+pub fn owner_of(p: &Principal, provider: bool) -> Result<String, Forbidden> {
+    match (&p.kind, provider) {
+        (PrincipalKind::Customer, false) if p.is_domain_admin => Ok(p.domain_id.clone()),
+        (PrincipalKind::Customer, false) => Err(Forbidden::NotADomainAdmin),
+        (_, true) => p
+            .require_provider_admin()
+            .map(|()| PROVIDER_OWNER.to_owned()),
+        (PrincipalKind::Engineer { .. }, false) => Err(Forbidden::NotADomainAdmin),
+    }
+}
+
+fn valid_url(url: &str) -> Result<(), ValidationError> {
+    let parsed =
+        reqwest::Url::parse(url).map_err(|_| ValidationError::new("url", Rule::Malformed))?;
+    let ok = matches!(parsed.scheme(), "http" | "https")
+        && parsed.host_str().is_some()
+        && parsed.username().is_empty()
+        && url.len() <= 2048;
+    ok.then_some(())
+        .ok_or_else(|| ValidationError::new("url", Rule::Malformed))
+}
+
+fn valid_events(events: Vec<String>) -> Result<Vec<String>, ValidationError> {
+    if events.is_empty() || events.len() > 20 {
+        return Err(ValidationError::new(
+            "events",
+            Rule::Items { min: 1, max: 20 },
+        ));
+    }
+    for e in &events {
+        if EventPattern::parse(e).is_none() {
+            return Err(ValidationError::new("events", Rule::Malformed));
+        }
+    }
+    Ok(events)
+}
+
+impl App {
+    fn seal_webhook_secret(&self, id: &str, secret: &WebhookSecret) -> Vec<u8> {
+        self.secrets.seal(secret.bytes(), &format!("webhook:{id}"))
+    }
+
+    fn open_webhook_secret(&self, id: &str, sealed: &[u8]) -> ServiceResult<WebhookSecret> {
+        self.secrets
+            .open(sealed, &format!("webhook:{id}"))
+            .map(|b| WebhookSecret::from_bytes(b.to_vec()))
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    }
+
+    /// Creates a subscription; returns it and its secret (`whsec_…`), shown this once.
+    pub async fn create_webhook(
+        &self,
+        owner: &str,
+        url: &str,
+        events: Vec<String>,
+    ) -> ServiceResult<(Webhook, String)> {
+        valid_url(url)?;
+        let events = valid_events(events)?;
+        let id = format!("wh_{}", new_hex_id());
+        let secret = WebhookSecret::generate();
+        let record = WebhookRecord {
+            secret_sealed: self.seal_webhook_secret(&id, &secret),
+            id,
+            owner: owner.to_owned(),
+            url: url.to_owned(),
+            events,
+            previous_secret_sealed: None,
+            previous_secret_until: None,
+            enabled: true,
+            created_at: self.clock.now(),
+        };
+        self.store.create_webhook(record.clone()).await?;
+        Ok((Webhook::from(&record), secret.text().to_string()))
+    }
+
+    pub async fn list_webhooks(&self, owner: &str) -> ServiceResult<Vec<Webhook>> {
+        let all = self.store.webhooks(owner).await?;
+        Ok(all.iter().map(Webhook::from).collect())
+    }
+
+    pub async fn delete_webhook(&self, owner: &str, id: &str) -> ServiceResult<()> {
+        Ok(self.store.delete_webhook(owner, id).await?)
+    }
+
+    /// A new secret; the old one keeps signing for a day. Returns the new one.
+    pub async fn rotate_webhook_secret(&self, owner: &str, id: &str) -> ServiceResult<String> {
+        let secret = WebhookSecret::generate();
+        let until = self.clock.now() + ROTATION_OVERLAP;
+        self.store
+            .rotate_webhook_secret(owner, id, self.seal_webhook_secret(id, &secret), until)
+            .await?;
+        Ok(secret.text().to_string())
+    }
+
+    pub async fn webhook_deliveries(
+        &self,
+        owner: &str,
+        id: &str,
+    ) -> ServiceResult<Vec<DeliveryRecord>> {
+        Ok(self.store.webhook_deliveries(owner, id, 100).await?)
+    }
+
+    /// Queues `event_id` (`evt_…`) for delivery again; how many deliveries.
+    pub async fn redeliver(&self, event_id: &str) -> ServiceResult<u64> {
+        let seq = crate::domain::event::OutboxEvent::seq_of(event_id)
+            .ok_or_else(|| ValidationError::new("event-id", Rule::Malformed))?;
+        Ok(self.store.redeliver(seq, self.clock.now()).await?)
+    }
+
+    /// Whose subscriptions the CLI's `--domain NAME` means (`provider`: the provider's).
+    pub async fn webhook_owner_named(&self, domain: &str) -> ServiceResult<String> {
+        if domain == PROVIDER_OWNER {
+            return Ok(PROVIDER_OWNER.to_owned());
+        }
+        Ok(self.domain_named(domain).await?.id)
+    }
+
+    /// One round of the delivery worker: fans new events out, then attempts what is
+    /// due. Returns how many attempts it made.
+    pub async fn deliver_once(&self, delivery: &Delivery) -> ServiceResult<usize> {
+        while self
+            .store
+            .dispatch_outbox(self.clock.now(), DISPATCH_BATCH)
+            .await?
+            == DISPATCH_BATCH
+        {}
+        let now = self.clock.now();
+        let jobs = self
+            .store
+            .claim_deliveries(now, now + LEASE, CLAIM_BATCH)
+            .await?;
+        let attempts = jobs.iter().map(|job| self.attempt(delivery, job));
+        let results = futures_util::future::join_all(attempts).await;
+        for r in &results {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "recording a webhook delivery failed");
+            }
+        }
+        Ok(jobs.len())
+    }
+
+    async fn attempt(&self, delivery: &Delivery, job: &DeliveryJob) -> ServiceResult<()> {
+        let secrets = self.signing_secrets(&job.subscription)?;
+        let result = delivery.send(job, &secrets, self.clock.now()).await;
+        let now = self.clock.now();
+        let (outcome, status, error) = match result {
+            Ok(status) if (200..300).contains(&status) => {
+                (DeliveryOutcome::Delivered, Some(status), None)
+            }
+            failed => {
+                let (status, error) = match failed {
+                    Ok(status) => (Some(status), format!("HTTP {status}")),
+                    Err(e) => (None, e),
+                };
+                let next = now + backoff(job.attempts);
+                let outcome = if next > job.event.draft.at + RETRY_FOR {
+                    DeliveryOutcome::Dead
+                } else {
+                    DeliveryOutcome::RetryAt(next)
+                };
+                (outcome, status, Some(error))
+            }
+        };
+        self.store
+            .finish_delivery(
+                &job.subscription.id,
+                job.event.seq,
+                outcome,
+                status,
+                error,
+                now,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The current secret, and the previous one while its overlap lasts.
+    fn signing_secrets(&self, w: &WebhookRecord) -> ServiceResult<Vec<WebhookSecret>> {
+        let mut secrets = vec![self.open_webhook_secret(&w.id, &w.secret_sealed)?];
+        if let (Some(old), Some(until)) = (&w.previous_secret_sealed, w.previous_secret_until)
+            && self.clock.now() < until
+        {
+            secrets.push(self.open_webhook_secret(&w.id, old)?);
+        }
+        Ok(secrets)
+    }
+}
+
+/// Exponential back-off with jitter: about 5 s, 10 s, 20 s … capped at an hour.
+fn backoff(attempts_before: u32) -> SignedDuration {
+    let base = 5_i64.saturating_mul(1 << attempts_before.min(10)).min(3600);
+    let jitter = rand::random_range(0..=base / 4);
+    SignedDuration::from_secs(base + jitter)
+}
+
+/// The thin payload: ids and statuses, never free text or secrets.
+pub fn payload(job: &DeliveryJob) -> Value {
+    let d = &job.event.draft;
+    let mut data = json!({
+        "customer_id": d.customer_id,
+        "actor_id": d.actor_id,
+    });
+    if let Some(a) = d.authorization_id {
+        data["authorization_id"] = json!(a.0.to_string());
+        data["incident_id"] = json!(job.incident_id);
+        data["detail_ids"] = json!(job.detail_ids);
+    }
+    if let Some(s) = d.status {
+        data["status"] = json!(s.name(crate::domain::Language::En));
+    }
+    if let Some(s) = d.session_id {
+        data["session_id"] = json!(s.to_string());
+    }
+    json!({
+        "type": d.event_type.name(),
+        "timestamp": d.at.to_string(),
+        "data": data,
+    })
+}
+
+/// Whether a target address is on the public internet.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.octets()[0] == 0
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || v6.is_unique_local()
+                    || v6.is_unicast_link_local())
+            }
+        },
+    }
+}
+
+/// The HTTP side of delivery.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Private, loopback and link-local targets allowed (tests, closed networks).
+    pub allow_private: bool,
+}
+
+impl Delivery {
+    /// POSTs `job` signed with `secrets`; the response status, or why none came.
+    async fn send(
+        &self,
+        job: &DeliveryJob,
+        secrets: &[WebhookSecret],
+        now: Timestamp,
+    ) -> Result<u16, String> {
+        let url = reqwest::Url::parse(&job.subscription.url).map_err(|e| e.to_string())?;
+        let host = url.host_str().ok_or("no host")?.to_owned();
+        let port = url.port_or_known_default().ok_or("no port")?;
+        // Resolved here, checked, and then connected to exactly: a name that resolves
+        // to a public address now and a private one a moment later gains nothing.
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| format!("resolving {host}: {e}"))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(format!("{host} has no address"));
+        }
+        if !self.allow_private && addrs.iter().any(|a| !is_public(a.ip())) {
+            return Err(format!(
+                "{host} resolves to a private, loopback or link-local address (refused; see webhook_allow_private)"
+            ));
+        }
+        let client = crate::tls::http_client()
+            .timeout(DELIVERY_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve_to_addrs(&host, &addrs)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let body = payload(job).to_string();
+        let id = job.event.event_id();
+        let timestamp = now.as_second();
+        let response = client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header(
+                "webhook-signature",
+                signature_header(secrets, &id, timestamp, body.as_bytes()),
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(response.status().as_u16())
+    }
+}
+
+/// Delivers until `shutdown` turns true: right away while there is work, else every
+/// `idle` interval.
+pub fn spawn(
+    app: Arc<App>,
+    delivery: Delivery,
+    idle: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let busy = match app.deliver_once(&delivery).await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook delivery round failed; will retry");
+                    false
+                }
+            };
+            if !busy {
+                tokio::select! {
+                    () = tokio::time::sleep(idle) => {}
+                    _ = shutdown.changed() => return,
+                }
+            } else if *shutdown.borrow() {
+                return;
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_loopback_and_link_local_targets_are_not_public() {
+        for ip in [
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "2001:4860:4860::8888", "::ffff:1.1.1.1"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!((5..=6).contains(&backoff(0).as_secs()));
+        assert!((40..=50).contains(&backoff(3).as_secs()));
+        assert!(backoff(30).as_secs() <= 4500);
+    }
+
+    #[test]
+    fn only_http_and_https_urls_and_known_events() {
+        assert!(valid_url("https://hooks.example/x").is_ok());
+        assert!(valid_url("http://127.0.0.1:9/x").is_ok());
+        for bad in [
+            "ftp://x/",
+            "not a url",
+            "http://user:pw@host/",
+            "file:///etc/passwd",
+        ] {
+            assert!(valid_url(bad).is_err(), "{bad}");
+        }
+        assert!(valid_events(vec!["authorization.*".into()]).is_ok());
+        assert!(valid_events(vec![]).is_err());
+        assert!(valid_events(vec!["authorization.bogus".into()]).is_err());
+    }
+}

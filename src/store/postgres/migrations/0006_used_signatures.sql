@@ -1,0 +1,8 @@
+-- Signatures of state-changing signed requests already accepted, kept until no request
+-- with that signature could pass the ±15-minute date check again. Shared by every
+-- instance, so a replay to another instance is refused too.
+CREATE TABLE used_signatures (
+    signature  TEXT PRIMARY KEY,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX used_signatures_by_expiry ON used_signatures (expires_at);

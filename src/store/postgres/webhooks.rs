@@ -1,0 +1,300 @@
+//! Webhook subscriptions and their deliveries. Several instances share the work:
+//! one fans out at a time (an advisory lock), and claims skip rows another instance
+//! holds (`FOR UPDATE SKIP LOCKED`), then lease them, so no delivery is attempted by
+//! two instances at once.
+
+use deadpool_postgres::{GenericClient, Transaction};
+use jiff::Timestamp;
+use tokio_postgres::Row;
+
+use super::{from_ms, opt_from_ms, outbox};
+use crate::domain::event::{EventPattern, OutboxEvent};
+use crate::store::{
+    DeliveryJob, DeliveryOutcome, DeliveryRecord, PROVIDER_OWNER, StoreError, StoreResult,
+    WebhookRecord, delivery_state_name,
+};
+
+const COLUMNS: &str = "w.id, w.owner, w.url, w.events, w.secret_ciphertext, \
+    w.previous_secret_ciphertext, w.previous_secret_until, w.enabled, w.created_at";
+
+/// Any fixed number: the fan-out's advisory lock.
+const DISPATCH_LOCK: i64 = 0x5350_4143_5745_4248;
+
+fn webhook_from_row(r: &Row) -> StoreResult<WebhookRecord> {
+    let events: String = r.try_get(3)?;
+    Ok(WebhookRecord {
+        id: r.try_get(0)?,
+        owner: r.try_get(1)?,
+        url: r.try_get(2)?,
+        events: events.split_whitespace().map(str::to_owned).collect(),
+        secret_sealed: r.try_get(4)?,
+        previous_secret_sealed: r.try_get(5)?,
+        previous_secret_until: opt_from_ms(r.try_get(6)?),
+        enabled: r.try_get(7)?,
+        created_at: from_ms(r.try_get(8)?),
+    })
+}
+
+pub async fn create(c: &impl GenericClient, w: &WebhookRecord) -> StoreResult<()> {
+    c.execute(
+        &format!(
+            "INSERT INTO webhook_subscriptions ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            COLUMNS.replace("w.", "")
+        ),
+        &[
+            &w.id,
+            &w.owner,
+            &w.url,
+            &w.events.join(" "),
+            &w.secret_sealed,
+            &w.previous_secret_sealed,
+            &w.previous_secret_until.map(Timestamp::as_millisecond),
+            &w.enabled,
+            &w.created_at.as_millisecond(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn list(c: &impl GenericClient, owner: &str) -> StoreResult<Vec<WebhookRecord>> {
+    c.query(
+        &format!(
+            "SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.owner = $1 \
+             ORDER BY w.created_at, w.id"
+        ),
+        &[&owner],
+    )
+    .await?
+    .iter()
+    .map(webhook_from_row)
+    .collect()
+}
+
+fn found(changed: u64) -> StoreResult<()> {
+    if changed == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn delete(c: &impl GenericClient, owner: &str, id: &str) -> StoreResult<()> {
+    found(
+        c.execute(
+            "DELETE FROM webhook_subscriptions WHERE owner = $1 AND id = $2",
+            &[&owner, &id],
+        )
+        .await?,
+    )
+}
+
+pub async fn rotate(
+    c: &impl GenericClient,
+    owner: &str,
+    id: &str,
+    sealed: &[u8],
+    until: Timestamp,
+) -> StoreResult<()> {
+    found(
+        c.execute(
+            "UPDATE webhook_subscriptions SET previous_secret_ciphertext = secret_ciphertext, \
+             previous_secret_until = $1, secret_ciphertext = $2 WHERE owner = $3 AND id = $4",
+            &[&until.as_millisecond(), &sealed, &owner, &id],
+        )
+        .await?,
+    )
+}
+
+/// Whether `w` receives `event`: its owner's (or the provider's) and a matching type.
+fn receives(w: &WebhookRecord, event: &OutboxEvent) -> bool {
+    (w.owner == PROVIDER_OWNER || w.owner == event.draft.customer_id)
+        && w.events
+            .iter()
+            .any(|p| EventPattern::parse(p).is_some_and(|p| p.matches(event.draft.event_type)))
+}
+
+pub async fn dispatch(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> StoreResult<u32> {
+    // One fan-out at a time: two taking disjoint events of one authorization could
+    // otherwise create its deliveries out of order.
+    let locked: bool = tx
+        .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&DISPATCH_LOCK])
+        .await?
+        .try_get(0)?;
+    if !locked {
+        return Ok(0);
+    }
+    let events = outbox::undispatched(tx, limit).await?;
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let subscriptions = tx
+        .query(
+            &format!("SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.enabled"),
+            &[],
+        )
+        .await?
+        .iter()
+        .map(webhook_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO webhook_deliveries (subscription_id, event_id, authorization_id, state, \
+             attempts, next_attempt_at, updated_at) VALUES ($1, $2, $3, 0, 0, $4, $4)",
+        )
+        .await?;
+    let ms = now.as_millisecond();
+    let mut ids = Vec::with_capacity(events.len());
+    for event in &events {
+        for w in subscriptions.iter().filter(|w| receives(w, event)) {
+            let authorization = event.draft.authorization_id.map(|a| a.0);
+            tx.execute(&insert, &[&w.id, &event.seq, &authorization, &ms])
+                .await?;
+        }
+        ids.push(event.seq);
+    }
+    tx.execute(
+        "UPDATE outbox_events SET dispatched_at = $1 WHERE id = ANY($2)",
+        &[&ms, &ids],
+    )
+    .await?;
+    Ok(events.len() as u32)
+}
+
+pub async fn claim(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<DeliveryJob>> {
+    let due = tx
+        .query(
+            "SELECT d.subscription_id, d.event_id, d.attempts FROM webhook_deliveries d \
+             WHERE d.state = 0 AND d.next_attempt_at <= $1 AND NOT EXISTS ( \
+               SELECT 1 FROM webhook_deliveries e WHERE e.subscription_id = d.subscription_id \
+               AND e.authorization_id = d.authorization_id AND e.state = 0 \
+               AND e.event_id < d.event_id) \
+             ORDER BY d.next_attempt_at, d.event_id LIMIT $2 FOR UPDATE OF d SKIP LOCKED",
+            &[&now.as_millisecond(), &i64::from(limit)],
+        )
+        .await?;
+    let mut jobs = Vec::with_capacity(due.len());
+    for row in due {
+        let subscription_id: String = row.try_get(0)?;
+        let event_id: i64 = row.try_get(1)?;
+        let attempts: i64 = row.try_get(2)?;
+        tx.execute(
+            "UPDATE webhook_deliveries SET next_attempt_at = $1 \
+             WHERE subscription_id = $2 AND event_id = $3",
+            &[&lease_until.as_millisecond(), &subscription_id, &event_id],
+        )
+        .await?;
+        let subscription = webhook_from_row(
+            &tx.query_one(
+                &format!("SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.id = $1"),
+                &[&subscription_id],
+            )
+            .await?,
+        )?;
+        let event = outbox::by_id(tx, event_id).await?;
+        let (incident_id, detail_ids) = match event.draft.authorization_id {
+            Some(a) => {
+                let facts = tx
+                    .query_opt(
+                        "SELECT a.incident_id, ARRAY(SELECT d.id FROM authorization_details d \
+                         WHERE d.authorization_id = a.id ORDER BY d.position) \
+                         FROM authorizations a WHERE a.id = $1",
+                        &[&a.0],
+                    )
+                    .await?;
+                match facts {
+                    Some(r) => (Some(r.try_get(0)?), r.try_get(1)?),
+                    None => (None, Vec::new()),
+                }
+            }
+            None => (None, Vec::new()),
+        };
+        jobs.push(DeliveryJob {
+            subscription,
+            event,
+            attempts: attempts as u32,
+            incident_id,
+            detail_ids,
+        });
+    }
+    Ok(jobs)
+}
+
+pub async fn finish(
+    c: &impl GenericClient,
+    subscription_id: &str,
+    event_id: i64,
+    outcome: &DeliveryOutcome,
+    status: Option<u16>,
+    error: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let (state, next) = match outcome {
+        DeliveryOutcome::Delivered => (1_i64, now),
+        DeliveryOutcome::RetryAt(at) => (0, *at),
+        DeliveryOutcome::Dead => (2, now),
+    };
+    c.execute(
+        "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, \
+         next_attempt_at = $2, last_status = $3, last_error = $4, updated_at = $5 \
+         WHERE subscription_id = $6 AND event_id = $7",
+        &[
+            &state,
+            &next.as_millisecond(),
+            &status.map(i64::from),
+            &error,
+            &now.as_millisecond(),
+            &subscription_id,
+            &event_id,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn deliveries(
+    c: &impl GenericClient,
+    owner: &str,
+    id: &str,
+    limit: u32,
+) -> StoreResult<Vec<DeliveryRecord>> {
+    c.query(
+        "SELECT d.subscription_id, d.event_id, o.type, d.state, d.attempts, d.last_status, \
+         d.last_error, d.updated_at FROM webhook_deliveries d \
+         JOIN webhook_subscriptions w ON w.id = d.subscription_id \
+         JOIN outbox_events o ON o.id = d.event_id \
+         WHERE w.owner = $1 AND w.id = $2 ORDER BY d.event_id DESC LIMIT $3",
+        &[&owner, &id, &i64::from(limit)],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(DeliveryRecord {
+            subscription_id: r.try_get(0)?,
+            event_id: r.try_get(1)?,
+            event_type: r.try_get(2)?,
+            state: delivery_state_name(r.try_get(3)?),
+            attempts: r.try_get::<_, i64>(4)? as u32,
+            last_status: r.try_get::<_, Option<i64>>(5)?.map(|s| s as u16),
+            last_error: r.try_get(6)?,
+            updated_at: from_ms(r.try_get(7)?),
+        })
+    })
+    .collect()
+}
+
+pub async fn redeliver(c: &impl GenericClient, event_id: i64, now: Timestamp) -> StoreResult<u64> {
+    let n = c
+        .execute(
+            "UPDATE webhook_deliveries SET state = 0, next_attempt_at = $1, updated_at = $1 \
+             WHERE event_id = $2",
+            &[&now.as_millisecond(), &event_id],
+        )
+        .await?;
+    found(n).map(|()| n)
+}

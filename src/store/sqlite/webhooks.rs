@@ -1,0 +1,260 @@
+//! Webhook subscriptions and their deliveries.
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{from_ms, opt_from_ms, outbox};
+use crate::domain::event::{EventPattern, OutboxEvent};
+use crate::store::{
+    DeliveryJob, DeliveryOutcome, DeliveryRecord, PROVIDER_OWNER, StoreError, StoreResult,
+    WebhookRecord, delivery_state_name,
+};
+
+const COLUMNS: &str = "w.id, w.owner, w.url, w.events, w.secret_ciphertext, \
+    w.previous_secret_ciphertext, w.previous_secret_until, w.enabled, w.created_at";
+
+fn webhook_from_row(r: &Row) -> rusqlite::Result<WebhookRecord> {
+    let events: String = r.get(3)?;
+    Ok(WebhookRecord {
+        id: r.get(0)?,
+        owner: r.get(1)?,
+        url: r.get(2)?,
+        events: events.split_whitespace().map(str::to_owned).collect(),
+        secret_sealed: r.get(4)?,
+        previous_secret_sealed: r.get(5)?,
+        previous_secret_until: opt_from_ms(r.get(6)?),
+        enabled: r.get(7)?,
+        created_at: from_ms(r.get(8)?),
+    })
+}
+
+pub fn create(conn: &Connection, w: &WebhookRecord) -> StoreResult<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO webhook_subscriptions ({}) VALUES (?,?,?,?,?,?,?,?,?)",
+        COLUMNS.replace("w.", "")
+    ))?
+    .execute(params![
+        w.id,
+        w.owner,
+        w.url,
+        w.events.join(" "),
+        w.secret_sealed,
+        w.previous_secret_sealed,
+        w.previous_secret_until.map(Timestamp::as_millisecond),
+        w.enabled,
+        w.created_at.as_millisecond(),
+    ])?;
+    Ok(())
+}
+
+pub fn list(conn: &Connection, owner: &str) -> StoreResult<Vec<WebhookRecord>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.owner = ? ORDER BY w.created_at, w.id"
+        ))?
+        .query_map([owner], webhook_from_row)?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+fn found(changed: usize) -> StoreResult<()> {
+    if changed == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+pub fn delete(conn: &Connection, owner: &str, id: &str) -> StoreResult<()> {
+    found(
+        conn.prepare_cached("DELETE FROM webhook_subscriptions WHERE owner = ? AND id = ?")?
+            .execute([owner, id])?,
+    )
+}
+
+pub fn rotate(
+    conn: &Connection,
+    owner: &str,
+    id: &str,
+    sealed: &[u8],
+    until: Timestamp,
+) -> StoreResult<()> {
+    found(
+        conn.prepare_cached(
+            "UPDATE webhook_subscriptions SET previous_secret_ciphertext = secret_ciphertext, \
+             previous_secret_until = ?, secret_ciphertext = ? WHERE owner = ? AND id = ?",
+        )?
+        .execute(params![until.as_millisecond(), sealed, owner, id])?,
+    )
+}
+
+/// Whether `w` receives `event`: its owner's (or the provider's) and a matching type.
+fn receives(w: &WebhookRecord, event: &OutboxEvent) -> bool {
+    (w.owner == PROVIDER_OWNER || w.owner == event.draft.customer_id)
+        && w.events
+            .iter()
+            .any(|p| EventPattern::parse(p).is_some_and(|p| p.matches(event.draft.event_type)))
+}
+
+pub fn dispatch(conn: &Connection, now: Timestamp, limit: u32) -> StoreResult<u32> {
+    let events = outbox::undispatched(conn, limit)?;
+    if events.is_empty() {
+        return Ok(0);
+    }
+    let subscriptions: Vec<WebhookRecord> = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.enabled"
+        ))?
+        .query_map([], webhook_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO webhook_deliveries (subscription_id, event_id, authorization_id, state, \
+         attempts, next_attempt_at, updated_at) VALUES (?, ?, ?, 0, 0, ?, ?)",
+    )?;
+    let mut mark =
+        conn.prepare_cached("UPDATE outbox_events SET dispatched_at = ? WHERE id = ?")?;
+    let ms = now.as_millisecond();
+    for event in &events {
+        for w in subscriptions.iter().filter(|w| receives(w, event)) {
+            insert.execute(params![
+                w.id,
+                event.seq,
+                event.draft.authorization_id.map(|a| a.0),
+                ms,
+                ms
+            ])?;
+        }
+        mark.execute(params![ms, event.seq])?;
+    }
+    Ok(events.len() as u32)
+}
+
+pub fn claim(
+    conn: &Connection,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: u32,
+) -> StoreResult<Vec<DeliveryJob>> {
+    let due: Vec<(String, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT d.subscription_id, d.event_id, d.attempts FROM webhook_deliveries d \
+             WHERE d.state = 0 AND d.next_attempt_at <= ?1 AND NOT EXISTS ( \
+               SELECT 1 FROM webhook_deliveries e WHERE e.subscription_id = d.subscription_id \
+               AND e.authorization_id = d.authorization_id AND e.state = 0 \
+               AND e.event_id < d.event_id) \
+             ORDER BY d.next_attempt_at, d.event_id LIMIT ?2",
+        )?
+        .query_map(params![now.as_millisecond(), limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut jobs = Vec::with_capacity(due.len());
+    for (subscription_id, event_id, attempts) in due {
+        conn.prepare_cached(
+            "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE subscription_id = ? AND event_id = ?",
+        )?
+        .execute(params![lease_until.as_millisecond(), subscription_id, event_id])?;
+        let subscription = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.id = ?"
+            ))?
+            .query_row([&subscription_id], webhook_from_row)?;
+        let event = outbox::by_id(conn, event_id)?;
+        let (incident_id, detail_ids) = match event.draft.authorization_id {
+            Some(a) => {
+                let incident: Option<String> = conn
+                    .prepare_cached("SELECT incident_id FROM authorizations WHERE id = ?")?
+                    .query_row([a.0], |r| r.get(0))
+                    .optional()?;
+                let details = conn
+                    .prepare_cached(
+                        "SELECT id FROM authorization_details WHERE authorization_id = ? ORDER BY position",
+                    )?
+                    .query_map([a.0], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                (incident, details)
+            }
+            None => (None, Vec::new()),
+        };
+        jobs.push(DeliveryJob {
+            subscription,
+            event,
+            attempts: attempts as u32,
+            incident_id,
+            detail_ids,
+        });
+    }
+    Ok(jobs)
+}
+
+pub fn finish(
+    conn: &Connection,
+    subscription_id: &str,
+    event_id: i64,
+    outcome: &DeliveryOutcome,
+    status: Option<u16>,
+    error: Option<&str>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let (state, next) = match outcome {
+        DeliveryOutcome::Delivered => (1, now),
+        DeliveryOutcome::RetryAt(at) => (0, *at),
+        DeliveryOutcome::Dead => (2, now),
+    };
+    conn.prepare_cached(
+        "UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, \
+         last_status = ?, last_error = ?, updated_at = ? WHERE subscription_id = ? AND event_id = ?",
+    )?
+    .execute(params![
+        state,
+        next.as_millisecond(),
+        status,
+        error,
+        now.as_millisecond(),
+        subscription_id,
+        event_id
+    ])?;
+    Ok(())
+}
+
+pub fn deliveries(
+    conn: &Connection,
+    owner: &str,
+    id: &str,
+    limit: u32,
+) -> StoreResult<Vec<DeliveryRecord>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT d.subscription_id, d.event_id, o.type, d.state, d.attempts, d.last_status, \
+             d.last_error, d.updated_at FROM webhook_deliveries d \
+             JOIN webhook_subscriptions w ON w.id = d.subscription_id \
+             JOIN outbox_events o ON o.id = d.event_id \
+             WHERE w.owner = ? AND w.id = ? ORDER BY d.event_id DESC LIMIT ?",
+        )?
+        .query_map(params![owner, id, limit], |r| {
+            Ok(DeliveryRecord {
+                subscription_id: r.get(0)?,
+                event_id: r.get(1)?,
+                event_type: r.get(2)?,
+                state: delivery_state_name(r.get(3)?),
+                attempts: r.get(4)?,
+                last_status: r.get(5)?,
+                last_error: r.get(6)?,
+                updated_at: from_ms(r.get(7)?),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn redeliver(conn: &Connection, event_id: i64, now: Timestamp) -> StoreResult<u64> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE webhook_deliveries SET state = 0, next_attempt_at = ?, updated_at = ? \
+             WHERE event_id = ?",
+        )?
+        .execute(params![
+            now.as_millisecond(),
+            now.as_millisecond(),
+            event_id
+        ])?;
+    found(n).map(|()| n as u64)
+}

@@ -1,0 +1,115 @@
+//! Webhook delivery shared by two instances on one PostgreSQL database: every event
+//! delivered, none by both at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::helpers::{TestServer, World, on_postgres_or_skip};
+
+#[derive(Default)]
+struct Seen {
+    /// Deliveries per webhook-id, and how many are in flight right now.
+    received: HashMap<String, (u32, u32)>,
+    /// A webhook-id was being delivered twice at the same moment.
+    overlapped: bool,
+}
+
+/// A receiver on loopback that notes overlapping deliveries of one id.
+async fn receiver() -> (String, Arc<Mutex<Seen>>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let state = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap| {
+            let seen = state.clone();
+            async move {
+                let id = headers["webhook-id"].to_str().unwrap().to_owned();
+                {
+                    let mut s = seen.lock().unwrap();
+                    let entry = s.received.entry(id.clone()).or_default();
+                    entry.0 += 1;
+                    entry.1 += 1;
+                    if entry.1 > 1 {
+                        s.overlapped = true;
+                    }
+                }
+                // Long enough that a second delivery of the same id would overlap.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                seen.lock().unwrap().received.get_mut(&id).unwrap().1 -= 1;
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn two_postgres_instances_deliver_each_event_once_at_a_time() {
+    if !on_postgres_or_skip("two_postgres_instances_deliver_each_event_once_at_a_time") {
+        return;
+    }
+    let fast = |s: &mut support_access::config::Settings| {
+        s.webhook_allow_private = true;
+        s.webhook_poll_interval = Duration::from_millis(20);
+    };
+    let w = World::on(TestServer::start_with(fast).await).await;
+    let twin = w.start_twin().await;
+    let (url, seen) = receiver().await;
+    let acme = w.ids["acme"].clone();
+    w.app
+        .create_webhook(&acme, &url, vec!["*".into()])
+        .await
+        .unwrap();
+    // 1,000 events: 500 raised, 500 rejected, half through each instance.
+    let mut ids = Vec::new();
+    for _ in 0..500 {
+        ids.push(w.raise("bob").await.0);
+    }
+    let twin_world = w.sharing(twin);
+    for (i, id) in ids.iter().enumerate() {
+        let world = if i % 2 == 0 { &w } else { &twin_world };
+        let r = world.act("bob", id, "reject", json!({})).await;
+        assert_eq!(r.status, 200);
+    }
+    let outbox = w
+        .app
+        .store_for_inspection()
+        .outbox_after(0, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(outbox.len(), 1000);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = {
+            let s = seen.lock().unwrap();
+            outbox
+                .iter()
+                .all(|e| s.received.contains_key(&e.event_id()))
+        };
+        if done {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not all delivered in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let s = seen.lock().unwrap();
+    assert!(
+        !s.overlapped,
+        "an event was delivered by both instances at once"
+    );
+    assert_eq!(s.received.len(), 1000);
+    let twice = s.received.values().filter(|(n, _)| *n > 1).count();
+    assert_eq!(twice, 0, "no event delivered twice without a failure");
+}
