@@ -31,7 +31,7 @@ class Server:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [BIN, "--database-url", self.url, "serve", "--listen", "127.0.0.1:0",
+            [BIN, "--database-url", self.url, "serve", "--listen", "127.0.0.1:0", "--ssh-listen", "",
              "--webhook-allow-private", "--webhook-poll-interval", "100ms"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=self.dir.name,
         )
