@@ -28,7 +28,14 @@ fn start(dir: &std::path::Path) -> Server {
         .current_dir(dir)
         .env_remove("SUPPORT_ACCESS_DATABASE_URL")
         .env_remove("SUPPORT_ACCESS_MASTER_KEY")
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--ssh-listen",
+            "",
+        ])
         .args([
             "--metrics-listen",
             "127.0.0.1:0",

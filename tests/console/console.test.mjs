@@ -106,7 +106,7 @@ before(async () => {
 
   const port = await freePort();
   server = spawn(BIN, ["--database-url", `sqlite://${dir}/db.sqlite`, "serve", "--demo",
-    "--listen", `127.0.0.1:${port}`, "--master-key-file", join(dir, "master.key"),
+    "--listen", `127.0.0.1:${port}`, "--ssh-listen", "", "--master-key-file", join(dir, "master.key"),
     // The SSH host of the test listens on loopback, which CheckHosts refuses by default;
     // the demo's hosts are in private networks.
     "--target-networks", "127.0.0.0/8,10.0.0.0/8,192.168.0.0/16,172.16.0.0/12"], {
