@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::store::{
     AuditChain, DomainRecord, GroupRecord, Order, SessionRef, StoreError, StoreResult, TokenHolder,
-    UserRecord,
+    UserRecord, WebhookRecord,
 };
 
 /// One row of a result, read by column position.
@@ -22,6 +22,7 @@ pub trait Columns {
     fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
     fn flag(&self, i: usize) -> StoreResult<bool>;
     fn bytes(&self, i: usize) -> StoreResult<Vec<u8>>;
+    fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>>;
 
     fn time(&self, i: usize) -> StoreResult<Timestamp> {
         Ok(from_ms(self.int(i)?))
@@ -57,6 +58,9 @@ macro_rules! columns_by {
                 Ok(self.$get(i)?)
             }
             fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
+                Ok(self.$get(i)?)
+            }
+            fn opt_bytes(&self, i: usize) -> StoreResult<Option<Vec<u8>>> {
                 Ok(self.$get(i)?)
             }
         }
@@ -387,4 +391,24 @@ pub fn chains(
         }
     }
     chains
+}
+
+/// A webhook subscription's columns, aliased `w`.
+pub const WEBHOOK_COLUMNS: &str = "w.id, w.owner, w.url, w.events, w.secret_ciphertext, \
+    w.previous_secret_ciphertext, w.previous_secret_until, w.enabled, w.created_at";
+
+/// A webhook subscription from a row of [`WEBHOOK_COLUMNS`]; events are stored
+/// space-separated.
+pub fn webhook(r: &impl Columns) -> StoreResult<WebhookRecord> {
+    Ok(WebhookRecord {
+        id: r.text(0)?,
+        owner: r.text(1)?,
+        url: r.text(2)?,
+        events: r.text(3)?.split_whitespace().map(str::to_owned).collect(),
+        secret_sealed: r.bytes(4)?,
+        previous_secret_sealed: r.opt_bytes(5)?,
+        previous_secret_until: r.opt_time(6)?,
+        enabled: r.flag(7)?,
+        created_at: r.time(8)?,
+    })
 }

@@ -5,35 +5,17 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
-use tokio_postgres::Row;
 
-use super::{from_ms, opt_from_ms, outbox};
+use super::{from_ms, outbox};
 use crate::domain::event::{EventPattern, OutboxEvent};
+use crate::store::rows::{self, WEBHOOK_COLUMNS as COLUMNS};
 use crate::store::{
     DeliveryJob, DeliveryOutcome, DeliveryRecord, PROVIDER_OWNER, StoreError, StoreResult,
     WebhookRecord, delivery_state_name,
 };
 
-const COLUMNS: &str = "w.id, w.owner, w.url, w.events, w.secret_ciphertext, \
-    w.previous_secret_ciphertext, w.previous_secret_until, w.enabled, w.created_at";
-
 /// Any fixed number: the fan-out's advisory lock.
 const DISPATCH_LOCK: i64 = 0x5350_4143_5745_4248;
-
-fn webhook_from_row(r: &Row) -> StoreResult<WebhookRecord> {
-    let events: String = r.try_get(3)?;
-    Ok(WebhookRecord {
-        id: r.try_get(0)?,
-        owner: r.try_get(1)?,
-        url: r.try_get(2)?,
-        events: events.split_whitespace().map(str::to_owned).collect(),
-        secret_sealed: r.try_get(4)?,
-        previous_secret_sealed: r.try_get(5)?,
-        previous_secret_until: opt_from_ms(r.try_get(6)?),
-        enabled: r.try_get(7)?,
-        created_at: from_ms(r.try_get(8)?),
-    })
-}
 
 pub async fn create(c: &impl GenericClient, w: &WebhookRecord) -> StoreResult<()> {
     c.execute(
@@ -67,7 +49,7 @@ pub async fn list(c: &impl GenericClient, owner: &str) -> StoreResult<Vec<Webhoo
     )
     .await?
     .iter()
-    .map(webhook_from_row)
+    .map(rows::webhook)
     .collect()
 }
 
@@ -135,7 +117,7 @@ pub async fn dispatch(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> Store
         )
         .await?
         .iter()
-        .map(webhook_from_row)
+        .map(rows::webhook)
         .collect::<StoreResult<Vec<_>>>()?;
     let insert = tx
         .prepare_cached(
@@ -189,7 +171,7 @@ pub async fn claim(
             &[&lease_until.as_millisecond(), &subscription_id, &event_id],
         )
         .await?;
-        let subscription = webhook_from_row(
+        let subscription = rows::webhook(
             &tx.query_one(
                 &format!("SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.id = $1"),
                 &[&subscription_id],

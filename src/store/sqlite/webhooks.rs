@@ -1,32 +1,16 @@
 //! Webhook subscriptions and their deliveries.
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{from_ms, opt_from_ms, outbox};
+use super::{all, first, from_ms, outbox};
 use crate::domain::event::{EventPattern, OutboxEvent};
 use crate::store::{
     DeliveryJob, DeliveryOutcome, DeliveryRecord, PROVIDER_OWNER, StoreError, StoreResult,
     WebhookRecord, delivery_state_name,
 };
 
-const COLUMNS: &str = "w.id, w.owner, w.url, w.events, w.secret_ciphertext, \
-    w.previous_secret_ciphertext, w.previous_secret_until, w.enabled, w.created_at";
-
-fn webhook_from_row(r: &Row) -> rusqlite::Result<WebhookRecord> {
-    let events: String = r.get(3)?;
-    Ok(WebhookRecord {
-        id: r.get(0)?,
-        owner: r.get(1)?,
-        url: r.get(2)?,
-        events: events.split_whitespace().map(str::to_owned).collect(),
-        secret_sealed: r.get(4)?,
-        previous_secret_sealed: r.get(5)?,
-        previous_secret_until: opt_from_ms(r.get(6)?),
-        enabled: r.get(7)?,
-        created_at: from_ms(r.get(8)?),
-    })
-}
+use crate::store::rows::{self, WEBHOOK_COLUMNS as COLUMNS};
 
 pub fn create(conn: &Connection, w: &WebhookRecord) -> StoreResult<()> {
     conn.prepare_cached(&format!(
@@ -48,12 +32,10 @@ pub fn create(conn: &Connection, w: &WebhookRecord) -> StoreResult<()> {
 }
 
 pub fn list(conn: &Connection, owner: &str) -> StoreResult<Vec<WebhookRecord>> {
-    Ok(conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.owner = ? ORDER BY w.created_at, w.id"
-        ))?
-        .query_map([owner], webhook_from_row)?
-        .collect::<rusqlite::Result<_>>()?)
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.owner = ? ORDER BY w.created_at, w.id"
+    ))?;
+    all(&mut stmt, [owner], |r| rows::webhook(r))
 }
 
 fn found(changed: usize) -> StoreResult<()> {
@@ -100,12 +82,10 @@ pub fn dispatch(conn: &Connection, now: Timestamp, limit: u32) -> StoreResult<u3
     if events.is_empty() {
         return Ok(0);
     }
-    let subscriptions: Vec<WebhookRecord> = conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.enabled"
-        ))?
-        .query_map([], webhook_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut enabled = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.enabled"
+    ))?;
+    let subscriptions = all(&mut enabled, [], |r| rows::webhook(r))?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO webhook_deliveries (subscription_id, event_id, authorization_id, state, \
          attempts, next_attempt_at, updated_at) VALUES (?, ?, ?, 0, 0, ?, ?)",
@@ -153,11 +133,11 @@ pub fn claim(
             "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE subscription_id = ? AND event_id = ?",
         )?
         .execute(params![lease_until.as_millisecond(), subscription_id, event_id])?;
-        let subscription = conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.id = ?"
-            ))?
-            .query_row([&subscription_id], webhook_from_row)?;
+        let mut by_id = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.id = ?"
+        ))?;
+        let subscription = first(&mut by_id, [&subscription_id], |r| rows::webhook(r))?
+            .ok_or(StoreError::NotFound)?;
         let event = outbox::by_id(conn, event_id)?;
         let (incident_id, detail_ids) = match event.draft.authorization_id {
             Some(a) => {
