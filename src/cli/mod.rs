@@ -108,7 +108,7 @@ impl From<crate::service::ServiceError> for CliError {
             E::Invalid(_) => "invalid",
             E::NotFound | E::Missing(_) => "not_found",
             E::Duplicate(_) => "duplicate",
-            E::Conflict(_) | E::SessionConflict(_) => "conflict",
+            E::Conflict(_) | E::SessionConflict(_) | E::IdempotencyKeyReused => "conflict",
             E::Forbidden(_) => "forbidden",
             E::Unauthenticated(_) => "unauthenticated",
             E::Busy { .. } | E::Unavailable(_) => "unavailable",

@@ -18,6 +18,8 @@ pub enum ApiError {
     Conflict(TransitionError),
     SessionConflict(&'static str),
     Duplicate(String),
+    /// 422: an `Idempotency-Key` sent again with another request than its first.
+    IdempotencyKeyReused,
     PayloadTooLarge(usize),
     /// 414: the request target is longer than `MAX_URI_BYTES`.
     UriTooLong,
@@ -46,6 +48,7 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::SessionConflict(_) | ApiError::Duplicate(_) => {
                 StatusCode::CONFLICT
             }
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UriTooLong => StatusCode::URI_TOO_LONG,
             ApiError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -68,6 +71,7 @@ impl ApiError {
                 "OSM.01010102"
             }
             ApiError::PayloadTooLarge(_) => "OSM.01010103",
+            ApiError::IdempotencyKeyReused => "OSM.01010105",
             ApiError::TooManyRequests(_) | ApiError::Throttled(_) => "OSM.01010104",
             ApiError::RouteNotFound => "APIGW.0101",
             ApiError::MethodNotAllowed => "APIGW.0102",
@@ -116,6 +120,10 @@ impl ApiError {
             ApiError::Duplicate(what) => {
                 format!("{} {what}", lang.pick("Already exists:", "已存在："))
             }
+            ApiError::IdempotencyKeyReused => pick(
+                "The Idempotency-Key was already used with a different request (method, path or body); use a new key for a new request.",
+                "该 Idempotency-Key 已用于另一个不同的请求（方法、路径或请求体不同）；新请求请使用新的键。",
+            ),
             ApiError::PayloadTooLarge(limit) => {
                 format!(
                     "{} {limit} bytes.",
@@ -175,6 +183,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(t) => ApiError::Conflict(t),
             ServiceError::SessionConflict(why) => ApiError::SessionConflict(why),
             ServiceError::Duplicate(what) => ApiError::Duplicate(what),
+            ServiceError::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
             ServiceError::Busy { retry_after_secs } => ApiError::TooManyRequests(retry_after_secs),
             ServiceError::Throttled { retry_after_secs } => ApiError::Throttled(retry_after_secs),
             ServiceError::Unavailable(why) => ApiError::Unavailable(why),

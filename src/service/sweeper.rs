@@ -46,6 +46,11 @@ pub fn spawn(
                 Ok(n) => tracing::info!(expired = n, "expiry sweep"),
                 Err(e) => tracing::warn!(error = %e, "expiry sweep failed; will retry"),
             }
+            match app.forget_idempotency_keys().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(forgotten = n, "idempotency keys pruned"),
+                Err(e) => tracing::warn!(error = %e, "idempotency key pruning failed; will retry"),
+            }
         }
     })
 }
