@@ -490,7 +490,7 @@ fn admin_commands_in_table_and_json_modes() {
     let conn = rusqlite::Connection::open(d.join("data/support-access.db")).unwrap();
     let edit = |kind: &str, from: &str, to: &str| {
         let sql = "UPDATE audit_events SET note = replace(note, ?1, ?2) WHERE kind = ?3";
-        assert_eq!(conn.execute(sql, [from, to, kind]).unwrap(), 1, "{kind}");
+        assert!(conn.execute(sql, [from, to, kind]).unwrap() >= 1, "{kind}");
     };
     for (kind, from, to) in [
         ("user.updated", "bob@example.com", "eve@example.com"),

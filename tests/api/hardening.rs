@@ -174,7 +174,6 @@ async fn check_hosts_connects_only_inside_the_target_networks() {
     // The name now points inward (as a DNS record changed after the raise would).
     w.execute_behind_the_back("UPDATE authorization_details SET host = 'localhost'")
         .await;
-    let started = Instant::now();
     let r = verify(
         &w,
         "bob",
@@ -185,10 +184,7 @@ async fn check_hosts_connects_only_inside_the_target_networks() {
     .await;
     assert_eq!((r.status, r.code()), (200, "OSM.01010010"), "{}", r.raw);
     assert_eq!(r.msg(), UNREACHABLE);
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "refused before connecting"
-    );
+    // Answered at the check timeout like every "unreachable"; refused before connecting.
     assert_eq!(gauge.max(), 0, "nothing connected to the refused address");
     let notes = audit_notes(&w, "host_check").await;
     assert!(
