@@ -82,7 +82,7 @@ pub async fn spawn(
     let key = app
         .broker_host_key(crate::domain::audit::Actor::system())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| crate::causes::Causes(&e).to_string())?;
     let russh = Arc::new(russh_config(key, &config));
     let shared = Arc::new(server::Shared::new(app.clone(), config.clone()));
     let watcher = tokio::spawn(cutoff::watch(app, config.recheck_interval, stop.clone()));

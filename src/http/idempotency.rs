@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use super::error::ApiError;
 use crate::domain::Principal;
 use crate::domain::idempotency::fingerprint;
-use crate::service::App;
 use crate::service::idempotency::KeyedStart;
+use crate::service::{App, ServiceError};
 
 /// Marks an answer sent again from a key's first request.
 const REPLAYED: &str = "idempotent-replayed";
@@ -48,11 +48,11 @@ pub async fn idempotent(
         .extensions()
         .get::<Principal>()
         .map(|p| p.user_id.clone())
-        .ok_or_else(|| ApiError::Internal("idempotency outside authentication".into()))?;
+        .ok_or_else(|| ServiceError::broken("idempotency outside authentication"))?;
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, state.body_limit)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge(state.body_limit))?;
+        .map_err(|_| ApiError::payload_too_large(state.body_limit))?;
     let uri = parts
         .extensions
         .get::<OriginalUri>()
@@ -79,7 +79,10 @@ pub async fn idempotent(
         let (parts, body) = response.into_parts();
         let bytes = match axum::body::to_bytes(body, usize::MAX).await {
             Ok(bytes) => bytes,
-            Err(e) => return ApiError::Internal(format!("reading an answer: {e}")).into_response(),
+            Err(e) => {
+                return ApiError::from(ServiceError::internal("reading an answer", e))
+                    .into_response();
+            }
         };
         if let Err(e) = app
             .finish_idempotent(&principal, &key, parts.status.as_u16(), bytes.to_vec())
@@ -90,7 +93,7 @@ pub async fn idempotent(
         Response::from_parts(parts, Body::from(bytes))
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("the idempotent request's task failed: {e}")))
+    .map_err(|e| ServiceError::internal("the idempotent request's task failed", e).into())
 }
 
 /// The kept answer, as JSON, marked as sent again.

@@ -264,8 +264,8 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Internal(
-            "could not allocate a unique session id".into(),
+        Err(ServiceError::broken(
+            "could not allocate a unique session id",
         ))
     }
 
@@ -341,22 +341,22 @@ impl App {
     /// (audited as made by `by`), shared by every instance on the same database.
     pub async fn broker_host_key(&self, by: Actor) -> ServiceResult<russh::keys::PrivateKey> {
         use russh::keys::{Algorithm, HashAlg, PrivateKey, ssh_key::LineEnding};
-        let internal = |e: String| ServiceError::Internal(format!("broker host key: {e}"));
+        let internal = |e: crate::store::Cause| ServiceError::internal("broker host key", e);
         let open = |stored: &[u8]| -> ServiceResult<PrivateKey> {
             let pem = self
                 .secrets
                 .open(stored, HOST_KEY_CONTEXT)
-                .map_err(|e| internal(e.to_string()))?;
-            PrivateKey::from_openssh(&*pem).map_err(|e| internal(e.to_string()))
+                .map_err(|e| internal(e.into()))?;
+            PrivateKey::from_openssh(&*pem).map_err(|e| internal(e.into()))
         };
         if let Some(stored) = self.store.broker_host_key().await? {
             return open(&stored);
         }
         let fresh = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)
-            .map_err(|e| internal(e.to_string()))?;
+            .map_err(|e| internal(e.into()))?;
         let pem = fresh
             .to_openssh(LineEnding::LF)
-            .map_err(|e| internal(e.to_string()))?;
+            .map_err(|e| internal(e.into()))?;
         let change = AdminChange::CreateBrokerHostKey {
             sealed: self.secrets.seal(pem.as_bytes(), HOST_KEY_CONTEXT),
             created_at: self.clock.now(),
@@ -377,14 +377,12 @@ impl App {
             .await
         {
             // Another instance made one first: that one is everyone's.
-            Ok(()) | Err(ServiceError::Duplicate(_)) => {}
+            Ok(()) | Err(ServiceError::Store(StoreError::Duplicate(_))) => {}
             Err(e) => return Err(e),
         }
-        let stored = self
-            .store
-            .broker_host_key()
-            .await?
-            .ok_or_else(|| internal("missing after it was made".into()))?;
+        let stored = self.store.broker_host_key().await?.ok_or_else(|| {
+            ServiceError::broken("the broker host key is missing after it was made")
+        })?;
         open(&stored)
     }
 }

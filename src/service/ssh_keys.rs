@@ -7,7 +7,7 @@ use crate::domain::audit::Actor;
 use crate::domain::broker::parse_engineer_key;
 use crate::domain::principal::Principal;
 use crate::domain::time::format_utc;
-use crate::store::{AdminChange, SshKeyRecord};
+use crate::store::{AdminChange, SshKeyRecord, StoreError};
 
 use super::{App, ServiceError, ServiceResult, actor};
 
@@ -91,10 +91,9 @@ impl App {
         {
             Ok(()) => Ok(record),
             // One key identifies one engineer; who holds it is not told.
-            Err(ServiceError::Duplicate(_)) => Err(ServiceError::Duplicate(format!(
-                "SSH key {} is registered already",
-                record.fingerprint
-            ))),
+            Err(ServiceError::Store(StoreError::Duplicate(_))) => Err(ServiceError::Duplicate(
+                format!("SSH key {} is registered already", record.fingerprint),
+            )),
             Err(e) => Err(e),
         }
     }

@@ -87,7 +87,7 @@ pub fn apply(
             id,
             secret_sealed,
             overlap_until,
-        } => webhooks::rotate(conn, owner, id, secret_sealed, *overlap_until)?,
+        } => webhooks::rotate(conn, *overlap_until, secret_sealed, owner, id)?,
         AdminChange::CreateBrokerHostKey { sealed, created_at } => {
             broker::insert_host_key(conn, sealed, *created_at)?;
         }
