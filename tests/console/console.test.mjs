@@ -218,8 +218,8 @@ test("the console end to end", async (t) => {
     await engineer.getByText(/No SSH keys yet/).waitFor();
     await engineer.getByLabel(/Public key/).fill(line);
     await engineer.getByRole("button", { name: "Add a key" }).click();
-    await engineer.getByRole("cell", { name: fingerprint }).waitFor();
-    await engineer.getByRole("cell", { name: "e2e-laptop" }).waitFor();
+    await engineer.getByRole("cell", { name: fingerprint, exact: true }).waitFor();
+    await engineer.getByRole("cell", { name: "e2e-laptop", exact: true }).waitFor();
     await assertAccessible(engineer, "my SSH keys");
     await shot(engineer, "keys-en-desktop");
     // The same key again: refused in words, the paste kept for correcting.
