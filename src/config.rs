@@ -65,6 +65,11 @@ pub struct Settings {
     #[arg(long, env = "SUPPORT_ACCESS_TOKEN_TTL", default_value = "24h", value_parser = duration::parse)]
     #[serde(with = "duration")]
     pub token_ttl: Duration,
+    /// How long terminal recordings are kept after their session's last output; the
+    /// sweeper then drops them (their hashes stay in the audit chain).
+    #[arg(long, env = "SUPPORT_ACCESS_RECORDING_RETENTION", default_value = "180d", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub recording_retention: Duration,
     /// How often the expiry sweeper runs.
     #[arg(long, env = "SUPPORT_ACCESS_SWEEP_INTERVAL", default_value = "30s", value_parser = duration::parse)]
     #[serde(with = "duration")]

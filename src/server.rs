@@ -72,6 +72,7 @@ pub async fn open_app(settings: &Settings, clock: Clock) -> Result<Arc<App>, Sta
         pending_ttl: signed(settings.pending_ttl),
         max_window: signed(settings.max_window),
         token_ttl: signed(settings.token_ttl),
+        recording_retention: signed(settings.recording_retention),
     };
     Ok(Arc::new(
         App::new(

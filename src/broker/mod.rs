@@ -5,6 +5,7 @@
 
 mod cutoff;
 mod detect;
+mod recording;
 mod relay;
 mod server;
 mod target;

@@ -10,6 +10,7 @@ use russh::{Channel, client};
 use tokio::sync::mpsc;
 
 use super::detect::CommandDetector;
+use super::recording::Recorder;
 
 /// Environment variables passed on to the host; all others are refused.
 pub fn env_allowed(name: &str) -> bool {
@@ -25,13 +26,28 @@ pub async fn relay(
     host: Channel<client::Msg>,
     server: Handle,
     commands: Commands,
+    recorder: Arc<Recorder>,
 ) {
     let id = engineer.id();
     let (engineer_in, engineer_out) = engineer.split();
     let (host_in, host_out) = host.split();
     let detector = Arc::new(Mutex::new(None::<CommandDetector>));
-    let input = to_host(engineer_in, host_out, detector.clone(), commands.clone());
-    let output = to_engineer(host_in, engineer_out, id, server, detector, commands);
+    let input = to_host(
+        (engineer_in, id),
+        host_out,
+        detector.clone(),
+        commands.clone(),
+        recorder.clone(),
+    );
+    let output = to_engineer(
+        host_in,
+        engineer_out,
+        id,
+        server,
+        detector,
+        commands,
+        recorder,
+    );
     tokio::join!(input, output);
 }
 
@@ -40,10 +56,11 @@ fn lock(d: &Mutex<Option<CommandDetector>>) -> std::sync::MutexGuard<'_, Option<
 }
 
 async fn to_host(
-    mut from: russh::ChannelReadHalf,
+    (mut from, id): (russh::ChannelReadHalf, russh::ChannelId),
     to: russh::ChannelWriteHalf<client::Msg>,
     detector: Arc<Mutex<Option<CommandDetector>>>,
     commands: Commands,
+    recorder: Arc<Recorder>,
 ) {
     let mut pty = (80, 24);
     while let Some(msg) = from.wait().await {
@@ -64,6 +81,7 @@ async fn to_host(
                 ..
             } => {
                 pty = (col_width, row_height);
+                recorder.pty(id, &term, col_width, row_height);
                 to.request_pty(
                     false,
                     &term,
@@ -99,6 +117,7 @@ async fn to_host(
                 if let Some(d) = lock(&detector).as_mut() {
                     d.resize(col_width, row_height);
                 }
+                recorder.resize(id, col_width, row_height);
                 to.window_change(col_width, row_height, pix_width, pix_height)
                     .await
             }
@@ -121,6 +140,7 @@ async fn to_engineer(
     server: Handle,
     detector: Arc<Mutex<Option<CommandDetector>>>,
     commands: Commands,
+    recorder: Arc<Recorder>,
 ) {
     while let Some(msg) = from.wait().await {
         let sent = match msg {
@@ -130,9 +150,13 @@ async fn to_engineer(
                         let _ = commands.send(line);
                     }
                 }
+                recorder.output(id, &data).await;
                 to.data_bytes(data).await
             }
-            ChannelMsg::ExtendedData { data, ext } => to.extended_data_bytes(ext, data).await,
+            ChannelMsg::ExtendedData { data, ext } => {
+                recorder.output(id, &data).await;
+                to.extended_data_bytes(ext, data).await
+            }
             ChannelMsg::Eof => to.eof().await,
             ChannelMsg::ExitStatus { exit_status } => to.exit_status(exit_status).await,
             ChannelMsg::ExitSignal {

@@ -16,10 +16,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::BrokerConfig;
 use super::cutoff::Registered;
+use super::recording::Recorder;
 use super::relay::{self, Commands, env_allowed};
 use super::target::{self, TargetError, TargetHandle};
 use super::throttle::Throttle;
 use crate::domain::broker::{Refusal, key_fingerprint};
+use crate::domain::recording::SessionEnd;
 use crate::domain::session::{MAX_COMMAND_CHARS, Operation};
 use crate::service::App;
 use crate::service::broker::{BrokerEngineer, FailedLogin};
@@ -73,6 +75,9 @@ struct Established {
     session: SessionRef,
     commands: Commands,
     channels: Arc<Mutex<Vec<ChannelId>>>,
+    recorder: Arc<Recorder>,
+    /// Set when the broker cut the session (rather than the engineer leaving).
+    cut: watch::Receiver<Option<String>>,
     _registered: Registered,
 }
 
@@ -133,8 +138,13 @@ async fn finish(app: &App, established: Established) {
         .target
         .disconnect(Disconnect::ByApplication, "", "en")
         .await;
+    let cut = established.cut.borrow().is_some();
+    let end = SessionEnd {
+        cut,
+        recording: established.recorder.finish().await,
+    };
     if let Err(e) = app
-        .broker_close_session(&established.engineer, &established.session)
+        .broker_close_session(&established.engineer, &established.session, end)
         .await
     {
         tracing::warn!(error = %crate::causes::Causes(&e), "broker: cannot close the session record");
@@ -222,6 +232,7 @@ impl Connection {
             authorization_id: target.authorization_id,
             detail_id: target.detail_id,
             engineer_id: engineer.user.id.clone(),
+            session_id: None,
         };
         let config = &self.shared.config;
         let Some((key, cut)) = app.live_sessions.register(
@@ -263,9 +274,12 @@ impl Connection {
                 _ => "the service is unavailable, try again".to_string(),
             })?;
         drop(target); // wipes the password
+        app.live_sessions.attach(key, session.session_id);
+        let recorder = Recorder::start(app.clone(), session.session_id);
         let target = Arc::new(handle);
         let channels = Arc::new(Mutex::new(Vec::new()));
         let commands = spawn_recorder(app.clone(), engineer.clone(), session.clone());
+        let cut_seen = cut.clone();
         tokio::spawn(cut_when_told(
             cut,
             server,
@@ -279,6 +293,8 @@ impl Connection {
             session,
             commands,
             channels,
+            recorder,
+            cut: cut_seen,
             _registered: registered,
         });
         Ok(target)
@@ -427,7 +443,8 @@ impl russh::server::Handler for Connection {
                     open.push(channel.id());
                 }
                 let commands = established.commands.clone();
-                tokio::spawn(relay::relay(channel, host, server, commands));
+                let recorder = established.recorder.clone();
+                tokio::spawn(relay::relay(channel, host, server, commands, recorder));
             }
             Err(line) => {
                 tokio::spawn(refuse(channel, line));

@@ -42,13 +42,36 @@ pub static STYLE: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// The terminal player of recorded and live sessions, vendored unchanged with its
+/// licence (static/asciinema-player/).
+pub static PLAYER_SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
+    asset(
+        "asciinema-player",
+        "js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/asciinema-player/asciinema-player.min.js"),
+    )
+});
+
+pub static PLAYER_STYLE: LazyLock<Asset> = LazyLock::new(|| {
+    asset(
+        "asciinema-player",
+        "css",
+        "text/css; charset=utf-8",
+        include_bytes!("static/asciinema-player/asciinema-player.css"),
+    )
+});
+
 /// The URL of an asset.
 pub fn url(asset: &Asset) -> String {
     format!("/console/static/{}", asset.name)
 }
 
 pub async fn serve(Path(name): Path<String>) -> Response {
-    let Some(asset) = [&*SCRIPT, &*STYLE].into_iter().find(|a| a.name == name) else {
+    let Some(asset) = [&*SCRIPT, &*STYLE, &*PLAYER_SCRIPT, &*PLAYER_STYLE]
+        .into_iter()
+        .find(|a| a.name == name)
+    else {
         return StatusCode::NOT_FOUND.into_response();
     };
     (

@@ -723,10 +723,11 @@ pub async fn session(
         let (_, files) = app
             .list_file_transfers(&v.principal, group, path, Order::OldestFirst, page_of)
             .await?;
-        Ok::<_, ServiceError>((ops, files))
+        let view = app.session_view(&v.principal, group, path).await?;
+        Ok::<_, ServiceError>((ops, files, view))
     }
     .await;
-    let (ops, files) = match result {
+    let (ops, files, view) = match result {
         Ok(found) => found,
         Err(e) => return layout::failure(v.lang, e),
     };
@@ -735,9 +736,12 @@ pub async fn session(
     let back = path
         .authorization_id
         .map_or("/console/requests".into(), |a| request_url(a, group));
+    let base = format!("/console/requests/{id}/details/{detail}/sessions/{session}");
+    let (media, player) = super::sessions::section(&v, &base, group, &view);
     let body = html! {
         p.crumbs { a href=(back) { "← " (t(M::Request)) } }
         h1 { (t(M::Session)) " " (session) }
+        (media)
         h2 { (t(M::Commands)) }
         @if ops.is_empty() { p.empty { (t(M::NoCommands)) } } @else {
             (table(lang, M::Commands, &[M::Time, M::Command], false, html! {
@@ -759,5 +763,5 @@ pub async fn session(
             }))
         }
     };
-    page(&v.chrome(), t(M::Session), body)
+    layout::page_with(&v.chrome(), t(M::Session), body, player)
 }

@@ -101,6 +101,16 @@ catalogue! {
     NoCommands => "No commands recorded.", "没有命令记录。";
     Transfers => "File transfers", "文件传输";
     NoTransfers => "No file transfers recorded.", "没有文件传输记录。";
+    Recording => "Recording", "会话录像";
+    RecordingDownload => "Download (asciicast)", "下载（asciicast）";
+    RecordingTranscript => "Plain transcript", "纯文本记录";
+    NoRecording => "No recording: only terminal sessions through the SSH broker are recorded.", "无录像：仅记录经 SSH 代理的终端会话。";
+    RecordingPurged => "The recording was deleted at the end of its retention period; its SHA-256 stays in the audit log.", "录像已在保留期满后删除，其 SHA-256 仍保存在审计日志中。";
+    LiveView => "Live view", "实时查看";
+    LiveElsewhere => "This session runs on another instance of the service; its live view is served there.", "该会话运行在服务的另一个实例上，请在该实例查看实时画面。";
+    Terminate => "Terminate this session", "终止此会话";
+    TerminateReason => "Reason shown to the engineer (optional)", "告知工程师的原因（可选）";
+    TerminateNote => "Ends this session within seconds. The authorization stays as it is.", "数秒内结束此会话，授权本身保持不变。";
     FileName => "File", "文件";
     Direction => "Direction", "方向";
     Size => "Size (bytes)", "大小（字节）";

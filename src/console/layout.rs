@@ -22,6 +22,11 @@ pub struct Chrome<'a> {
 }
 
 pub fn page(chrome: &Chrome, title: &str, body: Markup) -> Response {
+    page_with(chrome, title, body, false)
+}
+
+/// A page that plays terminal recordings (loads the player too).
+pub fn page_with(chrome: &Chrome, title: &str, body: Markup, player: bool) -> Response {
     let lang = chrome.lang;
     let t = |m: M| m.text(lang);
     let other = match lang {
@@ -41,6 +46,10 @@ pub fn page(chrome: &Chrome, title: &str, body: Markup) -> Response {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (t(M::AppName)) }
                 link rel="stylesheet" href=(assets::url(&assets::STYLE));
+                @if player {
+                    link rel="stylesheet" href=(assets::url(&assets::PLAYER_STYLE));
+                    script src=(assets::url(&assets::PLAYER_SCRIPT)) defer {}
+                }
                 script src=(assets::url(&assets::SCRIPT)) defer {}
             }
             body {

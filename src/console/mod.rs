@@ -9,6 +9,7 @@ mod customer;
 mod engineer;
 mod i18n;
 mod layout;
+mod sessions;
 
 use std::sync::Arc;
 
@@ -33,16 +34,27 @@ pub struct ConsoleConfig {
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Session pages run the terminal player, whose terminal emulator is WebAssembly: it may
+/// be compiled (`'wasm-unsafe-eval'`, which allows no JavaScript `eval`).
+const PLAYER_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; \
+    frame-ancestors 'none'; base-uri 'none'";
 
 /// Headers on every console response: no inline script, no framing, no referrer, and
 /// pages (not the hashed assets) never cached.
 async fn security_headers(req: Request, next: Next) -> Response {
-    let is_asset = auth::original_path(req.extensions(), req.uri()).starts_with("/console/static/");
+    let path = auth::original_path(req.extensions(), req.uri());
+    let is_asset = path.starts_with("/console/static/");
+    let csp = if path.contains("/sessions/") {
+        PLAYER_CSP
+    } else {
+        CSP
+    };
     let mut response = next.run(req).await;
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(csp),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
@@ -87,6 +99,18 @@ pub fn router(config: ConsoleConfig) -> Router<Arc<App>> {
         .route(
             &format!("{detail}/sessions/{{session_id}}"),
             get(customer::session),
+        )
+        .route(
+            &format!("{detail}/sessions/{{session_id}}/recording"),
+            get(sessions::recording),
+        )
+        .route(
+            &format!("{detail}/sessions/{{session_id}}/live"),
+            get(sessions::live),
+        )
+        .route(
+            &format!("{detail}/sessions/{{session_id}}/terminate"),
+            post(sessions::terminate),
         )
         .route("/console/mine", get(engineer::mine))
         .route(

@@ -115,6 +115,10 @@ pub struct OutboxDraft {
     pub status: Option<Status>,
     pub actor_id: String,
     pub session_id: Option<i64>,
+    /// `session.closed`: why it ended ([`crate::domain::recording::CloseReason`]).
+    pub close_reason: Option<String>,
+    /// `session.closed`: the SHA-256 of its recording, if it was recorded.
+    pub sha256: Option<String>,
     pub at: Timestamp,
 }
 
@@ -135,7 +139,32 @@ impl OutboxDraft {
             status: Some(status),
             actor_id: actor_id.to_owned(),
             session_id: None,
+            close_reason: None,
+            sha256: None,
             at,
+        }
+    }
+
+    /// The event of a session's change (`session.*`).
+    pub fn session(
+        event_type: EventType,
+        customer_id: &str,
+        id: AuthorizationId,
+        session_id: i64,
+        actor_id: &str,
+        at: Timestamp,
+    ) -> OutboxDraft {
+        OutboxDraft {
+            session_id: Some(session_id),
+            status: None,
+            ..OutboxDraft::authorization(
+                event_type,
+                customer_id,
+                id,
+                Status::Authorized,
+                actor_id,
+                at,
+            )
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod locale;
 pub mod network_policy;
 pub mod principal;
+pub mod recording;
 pub mod secret;
 pub mod session;
 pub mod status;

@@ -69,6 +69,8 @@ pub enum SessionRefused {
     NoLongerAuthorized,
     Closed,
     AlreadyClosed,
+    /// Only sessions through the SSH broker can be terminated or watched.
+    NotBrokered,
 }
 
 impl SessionRefused {
@@ -78,6 +80,9 @@ impl SessionRefused {
             SessionRefused::NoLongerAuthorized => "the authorization is no longer authorized",
             SessionRefused::Closed => "the session is closed",
             SessionRefused::AlreadyClosed => "the session is already closed",
+            SessionRefused::NotBrokered => {
+                "the session was reported by the engineer's tooling, not run through the broker"
+            }
         }
     }
 }

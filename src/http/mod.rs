@@ -11,6 +11,7 @@ mod identity;
 pub mod input;
 pub mod middleware;
 mod provider;
+pub mod recordings;
 mod ssh_keys;
 mod webhooks;
 pub mod wire;
@@ -46,6 +47,8 @@ pub fn router(
     let idempotent =
         || axum::middleware::from_fn_with_state(keyed.clone(), idempotency::idempotent);
 
+    // Our session extensions sit beside Huawei's history endpoints (SPEC §7).
+    let history = "/authorizations/{authorization_id}/authorization-details/{detail_id}/sessions/{session_id}";
     let customer = Router::new()
         .route("/authorizations", get(customer::list_authorizations))
         .route("/authorizations/login-type", get(customer::login_type))
@@ -70,6 +73,9 @@ pub fn router(
             "/authorizations/{authorization_id}/authorization-details/{detail_id}/sessions/{session_id}/operation-file-logs",
             get(customer::list_file_transfers),
         )
+        .route(&format!("{history}/recording"), get(recordings::recording))
+        .route(&format!("{history}/live"), get(recordings::live))
+        .route(&format!("{history}/terminate"), post(recordings::terminate))
         .route_layer(authenticated());
 
     let session = "/authorizations/{authorization_id}/details/{detail_id}/sessions/{session_id}";

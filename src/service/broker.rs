@@ -2,8 +2,11 @@
 //! and first-hand session records. The broker (`src/broker`) calls these, as HTTP and
 //! the CLI call the rest of the service layer.
 
+use crate::domain::Status;
 use crate::domain::audit::{Actor, AuditDraft, SYSTEM_CHAIN};
 use crate::domain::broker::{BrokerLogin, Refusal, gate, parse_login};
+use crate::domain::event::{EventType, OutboxDraft};
+use crate::domain::recording::{SessionEnd, terminated_message};
 use crate::domain::secret::Secret;
 use crate::domain::session::{Operation, Session, SessionSource};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, SessionId};
@@ -146,7 +149,7 @@ impl App {
             Some(a) => AuditDraft::new(&a.customer_id, Some(a.id), &actor, "broker_refused"),
             None => AuditDraft::new(&engineer.user.domain_id, None, &actor, "broker_refused"),
         };
-        self.append_audit(engineer.login.detail, event.note(note), None)
+        self.append_audit(engineer.login.detail, event.note(note), None, None)
             .await
     }
 
@@ -164,7 +167,7 @@ impl App {
             "broker_login_failed",
         )
         .note(note);
-        self.append_audit(DetailId(0), event, None).await
+        self.append_audit(DetailId(0), event, None, None).await
     }
 
     /// The host presented `seen` while `target.pinned_key` is pinned: audited in the
@@ -190,7 +193,17 @@ impl App {
             "host_key_mismatch",
         )
         .note(note);
-        self.append_audit(target.detail_id, event, None).await
+        let mut mismatch = OutboxDraft::authorization(
+            EventType::HostKeyMismatch,
+            &target.customer_id,
+            target.authorization_id,
+            Status::Authorized,
+            &actor.id,
+            self.clock.now(),
+        );
+        mismatch.status = None;
+        self.append_audit(target.detail_id, event, None, Some(mismatch))
+            .await
     }
 
     /// The first accepted login pins the host key, as a CheckHosts success does.
@@ -211,7 +224,7 @@ impl App {
             "host_key_pinned",
         )
         .note(format!("detail={} host_key={seen}", target.detail_id.0));
-        self.append_audit(target.detail_id, event, Some(seen.to_owned()))
+        self.append_audit(target.detail_id, event, Some(seen.to_owned()), None)
             .await
     }
 
@@ -220,11 +233,13 @@ impl App {
         detail: DetailId,
         event: AuditDraft,
         pin: Option<String>,
+        outbox: Option<OutboxDraft>,
     ) -> ServiceResult<()> {
         let record = HostCheckRecord {
             detail_id: detail,
             pin,
             event,
+            outbox,
             now: self.clock.now(),
         };
         Ok(self.store.record_host_check(record).await?)
@@ -282,15 +297,17 @@ impl App {
         Ok(())
     }
 
-    /// Closes a broker session's record (a no-op if the authorization's end closed it).
+    /// Closes a broker session's record with its recording's hash (if the
+    /// authorization's end closed it already, only the hash is filed).
     pub async fn broker_close_session(
         &self,
         engineer: &BrokerEngineer,
         session: &SessionRef,
+        end: SessionEnd,
     ) -> ServiceResult<()> {
         match self
             .store
-            .close_session(session.clone(), self.clock.now(), engineer.actor())
+            .close_session(session.clone(), self.clock.now(), engineer.actor(), end)
             .await
         {
             Ok(()) | Err(StoreError::Session(_)) => Ok(()),
@@ -311,6 +328,11 @@ impl App {
             .user_by_id(&live.engineer_id)
             .await?
             .is_some_and(|u| u.enabled);
+        if let Some(session) = live.session_id
+            && let Some(reason) = self.store.termination_requested(session).await?
+        {
+            return Ok(Some(terminated_message(reason.as_deref())));
+        }
         let scope = Scope::Provider {
             raised_by: Some(live.engineer_id.clone()),
         };

@@ -167,6 +167,7 @@ impl Check {
             detail_id: detail,
             pin,
             event: event.note(note),
+            outbox: None,
             now: clock.now(),
         };
         store.record_host_check(record).await?;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{Notify, watch};
 
-use crate::domain::{AuthorizationId, DetailId};
+use crate::domain::{AuthorizationId, DetailId, SessionId};
 
 /// What the watcher needs to re-check a live session.
 #[derive(Debug, Clone)]
@@ -19,6 +19,8 @@ pub struct LiveSession {
     pub authorization_id: AuthorizationId,
     pub detail_id: DetailId,
     pub engineer_id: String,
+    /// Its session record, once opened (a terminate names it).
+    pub session_id: Option<SessionId>,
 }
 
 struct Entry {
@@ -65,6 +67,13 @@ impl LiveSessions {
         let (cut, receiver) = watch::channel(None);
         entries.insert(key, Entry { session, cut });
         Some((key, receiver))
+    }
+
+    /// Names the session record of a registered session.
+    pub fn attach(&self, key: u64, session: SessionId) {
+        if let Some(entry) = self.lock().get_mut(&key) {
+            entry.session.session_id = Some(session);
+        }
     }
 
     pub fn deregister(&self, key: u64) {
@@ -120,6 +129,7 @@ mod tests {
             authorization_id: AuthorizationId(auth),
             detail_id: DetailId(1),
             engineer_id: engineer.into(),
+            session_id: None,
         }
     }
 

@@ -13,9 +13,11 @@ pub mod idempotency;
 pub mod identity;
 pub mod in_flight;
 pub mod live_sessions;
+pub mod live_view;
 pub mod network_policy;
 pub mod password_pool;
 pub mod provider;
+pub mod recordings;
 pub mod ssh;
 pub mod ssh_keys;
 pub mod sweeper;
@@ -43,6 +45,8 @@ pub struct Policy {
     pub pending_ttl: SignedDuration,
     pub max_window: SignedDuration,
     pub token_ttl: SignedDuration,
+    /// How long terminal recordings are kept after their last output.
+    pub recording_retention: SignedDuration,
 }
 
 impl Default for Policy {
@@ -51,6 +55,7 @@ impl Default for Policy {
             pending_ttl: SignedDuration::from_hours(72),
             max_window: SignedDuration::from_hours(24 * 30),
             token_ttl: SignedDuration::from_hours(24),
+            recording_retention: SignedDuration::from_hours(24 * 180),
         }
     }
 }
@@ -72,6 +77,8 @@ pub struct App {
     host_checks: Arc<HostChecks>,
     /// SSH broker sessions running in this process.
     pub live_sessions: live_sessions::LiveSessions,
+    /// The live view of the interactive broker sessions running in this process.
+    pub live_feeds: live_view::LiveFeeds,
     /// The threads that hash and verify passwords.
     pub passwords: password_pool::PasswordPool,
     /// Where CheckHosts (and the SSH broker) may connect.
@@ -233,6 +240,7 @@ impl App {
             credentials: Default::default(),
             host_checks,
             live_sessions: Default::default(),
+            live_feeds: Default::default(),
             passwords: Default::default(),
             target_networks: Default::default(),
         }

@@ -224,7 +224,7 @@ impl App {
     pub async fn close_session(&self, p: &Principal, path: SessionPath) -> ServiceResult<()> {
         let target = path.within(p.provider_scope()?)?;
         self.store
-            .close_session(target, self.clock.now(), actor(p))
+            .close_session(target, self.clock.now(), actor(p), Default::default())
             .await?;
         Ok(())
     }

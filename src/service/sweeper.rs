@@ -1,5 +1,6 @@
 //! The background sweeper: pending requests past their TTL and authorized windows
-//! past their end become `expired`.
+//! past their end become `expired`; terminal recordings past their retention are
+//! dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +53,13 @@ pub fn spawn(
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(forgotten = n, "idempotency keys pruned"),
                 Err(e) => tracing::warn!(error = %e, "idempotency key pruning failed; will retry"),
+            }
+            match app.purge_recordings().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(recordings = n, "recordings past retention dropped"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "recording retention sweep failed; will retry");
+                }
             }
         }
     })

@@ -343,6 +343,12 @@ pub fn payload(job: &DeliveryJob) -> Value {
     if let Some(s) = d.session_id {
         data["session_id"] = json!(s.to_string());
     }
+    if let Some(reason) = &d.close_reason {
+        data["close_reason"] = json!(reason);
+    }
+    if let Some(sha256) = &d.sha256 {
+        data["recording_sha256"] = json!(sha256);
+    }
     json!({
         "type": d.event_type.name(),
         "timestamp": d.at.to_string(),

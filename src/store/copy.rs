@@ -9,7 +9,7 @@ use super::sqlite::export::Snapshot;
 use super::{Store, StoreError, StoreResult};
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 21] = [
+pub const TABLES: [&str; 23] = [
     "domains",
     "users",
     "engineer_ssh_keys",
@@ -25,6 +25,8 @@ pub const TABLES: [&str; 21] = [
     "sessions",
     "session_operations",
     "session_file_transfers",
+    "session_recordings",
+    "session_recording_chunks",
     "audit_events",
     "audit_heads",
     "outbox_events",
@@ -68,6 +70,17 @@ pub struct Page {
 
 /// Rows read and written at a time: memory stays bounded whatever the source's size.
 pub const ROWS_PER_PAGE: usize = 5_000;
+/// Recording chunks are up to a few hundred KiB each: fewer of them at a time.
+pub const CHUNKS_PER_PAGE: usize = 16;
+
+/// How many rows of `table` are read at a time.
+fn page_size(table: &str) -> usize {
+    if table == "session_recording_chunks" {
+        CHUNKS_PER_PAGE
+    } else {
+        ROWS_PER_PAGE
+    }
+}
 
 /// What was copied and found intact on the target.
 #[derive(Debug)]
@@ -94,7 +107,7 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
     }
     target
         .import(&TABLES, |table, after| {
-            source.page(table, after, ROWS_PER_PAGE)
+            source.page(table, after, page_size(table))
         })
         .await?;
     // From here on the copy is committed: a failed check means the target is suspect.

@@ -16,9 +16,10 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
-use crate::domain::event::OutboxEvent;
+use crate::domain::event::{OutboxDraft, OutboxEvent};
 use crate::domain::idempotency::KeyUse;
 use crate::domain::principal::GroupView;
+use crate::domain::recording::SessionEnd;
 use crate::domain::session::{FileTransfer, Operation, Session, SessionRefused};
 use crate::domain::{
     Action, Authorization, AuthorizationId, DetailId, Scope, SessionId, Status, TransitionError,
@@ -210,12 +211,57 @@ pub trait Store: Send + Sync + 'static {
         actor: Actor,
         now: Timestamp,
     ) -> StoreResult<()>;
+    /// Closes the session with its audit event and `session.closed`; `end` says how the
+    /// broker saw it end and carries its recording's hash (the recording is finished in
+    /// the same transaction). If a cancel closed it first, only the hash is filed.
     async fn close_session(
         &self,
         target: SessionRef,
         now: Timestamp,
         actor: Actor,
+        end: SessionEnd,
     ) -> StoreResult<()>;
+    /// The session's source, state and recording, if it is visible through `target`.
+    async fn session_facts(&self, target: SessionRef) -> StoreResult<SessionFacts>;
+    /// A customer's request to end an open broker session (the instance holding it cuts
+    /// it), audited with `actor` and `reason`, with `session.terminated`. Asking again
+    /// changes nothing.
+    async fn request_termination(
+        &self,
+        target: SessionRef,
+        actor: Actor,
+        reason: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// `Some(reason)` once a terminate of `session` was requested.
+    async fn termination_requested(
+        &self,
+        session: SessionId,
+    ) -> StoreResult<Option<Option<String>>>;
+
+    // Terminal recordings (the service checked visibility before reading chunks).
+    /// Stores one chunk of `session`'s recording, creating the recording with the first.
+    async fn append_recording_chunk(
+        &self,
+        session: SessionId,
+        chunk: RecordingChunk,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Up to `limit` chunks from sequence number `from` on, in order.
+    async fn recording_chunks(
+        &self,
+        session: SessionId,
+        from: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<RecordingChunk>>;
+    /// Drops the chunks of up to `limit` recordings last written before `before`
+    /// (their hashes stay in the audit chain), each with an audit event; how many.
+    async fn purge_recordings(
+        &self,
+        before: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<u32>;
     async fn list_sessions(
         &self,
         scope: &Scope,
@@ -337,6 +383,8 @@ pub struct HostCheckRecord {
     pub detail_id: DetailId,
     pub pin: Option<String>,
     pub event: AuditDraft,
+    /// A notification written with it (`host_key.mismatch`).
+    pub outbox: Option<OutboxDraft>,
     pub now: Timestamp,
 }
 

@@ -365,3 +365,21 @@ pub struct AuditFilter {
     /// `None`: every matching event.
     pub limit: Option<u32>,
 }
+
+/// What the recording, live view and terminate endpoints need of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionFacts {
+    pub source: crate::domain::session::SessionSource,
+    pub ended: bool,
+    pub terminate_requested: bool,
+    pub recording: Option<crate::domain::recording::RecordingInfo>,
+}
+
+/// One stored piece of a recording: a zstd frame of the asciicast.
+#[derive(Debug, Clone)]
+pub struct RecordingChunk {
+    pub seq: i64,
+    pub data: Vec<u8>,
+    /// Uncompressed bytes in it.
+    pub size_bytes: u64,
+}

@@ -5,14 +5,18 @@
 use jiff::Timestamp;
 
 use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
+use crate::domain::event::{EventType, OutboxDraft};
 use crate::domain::idempotency::KeyUse;
-use crate::domain::session::{FileTransfer, Operation, Session, SessionSource, flagged_count};
+use crate::domain::recording::{CloseReason, RecordingInfo, RecordingSummary, SessionEnd};
+use crate::domain::session::{
+    FileTransfer, Operation, Session, SessionRefused, SessionSource, flagged_count,
+};
 use crate::domain::{
     Authorization, AuthorizationId, Detail, DetailId, DetailType, SessionId, Status,
 };
 use crate::store::{
-    AuditChain, DomainRecord, GroupRecord, Order, SessionRef, StoreError, StoreResult, TokenHolder,
-    UserRecord, WebhookRecord,
+    AuditChain, DomainRecord, GroupRecord, Order, SessionFacts, SessionRef, StoreError,
+    StoreResult, TokenHolder, UserRecord, WebhookRecord,
 };
 
 /// One row of a result, read by column position.
@@ -211,7 +215,11 @@ pub enum SessionEvent<'a> {
     Opened,
     Operations(&'a [Operation]),
     FileTransfers(&'a [FileTransfer]),
-    Closed,
+    Closed(CloseReason, Option<&'a RecordingSummary>),
+    /// The recording of a session that something else closed first (a cancel).
+    RecordingSaved(&'a RecordingSummary),
+    /// A customer asked for the session to end.
+    Terminated,
 }
 
 /// The audit event of `what` in session `target` of an authorization of `domain`.
@@ -250,9 +258,201 @@ pub fn session_event(
                 }))
             ),
         ),
-        SessionEvent::Closed => ("session_closed", format!("session={session}")),
+        SessionEvent::Closed(reason, recording) => (
+            "session_closed",
+            format!(
+                "session={session} reason={}{}",
+                reason.name(),
+                recording.map_or_else(String::new, recording_note)
+            ),
+        ),
+        SessionEvent::RecordingSaved(recording) => (
+            "session_recording_saved",
+            format!("session={session}{}", recording_note(recording)),
+        ),
+        SessionEvent::Terminated => ("session_terminate", format!("session={session}")),
     };
     AuditDraft::new(domain, Some(target.authorization_id), actor, kind).note(note)
+}
+
+fn recording_note(r: &RecordingSummary) -> String {
+    format!(
+        " recording_sha256={} recording_bytes={}",
+        r.sha256, r.size_bytes
+    )
+}
+
+/// What closing a session writes, decided once for both stores.
+#[derive(Debug)]
+pub struct SessionClose {
+    pub event: AuditDraft,
+    /// `session.closed`, unless something else closed the session first.
+    pub outbox: Option<OutboxDraft>,
+}
+
+/// The facts a close is decided on.
+pub struct CloseFacts<'a> {
+    pub domain: &'a str,
+    /// The session was closed before this call (by a cancel, or a racing close).
+    pub closed_before: bool,
+    pub terminate_requested: bool,
+    pub end: &'a SessionEnd,
+    pub now: Timestamp,
+}
+
+/// A session closes once; the broker's close after a cancel closed the session still
+/// files the recording's hash, in an event of its own.
+pub fn session_close(
+    target: &SessionRef,
+    actor: &Actor,
+    facts: CloseFacts<'_>,
+) -> StoreResult<SessionClose> {
+    let recording = facts.end.recording.as_ref();
+    if facts.closed_before {
+        let recording = recording.ok_or(SessionRefused::AlreadyClosed)?;
+        let what = SessionEvent::RecordingSaved(recording);
+        return Ok(SessionClose {
+            event: session_event(facts.domain, target, actor, what),
+            outbox: None,
+        });
+    }
+    let reason = CloseReason::of(facts.terminate_requested, facts.end.cut);
+    let event = session_event(
+        facts.domain,
+        target,
+        actor,
+        SessionEvent::Closed(reason, recording),
+    );
+    let outbox = OutboxDraft {
+        close_reason: Some(reason.name().to_owned()),
+        sha256: recording.map(|r| r.sha256.clone()),
+        ..OutboxDraft::session(
+            EventType::SessionClosed,
+            facts.domain,
+            target.authorization_id,
+            target.session_id.0,
+            &actor.id,
+            facts.now,
+        )
+    };
+    Ok(SessionClose {
+        event,
+        outbox: Some(outbox),
+    })
+}
+
+/// A session's source, whether it ended, and its recording: `$1` the session.
+pub const SESSION_FACTS: &str = "SELECT s.source, s.ended_at, s.terminate_requested_at, \
+    r.started_at, r.ended_at, r.size_bytes, r.chunks, r.sha256, r.purged_at \
+    FROM sessions s LEFT JOIN session_recordings r ON r.session_id = s.id WHERE s.id = $1";
+
+/// A row of [`SESSION_FACTS`].
+pub fn session_facts(r: &impl Columns) -> StoreResult<SessionFacts> {
+    let recording = match r.opt_time(3)? {
+        Some(started_at) => Some(RecordingInfo {
+            started_at,
+            ended_at: r.opt_time(4)?,
+            size_bytes: r.int(5)?.max(0) as u64,
+            chunks: r.int(6)?.max(0) as u64,
+            sha256: r.opt_text(7)?,
+            purged_at: r.opt_time(8)?,
+        }),
+        None => None,
+    };
+    Ok(SessionFacts {
+        source: SessionSource::from_stored(&r.text(0)?),
+        ended: r.opt_int(1)?.is_some(),
+        terminate_requested: r.opt_int(2)?.is_some(),
+        recording,
+    })
+}
+
+/// A recording's row, created with its first chunk: `$1` session, `$2` now, `$3` bytes.
+pub const RECORDING_UPSERT: &str = "INSERT INTO session_recordings \
+    (session_id, started_at, updated_at, size_bytes, chunks) VALUES ($1, $2, $2, $3, 1) \
+    ON CONFLICT (session_id) DO UPDATE SET updated_at = excluded.updated_at, \
+    size_bytes = session_recordings.size_bytes + excluded.size_bytes, \
+    chunks = session_recordings.chunks + 1";
+
+pub const RECORDING_CHUNK_INSERT: &str =
+    "INSERT INTO session_recording_chunks (session_id, seq, data) VALUES ($1, $2, $3)";
+
+/// The end of a recording: `$1` now, `$2` its hash, `$3` the session.
+pub const RECORDING_FINISH: &str = "UPDATE session_recordings SET ended_at = $1, updated_at = $1, sha256 = $2 WHERE session_id = $3";
+
+/// Chunks from `$2` on, in order, at most `$3`.
+pub const RECORDING_CHUNKS: &str = "SELECT seq, data FROM session_recording_chunks \
+    WHERE session_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3";
+
+/// Recordings past retention (last written before `$1`), oldest first, at most `$2`,
+/// with what their purge event needs.
+pub const RECORDINGS_EXPIRED: &str = "SELECT r.session_id, s.authorization_id, s.detail_id, \
+    a.customer_id, r.sha256 FROM session_recordings r JOIN sessions s ON s.id = r.session_id \
+    JOIN authorizations a ON a.id = s.authorization_id \
+    WHERE r.purged_at IS NULL AND r.updated_at < $1 ORDER BY r.updated_at LIMIT $2";
+
+pub const RECORDING_DELETE_CHUNKS: &str =
+    "DELETE FROM session_recording_chunks WHERE session_id = $1";
+pub const RECORDING_PURGED: &str =
+    "UPDATE session_recordings SET purged_at = $1 WHERE session_id = $2";
+
+/// A row of [`RECORDINGS_EXPIRED`]: the purge's audit event (the system's), whose note
+/// repeats the hash the closing event holds.
+pub fn recording_purge_event(r: &impl Columns) -> StoreResult<(i64, AuditDraft)> {
+    let session = r.int(0)?;
+    let event = AuditDraft::new(
+        &r.text(3)?,
+        Some(AuthorizationId(r.int(1)?)),
+        &Actor::system(),
+        "session_recording_purged",
+    )
+    .note(format!(
+        "session={session} detail={} recording_sha256={}",
+        r.int(2)?,
+        r.opt_text(4)?.unwrap_or_default()
+    ));
+    Ok((session, event))
+}
+
+/// A customer's terminate: `$1` now, `$2` the reason, `$3` the session; only the first
+/// request counts.
+pub const SESSION_TERMINATE: &str = "UPDATE sessions SET terminate_requested_at = $1, \
+    terminate_reason = $2 WHERE id = $3 AND terminate_requested_at IS NULL AND ended_at IS NULL";
+
+/// Whether a terminate was requested, and its reason: `$1` the session.
+pub const SESSION_TERMINATION: &str =
+    "SELECT terminate_requested_at, terminate_reason FROM sessions WHERE id = $1";
+
+/// What a terminate writes besides the row: its audit event and `session.terminated`.
+pub fn termination(
+    domain: &str,
+    target: &SessionRef,
+    actor: &Actor,
+    reason: Option<String>,
+    now: Timestamp,
+) -> (AuditDraft, OutboxDraft) {
+    let event = session_event(domain, target, actor, SessionEvent::Terminated).reason(reason);
+    let outbox = OutboxDraft::session(
+        EventType::SessionTerminated,
+        domain,
+        target.authorization_id,
+        target.session_id.0,
+        &actor.id,
+        now,
+    );
+    (event, outbox)
+}
+
+/// `session.opened`, written with the new row.
+pub fn session_opened(domain: &str, session: &Session, actor: &Actor) -> OutboxDraft {
+    OutboxDraft::session(
+        EventType::SessionOpened,
+        domain,
+        session.authorization_id,
+        session.id.0,
+        &actor.id,
+        session.started_at,
+    )
 }
 
 pub const DOMAIN_COLUMNS: &str = "id, name, is_provider, created_at";

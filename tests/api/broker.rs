@@ -9,13 +9,19 @@ use crate::broker_host::{ACCOUNT, Broker, EngineerKey, PASSWORD, Running, Sshd, 
 use crate::helpers::{TestServer, World, captured_logs, on_postgres_or_skip};
 
 /// `eng` raises for `bob` a host detail at the sshd; returns (id, host detail).
-async fn raise(w: &World) -> (String, i64) {
+pub(crate) async fn raise(w: &World) -> (String, i64) {
     let (id, details) = w.raise_on("eng", "bob", "127.0.0.1").await;
     (id, details[0])
 }
 
 /// Bob confirms with the sshd's account; `window` as (effective, expire) in ms.
-async fn confirm(w: &World, id: &str, detail: i64, sshd: &Sshd, window: Option<(i64, i64)>) {
+pub(crate) async fn confirm(
+    w: &World,
+    id: &str,
+    detail: i64,
+    sshd: &Sshd,
+    window: Option<(i64, i64)>,
+) {
     let mut body = json!({"auth_detail_list": [{
         "auth_detail_id": detail, "port": sshd.port, "account": ACCOUNT, "password": PASSWORD
     }]});
@@ -34,7 +40,7 @@ fn sessions_path(id: &str, detail: i64) -> String {
     )
 }
 
-async fn sessions(w: &World, id: &str, detail: i64) -> Vec<Value> {
+pub(crate) async fn sessions(w: &World, id: &str, detail: i64) -> Vec<Value> {
     let r = w
         .call(
             "GET",
@@ -62,7 +68,7 @@ async fn commands(w: &World, id: &str, detail: i64, session: i64) -> Vec<String>
 }
 
 /// Waits until `check` holds (records are written right after the connection ends).
-async fn eventually<F, Fut>(what: &str, mut check: F)
+pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -83,14 +89,14 @@ async fn audit_kinds(w: &World) -> Vec<(String, String)> {
         .collect()
 }
 
-struct Setup {
-    w: World,
-    sshd: Sshd,
-    broker: Broker,
-    key: EngineerKey,
+pub(crate) struct Setup {
+    pub w: World,
+    pub sshd: Sshd,
+    pub broker: Broker,
+    pub key: EngineerKey,
 }
 
-async fn setup() -> Setup {
+pub(crate) async fn setup() -> Setup {
     let w = World::new().await;
     let sshd = Sshd::start();
     let broker = Broker::start(&w).await;

@@ -20,6 +20,7 @@ mod operator;
 mod outage;
 mod outbox;
 mod properties;
+mod recordings;
 mod restart;
 mod secrets;
 mod signing;

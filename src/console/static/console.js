@@ -114,4 +114,19 @@
     area.addEventListener("input", left);
     left();
   });
+
+  // Session pages: the recording plays in the page, a live session streams into the
+  // player over the console's WebSocket (asciinema-player, loaded on these pages only).
+  if (window.AsciinemaPlayer) {
+    var cast = document.getElementById("recording-player");
+    if (cast) {
+      window.AsciinemaPlayer.create(cast.dataset.cast, cast, { fit: "width" });
+    }
+    var live = document.getElementById("live-player");
+    if (live) {
+      var url = new URL(live.dataset.live, window.location.href);
+      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+      window.AsciinemaPlayer.create({ driver: "websocket", url: url.toString() }, live, { fit: "width" });
+    }
+  }
 })();

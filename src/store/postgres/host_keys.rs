@@ -33,6 +33,9 @@ pub async fn record_check(tx: &Transaction<'_>, record: HostCheckRecord) -> Stor
         tx.execute(&stmt, &[fingerprint, &record.detail_id.0])
             .await?;
     }
+    if let Some(outbox) = &record.outbox {
+        super::outbox::append(tx, outbox).await?;
+    }
     audit::append(tx, record.event, record.now).await
 }
 

@@ -38,8 +38,9 @@ use tokio_postgres::error::SqlState;
 use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
+use crate::domain::recording::SessionEnd;
 use crate::domain::session::{FileTransfer, Operation, Session};
-use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, SessionId, Status};
 use crate::store::rows::{from_ms, opt_from_ms};
 use crate::store::*;
 use batch::TransitionBatcher;
@@ -410,9 +411,67 @@ impl Store for PostgresStore {
         target: SessionRef,
         now: Timestamp,
         actor: Actor,
+        end: SessionEnd,
     ) -> StoreResult<()> {
-        in_transaction!(self, |tx| sessions::close(&tx, &target, now, &actor)
+        in_transaction!(self, |tx| sessions::close(&tx, &target, now, &actor, &end)
             .await?)
+    }
+
+    async fn session_facts(&self, target: SessionRef) -> StoreResult<SessionFacts> {
+        sessions::facts(&self.client().await?, &target).await
+    }
+
+    async fn request_termination(
+        &self,
+        target: SessionRef,
+        actor: Actor,
+        reason: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        in_transaction!(self, |tx| sessions::request_termination(
+            &tx, &target, &actor, reason, now
+        )
+        .await?)
+    }
+
+    async fn termination_requested(
+        &self,
+        session: SessionId,
+    ) -> StoreResult<Option<Option<String>>> {
+        sessions::termination_requested(&self.client().await?, session).await
+    }
+
+    async fn append_recording_chunk(
+        &self,
+        session: SessionId,
+        chunk: RecordingChunk,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        in_transaction!(self, |tx| sessions::append_recording_chunk(
+            &tx, session, &chunk, now
+        )
+        .await?)
+    }
+
+    async fn recording_chunks(
+        &self,
+        session: SessionId,
+        from: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<RecordingChunk>> {
+        sessions::recording_chunks(&self.client().await?, session, from, limit).await
+    }
+
+    async fn purge_recordings(
+        &self,
+        before: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<u32> {
+        in_transaction!(self, |tx| sessions::purge_recordings(
+            &tx, before, now, limit
+        )
+        .await?)
     }
 
     async fn list_sessions(

@@ -3,13 +3,16 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
-use super::audit;
 use super::query::Query;
+use super::{audit, outbox};
 use crate::domain::audit::Actor;
-use crate::domain::session::{self, Access, FileTransfer, Operation, Session};
-use crate::domain::{AuthorizationId, DetailId, Scope};
-use crate::store::rows::{self, Columns, SessionEvent};
-use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
+use crate::domain::recording::{SessionEnd, may_terminate};
+use crate::domain::session::{Access, FileTransfer, Operation, Session};
+use crate::domain::{AuthorizationId, DetailId, Scope, SessionId};
+use crate::store::rows::{self, CloseFacts, Columns, SessionEvent};
+use crate::store::{
+    Order, Page, RecordingChunk, SessionFacts, SessionRef, StoreError, StoreResult,
+};
 
 /// A visible authorization's facts that session rules need.
 struct AuthFacts {
@@ -150,6 +153,7 @@ pub async fn open(
     )
     .await?;
     let target = SessionRef::of(scope, s);
+    outbox::append(tx, &rows::session_opened(&facts.domain_id, s, actor)).await?;
     let event = rows::session_event(&facts.domain_id, &target, actor, SessionEvent::Opened);
     audit::append(tx, event, s.started_at).await
 }
@@ -223,18 +227,155 @@ pub async fn close(
     target: &SessionRef,
     now: Timestamp,
     actor: &Actor,
+    end: &SessionEnd,
 ) -> StoreResult<()> {
     let (facts, _) = session_state(tx, target, Hold::Share).await?;
+    let at = now.as_millisecond();
     // The condition decides between two racing closes.
     let closed = tx
         .execute(
             "UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL",
-            &[&now.as_millisecond(), &target.session_id.0],
+            &[&at, &target.session_id.0],
         )
         .await?;
-    session::may_close(closed == 0)?;
-    let event = rows::session_event(&facts.domain_id, target, actor, SessionEvent::Closed);
+    let state = session_facts_of(tx, target.session_id).await?;
+    let plan = rows::session_close(
+        target,
+        actor,
+        CloseFacts {
+            domain: &facts.domain_id,
+            closed_before: closed == 0,
+            terminate_requested: state.terminate_requested,
+            end,
+            now,
+        },
+    )?;
+    if let Some(recording) = &end.recording {
+        tx.execute(
+            rows::RECORDING_FINISH,
+            &[&at, &recording.sha256, &target.session_id.0],
+        )
+        .await?;
+    }
+    if let Some(draft) = &plan.outbox {
+        outbox::append(tx, draft).await?;
+    }
+    audit::append(tx, plan.event, now).await
+}
+
+async fn session_facts_of(c: &impl GenericClient, session: SessionId) -> StoreResult<SessionFacts> {
+    let stmt = c.prepare_cached(rows::SESSION_FACTS).await?;
+    let row = c
+        .query_opt(&stmt, &[&session.0])
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    rows::session_facts(&row)
+}
+
+pub async fn facts(c: &impl GenericClient, target: &SessionRef) -> StoreResult<SessionFacts> {
+    session_state(c, target, Hold::None).await?;
+    session_facts_of(c, target.session_id).await
+}
+
+pub async fn request_termination(
+    tx: &Transaction<'_>,
+    target: &SessionRef,
+    actor: &Actor,
+    reason: Option<String>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let (auth, _) = session_state(tx, target, Hold::Share).await?;
+    let state = session_facts_of(tx, target.session_id).await?;
+    may_terminate(state.source, state.ended)?;
+    let changed = tx
+        .execute(
+            rows::SESSION_TERMINATE,
+            &[&now.as_millisecond(), &reason, &target.session_id.0],
+        )
+        .await?;
+    if changed == 0 {
+        return Ok(()); // asked before
+    }
+    let (event, draft) = rows::termination(&auth.domain_id, target, actor, reason, now);
+    outbox::append(tx, &draft).await?;
     audit::append(tx, event, now).await
+}
+
+pub async fn termination_requested(
+    c: &impl GenericClient,
+    session: SessionId,
+) -> StoreResult<Option<Option<String>>> {
+    let stmt = c.prepare_cached(rows::SESSION_TERMINATION).await?;
+    let Some(row) = c.query_opt(&stmt, &[&session.0]).await? else {
+        return Ok(None);
+    };
+    let at: Option<i64> = row.try_get(0)?;
+    Ok(at.map(|_| row.try_get(1)).transpose()?)
+}
+
+pub async fn append_recording_chunk(
+    tx: &Transaction<'_>,
+    session: SessionId,
+    chunk: &RecordingChunk,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let size = chunk.size_bytes as i64;
+    tx.execute(
+        rows::RECORDING_UPSERT,
+        &[&session.0, &now.as_millisecond(), &size],
+    )
+    .await?;
+    tx.execute(
+        rows::RECORDING_CHUNK_INSERT,
+        &[&session.0, &chunk.seq, &chunk.data],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn recording_chunks(
+    c: &impl GenericClient,
+    session: SessionId,
+    from: i64,
+    limit: u32,
+) -> StoreResult<Vec<RecordingChunk>> {
+    let stmt = c.prepare_cached(rows::RECORDING_CHUNKS).await?;
+    c.query(&stmt, &[&session.0, &from, &i64::from(limit)])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(RecordingChunk {
+                seq: r.try_get(0)?,
+                data: r.try_get(1)?,
+                size_bytes: 0,
+            })
+        })
+        .collect()
+}
+
+pub async fn purge_recordings(
+    tx: &Transaction<'_>,
+    before: Timestamp,
+    now: Timestamp,
+    limit: u32,
+) -> StoreResult<u32> {
+    let expired = tx
+        .query(
+            rows::RECORDINGS_EXPIRED,
+            &[&before.as_millisecond(), &i64::from(limit)],
+        )
+        .await?
+        .iter()
+        .map(rows::recording_purge_event)
+        .collect::<StoreResult<Vec<_>>>()?;
+    for (session, event) in &expired {
+        tx.execute(rows::RECORDING_DELETE_CHUNKS, &[session])
+            .await?;
+        tx.execute(rows::RECORDING_PURGED, &[&now.as_millisecond(), session])
+            .await?;
+        audit::append(tx, event.clone(), now).await?;
+    }
+    Ok(expired.len() as u32)
 }
 
 pub async fn list(

@@ -31,6 +31,9 @@ pub fn record_check(conn: &Connection, record: HostCheckRecord) -> StoreResult<(
         )?
         .execute(params![fingerprint, record.detail_id.0])?;
     }
+    if let Some(outbox) = &record.outbox {
+        super::outbox::append(conn, outbox)?;
+    }
     audit::append(conn, record.event, record.now)
 }
 

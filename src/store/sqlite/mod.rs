@@ -30,8 +30,9 @@ use rusqlite::{Connection, ErrorCode};
 use crate::domain::audit::{AuditDraft, AuditEvent};
 use crate::domain::event::OutboxEvent;
 use crate::domain::principal::GroupView;
+use crate::domain::recording::SessionEnd;
 use crate::domain::session::{FileTransfer, Operation, Session};
-use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, Status};
+use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, SessionId, Status};
 use crate::store::rows::{from_ms, opt_from_ms};
 use crate::store::*;
 use checkpointer::{CatchUp, Checkpointer};
@@ -448,8 +449,60 @@ impl Store for SqliteStore {
         target: SessionRef,
         now: Timestamp,
         actor: Actor,
+        end: SessionEnd,
     ) -> StoreResult<()> {
-        self.write(move |c| sessions::close(c, &target, now, &actor))
+        self.write(move |c| sessions::close(c, &target, now, &actor, &end))
+            .await
+    }
+
+    async fn session_facts(&self, target: SessionRef) -> StoreResult<SessionFacts> {
+        self.read(|c| sessions::facts(c, &target))
+    }
+
+    async fn request_termination(
+        &self,
+        target: SessionRef,
+        actor: Actor,
+        reason: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(move |c| sessions::request_termination(c, &target, &actor, reason, now))
+            .await
+    }
+
+    async fn termination_requested(
+        &self,
+        session: SessionId,
+    ) -> StoreResult<Option<Option<String>>> {
+        self.read(|c| sessions::termination_requested(c, session))
+    }
+
+    async fn append_recording_chunk(
+        &self,
+        session: SessionId,
+        chunk: RecordingChunk,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.write(move |c| sessions::append_recording_chunk(c, session, &chunk, now))
+            .await
+    }
+
+    async fn recording_chunks(
+        &self,
+        session: SessionId,
+        from: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<RecordingChunk>> {
+        self.read(|c| sessions::recording_chunks(c, session, from, limit))
+    }
+
+    async fn purge_recordings(
+        &self,
+        before: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> StoreResult<u32> {
+        self.write(move |c| sessions::purge_recordings(c, before, now, limit))
             .await
     }
 

@@ -5,12 +5,15 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::authorizations::status_from;
-use super::{all, audit, opt_from_ms, scope};
+use super::{all, audit, opt_from_ms, outbox, scope};
 use crate::domain::audit::Actor;
-use crate::domain::session::{self, Access, FileTransfer, Operation, Session};
-use crate::domain::{AuthorizationId, DetailId, Scope};
-use crate::store::rows::{self, SessionEvent};
-use crate::store::{Order, Page, SessionRef, StoreError, StoreResult};
+use crate::domain::recording::{SessionEnd, may_terminate};
+use crate::domain::session::{Access, FileTransfer, Operation, Session};
+use crate::domain::{AuthorizationId, DetailId, Scope, SessionId};
+use crate::store::rows::{self, CloseFacts, SessionEvent};
+use crate::store::{
+    Order, Page, RecordingChunk, SessionFacts, SessionRef, StoreError, StoreResult,
+};
 
 /// A visible authorization's facts that session rules need.
 struct AuthFacts {
@@ -119,6 +122,7 @@ pub fn open(conn: &Connection, scope: &Scope, s: &Session, actor: &Actor) -> Sto
         s.source.as_str()
     ])?;
     let target = SessionRef::of(scope, s);
+    outbox::append(conn, &rows::session_opened(&facts.domain_id, s, actor))?;
     let event = rows::session_event(&facts.domain_id, &target, actor, SessionEvent::Opened);
     audit::append(conn, event, s.started_at)
 }
@@ -179,13 +183,130 @@ pub fn close(
     target: &SessionRef,
     now: Timestamp,
     actor: &Actor,
+    end: &SessionEnd,
 ) -> StoreResult<()> {
     let (facts, ended_at) = session_state(conn, target)?;
-    session::may_close(ended_at.is_some())?;
+    let state = session_facts_of(conn, target.session_id)?;
+    let plan = rows::session_close(
+        target,
+        actor,
+        CloseFacts {
+            domain: &facts.domain_id,
+            closed_before: ended_at.is_some(),
+            terminate_requested: state.terminate_requested,
+            end,
+            now,
+        },
+    )?;
+    let at = now.as_millisecond();
     conn.prepare_cached("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")?
-        .execute(params![now.as_millisecond(), target.session_id.0])?;
-    let event = rows::session_event(&facts.domain_id, target, actor, SessionEvent::Closed);
+        .execute(params![at, target.session_id.0])?;
+    if let Some(recording) = &end.recording {
+        conn.prepare_cached(rows::RECORDING_FINISH)?
+            .execute(params![at, recording.sha256, target.session_id.0])?;
+    }
+    if let Some(draft) = &plan.outbox {
+        outbox::append(conn, draft)?;
+    }
+    audit::append(conn, plan.event, now)
+}
+
+fn session_facts_of(conn: &Connection, session: SessionId) -> StoreResult<SessionFacts> {
+    let mut stmt = conn.prepare_cached(rows::SESSION_FACTS)?;
+    let mut found = stmt.query([session.0])?;
+    let row = found.next()?.ok_or(StoreError::NotFound)?;
+    rows::session_facts(row)
+}
+
+pub fn facts(conn: &Connection, target: &SessionRef) -> StoreResult<SessionFacts> {
+    session_state(conn, target)?;
+    session_facts_of(conn, target.session_id)
+}
+
+pub fn request_termination(
+    conn: &Connection,
+    target: &SessionRef,
+    actor: &Actor,
+    reason: Option<String>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let (auth, _) = session_state(conn, target)?;
+    let state = session_facts_of(conn, target.session_id)?;
+    may_terminate(state.source, state.ended)?;
+    let changed = conn
+        .prepare_cached(rows::SESSION_TERMINATE)?
+        .execute(params![now.as_millisecond(), reason, target.session_id.0])?;
+    if changed == 0 {
+        return Ok(()); // asked before
+    }
+    let (event, draft) = rows::termination(&auth.domain_id, target, actor, reason, now);
+    outbox::append(conn, &draft)?;
     audit::append(conn, event, now)
+}
+
+pub fn termination_requested(
+    conn: &Connection,
+    session: SessionId,
+) -> StoreResult<Option<Option<String>>> {
+    let row: Option<(Option<i64>, Option<String>)> = conn
+        .prepare_cached(rows::SESSION_TERMINATION)?
+        .query_row([session.0], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row.and_then(|(at, reason)| at.map(|_| reason)))
+}
+
+pub fn append_recording_chunk(
+    conn: &Connection,
+    session: SessionId,
+    chunk: &RecordingChunk,
+    now: Timestamp,
+) -> StoreResult<()> {
+    conn.prepare_cached(rows::RECORDING_UPSERT)?
+        .execute(params![
+            session.0,
+            now.as_millisecond(),
+            chunk.size_bytes as i64
+        ])?;
+    conn.prepare_cached(rows::RECORDING_CHUNK_INSERT)?
+        .execute(params![session.0, chunk.seq, chunk.data])?;
+    Ok(())
+}
+
+pub fn recording_chunks(
+    conn: &Connection,
+    session: SessionId,
+    from: i64,
+    limit: u32,
+) -> StoreResult<Vec<RecordingChunk>> {
+    let mut stmt = conn.prepare_cached(rows::RECORDING_CHUNKS)?;
+    all(&mut stmt, params![session.0, from, limit], |r| {
+        let data: Vec<u8> = r.get(1)?;
+        Ok(RecordingChunk {
+            seq: r.get(0)?,
+            size_bytes: 0,
+            data,
+        })
+    })
+}
+
+pub fn purge_recordings(
+    conn: &Connection,
+    before: Timestamp,
+    now: Timestamp,
+    limit: u32,
+) -> StoreResult<u32> {
+    let mut stmt = conn.prepare_cached(rows::RECORDINGS_EXPIRED)?;
+    let expired = all(&mut stmt, params![before.as_millisecond(), limit], |r| {
+        rows::recording_purge_event(r)
+    })?;
+    for (session, event) in &expired {
+        conn.prepare_cached(rows::RECORDING_DELETE_CHUNKS)?
+            .execute([session])?;
+        conn.prepare_cached(rows::RECORDING_PURGED)?
+            .execute(params![now.as_millisecond(), session])?;
+        audit::append(conn, event.clone(), now)?;
+    }
+    Ok(expired.len() as u32)
 }
 
 pub fn list(
