@@ -116,6 +116,8 @@ pub struct OutboxDraft {
     pub actor_id: String,
     pub session_id: Option<i64>,
     pub at: Timestamp,
+    /// The subscription a `webhook.disabled` event is about.
+    pub webhook_id: Option<String>,
 }
 
 impl OutboxDraft {
@@ -136,6 +138,21 @@ impl OutboxDraft {
             actor_id: actor_id.to_owned(),
             session_id: None,
             at,
+            webhook_id: None,
+        }
+    }
+
+    /// `webhook.disabled`: subscription `id` of `owner` (a domain, or the provider).
+    pub fn webhook_disabled(owner: &str, id: &str, actor_id: &str, at: Timestamp) -> OutboxDraft {
+        OutboxDraft {
+            event_type: EventType::WebhookDisabled,
+            customer_id: owner.to_owned(),
+            authorization_id: None,
+            status: None,
+            actor_id: actor_id.to_owned(),
+            session_id: None,
+            at,
+            webhook_id: Some(id.to_owned()),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod locale;
 pub mod network_policy;
 pub mod principal;
+pub mod reminder;
 pub mod secret;
 pub mod session;
 pub mod status;

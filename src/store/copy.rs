@@ -9,7 +9,7 @@ use super::sqlite::export::Snapshot;
 use super::{Store, StoreError, StoreResult};
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 20] = [
+pub const TABLES: [&str; 22] = [
     "domains",
     "users",
     "engineer_ssh_keys",
@@ -30,6 +30,8 @@ pub const TABLES: [&str; 20] = [
     "outbox_events",
     "webhook_subscriptions",
     "webhook_deliveries",
+    "email_deliveries",
+    "reminders",
 ];
 
 /// A stored value, whichever database it came from.

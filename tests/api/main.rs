@@ -18,6 +18,7 @@ mod operator;
 mod outage;
 mod outbox;
 mod properties;
+mod reminders;
 mod restart;
 mod secrets;
 mod signing;

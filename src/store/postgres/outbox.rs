@@ -13,7 +13,7 @@ pub async fn append(tx: &Transaction<'_>, draft: &OutboxDraft) -> StoreResult<()
     let insert = tx
         .prepare_cached(
             "INSERT INTO outbox_events (type, customer_id, authorization_id, status, actor_id, \
-             session_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             session_id, created_at, webhook_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .await?;
     tx.execute(
@@ -26,6 +26,7 @@ pub async fn append(tx: &Transaction<'_>, draft: &OutboxDraft) -> StoreResult<()
             &draft.actor_id,
             &draft.session_id,
             &draft.at.as_millisecond(),
+            &draft.webhook_id,
         ],
     )
     .await?;
@@ -46,6 +47,7 @@ fn event_from_row(r: &Row) -> StoreResult<OutboxEvent> {
             actor_id: r.try_get(5)?,
             session_id: r.try_get(6)?,
             at: from_ms(r.try_get(7)?),
+            webhook_id: r.try_get(8)?,
         },
     })
 }
@@ -59,7 +61,7 @@ pub async fn after(
     let stmt = c
         .prepare_cached(
             "SELECT id, type, customer_id, authorization_id, status, actor_id, session_id, \
-             created_at FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2",
+             created_at, webhook_id FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .await?;
     c.query(&stmt, &[&after_seq, &i64::from(limit)])
@@ -70,7 +72,7 @@ pub async fn after(
 }
 
 const SELECT: &str = "SELECT id, type, customer_id, authorization_id, status, actor_id, \
-    session_id, created_at FROM outbox_events";
+    session_id, created_at, webhook_id FROM outbox_events";
 
 /// Up to `limit` events not yet fanned out to subscriptions, in order.
 pub async fn undispatched(c: &impl GenericClient, limit: u32) -> StoreResult<Vec<OutboxEvent>> {

@@ -207,6 +207,8 @@ pub async fn claim(
     Ok(jobs)
 }
 
+/// Records an attempt's outcome; returns since when the subscription has been failing
+/// without a success (`None`: its last attempt succeeded).
 pub async fn finish(
     c: &impl GenericClient,
     subscription_id: &str,
@@ -215,12 +217,8 @@ pub async fn finish(
     status: Option<u16>,
     error: Option<&str>,
     now: Timestamp,
-) -> StoreResult<()> {
-    let (state, next) = match outcome {
-        DeliveryOutcome::Delivered => (1_i64, now),
-        DeliveryOutcome::RetryAt(at) => (0, *at),
-        DeliveryOutcome::Dead => (2, now),
-    };
+) -> StoreResult<Option<Timestamp>> {
+    let (state, next) = rows::delivery_state(outcome, now);
     c.execute(
         "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, \
          next_attempt_at = $2, last_status = $3, last_error = $4, updated_at = $5 \
@@ -236,7 +234,17 @@ pub async fn finish(
         ],
     )
     .await?;
-    Ok(())
+    let failed = *outcome != DeliveryOutcome::Delivered;
+    let since = c
+        .query_opt(
+            rows::RECORD_FAILING,
+            &[&failed, &now.as_millisecond(), &subscription_id],
+        )
+        .await?;
+    Ok(match since {
+        Some(r) => r.try_get::<_, Option<i64>>(0)?.map(from_ms),
+        None => None,
+    })
 }
 
 pub async fn deliveries(

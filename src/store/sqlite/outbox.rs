@@ -11,7 +11,7 @@ use crate::store::{StoreError, StoreResult};
 pub fn append(conn: &Connection, draft: &OutboxDraft) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO outbox_events (type, customer_id, authorization_id, status, actor_id, \
-         session_id, created_at) VALUES (?,?,?,?,?,?,?)",
+         session_id, created_at, webhook_id) VALUES (?,?,?,?,?,?,?,?)",
     )?
     .execute(params![
         draft.event_type.name(),
@@ -21,6 +21,7 @@ pub fn append(conn: &Connection, draft: &OutboxDraft) -> StoreResult<()> {
         draft.actor_id,
         draft.session_id,
         draft.at.as_millisecond(),
+        draft.webhook_id,
     ])?;
     Ok(())
 }
@@ -41,6 +42,7 @@ fn event_from_row(r: &Row) -> rusqlite::Result<Result<OutboxEvent, String>> {
             actor_id: r.get(5)?,
             session_id: r.get(6)?,
             at: from_ms(r.get(7)?),
+            webhook_id: r.get(8)?,
         },
     }))
 }
@@ -48,8 +50,8 @@ fn event_from_row(r: &Row) -> rusqlite::Result<Result<OutboxEvent, String>> {
 /// Up to `limit` events after `after_seq`, in order.
 pub fn after(conn: &Connection, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
     conn.prepare_cached(
-        "SELECT id, type, customer_id, authorization_id, status, actor_id, session_id, created_at \
-         FROM outbox_events WHERE id > ? ORDER BY id LIMIT ?",
+        "SELECT id, type, customer_id, authorization_id, status, actor_id, session_id, created_at, \
+         webhook_id FROM outbox_events WHERE id > ? ORDER BY id LIMIT ?",
     )?
     .query_map(params![after_seq, limit], event_from_row)?
     .map(|r| r?.map_err(StoreError::Internal))
@@ -57,7 +59,7 @@ pub fn after(conn: &Connection, after_seq: i64, limit: u32) -> StoreResult<Vec<O
 }
 
 const SELECT: &str = "SELECT id, type, customer_id, authorization_id, status, actor_id, \
-    session_id, created_at FROM outbox_events";
+    session_id, created_at, webhook_id FROM outbox_events";
 
 /// Up to `limit` events not yet fanned out to subscriptions, in order.
 pub fn undispatched(conn: &Connection, limit: u32) -> StoreResult<Vec<OutboxEvent>> {

@@ -166,6 +166,8 @@ pub fn claim(
     Ok(jobs)
 }
 
+/// Records an attempt's outcome; returns since when the subscription has been failing
+/// without a success (`None`: its last attempt succeeded).
 pub fn finish(
     conn: &Connection,
     subscription_id: &str,
@@ -174,12 +176,8 @@ pub fn finish(
     status: Option<u16>,
     error: Option<&str>,
     now: Timestamp,
-) -> StoreResult<()> {
-    let (state, next) = match outcome {
-        DeliveryOutcome::Delivered => (1, now),
-        DeliveryOutcome::RetryAt(at) => (0, *at),
-        DeliveryOutcome::Dead => (2, now),
-    };
+) -> StoreResult<Option<Timestamp>> {
+    let (state, next) = rows::delivery_state(outcome, now);
     conn.prepare_cached(
         "UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, \
          last_status = ?, last_error = ?, updated_at = ? WHERE subscription_id = ? AND event_id = ?",
@@ -193,7 +191,15 @@ pub fn finish(
         subscription_id,
         event_id
     ])?;
-    Ok(())
+    let failed = *outcome != DeliveryOutcome::Delivered;
+    let since: Option<Option<i64>> = conn
+        .prepare_cached(rows::RECORD_FAILING)?
+        .query_row(
+            params![failed, now.as_millisecond(), subscription_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(since.flatten().map(from_ms))
 }
 
 pub fn deliveries(
