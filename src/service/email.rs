@@ -209,13 +209,13 @@ impl App {
             &job.recipient,
             &mailer.public_url,
         )
-        .ok_or_else(|| ServiceError::Internal("nothing to say about this event".into()))?;
+        .ok_or_else(|| ServiceError::broken("nothing to say about this event"))?;
         let (subject, text, html) = notice.render(job.recipient.language);
         let to: Mailbox = job
             .recipient
             .address
             .parse()
-            .map_err(|e| ServiceError::Internal(format!("recipient address: {e}")))?;
+            .map_err(|e| ServiceError::internal("recipient address", e))?;
         let host = reqwest::Url::parse(&mailer.public_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
@@ -231,7 +231,7 @@ impl App {
                 job.recipient.user_id
             )))
             .multipart(MultiPart::alternative_plain_html(text, html))
-            .map_err(|e| ServiceError::Internal(format!("composing e-mail: {e}")))
+            .map_err(|e| ServiceError::internal("composing e-mail", e))
     }
 }
 

@@ -15,7 +15,9 @@ use crate::domain::audit::SYSTEM_ACTOR;
 use crate::domain::event::{EventPattern, OutboxDraft};
 use crate::domain::principal::Forbidden;
 use crate::domain::{Principal, PrincipalKind, Rule, ValidationError};
-use crate::store::{DeliveryJob, DeliveryOutcome, DeliveryRecord, PROVIDER_OWNER, WebhookRecord};
+use crate::store::{
+    DeliveryJob, DeliveryOutcome, DeliveryRecord, FinishedDelivery, PROVIDER_OWNER, WebhookRecord,
+};
 
 /// How long the previous secret keeps signing after a rotation.
 const ROTATION_OVERLAP: SignedDuration = SignedDuration::from_hours(24);
@@ -99,7 +101,7 @@ impl App {
         self.secrets
             .open(sealed, &format!("webhook:{id}"))
             .map(|b| WebhookSecret::from_bytes(b.to_vec()))
-            .map_err(|e| ServiceError::Internal(e.to_string()))
+            .map_err(|e| ServiceError::internal("cannot open the webhook secret", e))
     }
 
     /// Creates a subscription; returns it and its secret (`whsec_…`), shown this once.
@@ -188,7 +190,7 @@ impl App {
         let results = futures_util::future::join_all(attempts).await;
         for r in &results {
             if let Err(e) = r {
-                tracing::warn!(error = %e, "recording a webhook delivery failed");
+                tracing::warn!(error = %crate::causes::Causes(e), "recording a webhook delivery failed");
             }
         }
         Ok(jobs.len())
@@ -216,14 +218,14 @@ impl App {
         };
         let failing_since = self
             .store
-            .finish_delivery(
-                &job.subscription.id,
-                job.event.seq,
+            .finish_delivery(FinishedDelivery {
+                subscription_id: job.subscription.id.clone(),
+                event_id: job.event.seq,
                 outcome,
                 status,
                 error,
                 now,
-            )
+            })
             .await?;
         if failing_since.is_some_and(|since| now - DISABLE_AFTER >= since) {
             let w = &job.subscription;
@@ -390,7 +392,7 @@ pub fn spawn(
             let busy = match app.deliver_once(&delivery).await {
                 Ok(n) => n > 0,
                 Err(e) => {
-                    tracing::warn!(error = %e, "webhook delivery round failed; will retry");
+                    tracing::warn!(error = %crate::causes::Causes(&e), "webhook delivery round failed; will retry");
                     false
                 }
             };
