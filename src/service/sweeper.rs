@@ -94,6 +94,11 @@ pub fn spawn(
                 Ok(n) => tracing::info!(rows = n, "notifications pruned"),
                 Err(e) => tracing::warn!(error = %e, "pruning failed; will retry"),
             }
+            match app.forget_idempotency_keys().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(forgotten = n, "idempotency keys pruned"),
+                Err(e) => tracing::warn!(error = %e, "idempotency key pruning failed; will retry"),
+            }
         }
     })
 }

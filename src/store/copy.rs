@@ -9,7 +9,7 @@ use super::sqlite::export::Snapshot;
 use super::{Store, StoreError, StoreResult};
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 22] = [
+pub const TABLES: [&str; 23] = [
     "domains",
     "users",
     "engineer_ssh_keys",
@@ -32,6 +32,7 @@ pub const TABLES: [&str; 22] = [
     "webhook_deliveries",
     "email_deliveries",
     "reminders",
+    "idempotency_keys",
 ];
 
 /// A stored value, whichever database it came from.

@@ -162,7 +162,12 @@ async fn a_subscription_failing_for_5_days_is_disabled_and_an_event_says_so() {
     let url = failing_receiver().await;
     let (failing, _) = w
         .app
-        .create_webhook(&acme, &url, vec!["*".into()])
+        .create_webhook(
+            &support_access::domain::audit::Actor::system(),
+            &acme,
+            &url,
+            vec!["*".into()],
+        )
         .await
         .unwrap();
     let delivery = support_access::service::webhooks::Delivery {
@@ -236,7 +241,12 @@ async fn a_success_ends_a_failing_streak() {
         url
     };
     w.app
-        .create_webhook(&acme, &url, vec!["*".into()])
+        .create_webhook(
+            &support_access::domain::audit::Actor::system(),
+            &acme,
+            &url,
+            vec!["*".into()],
+        )
         .await
         .unwrap();
     let delivery = support_access::service::webhooks::Delivery {
@@ -272,7 +282,12 @@ async fn delivered_notifications_past_their_retention_are_pruned_in_batches() {
     };
     let (hook, _) = w
         .app
-        .create_webhook(&acme, &ok, vec!["*".into()])
+        .create_webhook(
+            &support_access::domain::audit::Actor::system(),
+            &acme,
+            &ok,
+            vec!["*".into()],
+        )
         .await
         .unwrap();
     let delivery = support_access::service::webhooks::Delivery {
