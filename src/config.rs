@@ -191,6 +191,29 @@ pub struct Settings {
     #[arg(long, env = "SUPPORT_ACCESS_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = duration::parse)]
     #[serde(with = "duration")]
     pub webhook_poll_interval: Duration,
+    /// Where notification e-mail is sent: `smtp://HOST:PORT` (plain, or STARTTLS with
+    /// `?tls=required`), `smtps://USER:PASSWORD@HOST:465` (TLS). Unset: no e-mail. The
+    /// password is a secret: never logged or shown.
+    #[arg(long, env = "SUPPORT_ACCESS_SMTP_URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_url: Option<String>,
+    /// The From address of notification e-mail, e.g. `Support Access <noreply@example.com>`.
+    #[arg(long, env = "SUPPORT_ACCESS_SMTP_FROM")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_from: Option<String>,
+    /// The address users reach the service at, for links in e-mail
+    /// (`{public_url}/console/...`).
+    #[arg(
+        long,
+        env = "SUPPORT_ACCESS_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
+    /// Delivered notifications (outbox events, webhook and e-mail deliveries, sent
+    /// reminders) older than this are deleted by the sweeper.
+    #[arg(long, env = "SUPPORT_ACCESS_OUTBOX_RETENTION", default_value = "30d", value_parser = duration::parse)]
+    #[serde(with = "duration")]
+    pub outbox_retention: Duration,
 }
 
 impl Settings {
@@ -271,6 +294,28 @@ impl Settings {
     fn checked(self) -> Result<Settings, String> {
         if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
             return Err("tls_cert_file and tls_key_file: set both or neither".into());
+        }
+        if self.smtp_url.is_some() != self.smtp_from.is_some() {
+            return Err("smtp_url and smtp_from: set both or neither".into());
+        }
+        if let Some(from) = &self.smtp_from
+            && from.parse::<lettre::message::Mailbox>().is_err()
+        {
+            return Err(format!("smtp_from: `{from}` is not an e-mail address"));
+        }
+        if let Some(url) = &self.smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            return Err(format!(
+                "smtp_url: `{}` is not smtp://HOST:PORT or smtps://HOST:PORT",
+                redacted_url(url)
+            ));
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(format!(
+                "public_url: `{}` is not an http:// or https:// address",
+                self.public_url
+            ));
         }
         if self.check_timeout >= self.request_timeout {
             // The request would be cut off before the check could answer.

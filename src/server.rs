@@ -16,7 +16,7 @@ use crate::http::middleware::EnvelopeConfig;
 use crate::service::host_check::HostChecks;
 use crate::service::in_flight::Limits;
 use crate::service::ssh::RusshLogin;
-use crate::service::{App, Policy, credential_cache, sweeper, webhooks};
+use crate::service::{App, Policy, credential_cache, email, sweeper, webhooks};
 use crate::store::postgres::{self, PostgresStore};
 use crate::store::sqlite::{self, SqliteStore};
 use crate::store::{Store, StoreError};
@@ -106,8 +106,29 @@ pub async fn serve(
     let sweeper = sweeper::spawn(
         app.clone(),
         settings.sweep_interval,
+        signed(settings.outbox_retention),
         sweeper_stopped.clone(),
     );
+    let mail = match (&settings.smtp_url, &settings.smtp_from) {
+        (Some(url), Some(from)) => {
+            match email::Mailer::new(url, from, &settings.public_url, settings.default_language) {
+                Ok(mailer) => {
+                    tracing::info!(smtp = %crate::config::redacted_url(url), "e-mail notifications on");
+                    Some(email::spawn(
+                        app.clone(),
+                        mailer,
+                        settings.webhook_poll_interval,
+                        sweeper_stopped.clone(),
+                    ))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "e-mail notifications off");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let delivery = webhooks::Delivery {
         allow_private: settings.webhook_allow_private,
     };
@@ -142,6 +163,9 @@ pub async fn serve(
     let _ = stop_sweeper.send(true);
     let _ = sweeper.await;
     let _ = deliveries.await;
+    if let Some(mail) = mail {
+        let _ = mail.await;
+    }
     let _ = epoch_watch.await;
     result
 }

@@ -11,6 +11,7 @@ mod report;
 mod rng;
 mod seed;
 mod soak;
+mod webhook;
 mod workloads;
 
 use std::path::PathBuf;
@@ -205,6 +206,20 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let restarted = process::start_service(&binary, &sqlite_url, &run_dir, log).await?;
     let second_startup = restarted.startup;
     restarted.stop();
+    let webhook_rows = if chosen.contains(&Kind::Reject) {
+        webhook::measure(
+            &binary,
+            &sqlite_url,
+            &run_dir,
+            log,
+            &data,
+            &args.concurrency,
+            run.timing(),
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
 
     let mut baseline = Vec::new();
     if let Some(admin_url) = &args.postgres {
@@ -238,6 +253,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
         [first_startup, second_startup],
         fsync_ms,
         baseline,
+        webhook_rows,
     );
     print!("{}", report.table());
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;

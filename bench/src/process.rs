@@ -33,9 +33,21 @@ pub async fn start_service(
     run_dir: &Path,
     log: Option<&Path>,
 ) -> Result<Server, String> {
+    start_service_with(binary, database_url, run_dir, log, &[]).await
+}
+
+/// As [`start_service`], with `extra` settings.
+pub async fn start_service_with(
+    binary: &Path,
+    database_url: &str,
+    run_dir: &Path,
+    log: Option<&Path>,
+    extra: &[&str],
+) -> Result<Server, String> {
     let mut command = Command::new(binary);
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--ssh-listen", ""])
+        .args(extra)
         .args(["--database-url", database_url])
         .arg("--master-key-file")
         .arg(run_dir.join("master.key"))
@@ -137,12 +149,18 @@ impl Drop for Server {
 
 /// Runs a `support-access` subcommand to completion.
 pub fn run_cli(binary: &Path, args: &[&str]) -> Result<(), String> {
+    cli_output(binary, args).map(|_| ())
+}
+
+/// Runs a `support-access` subcommand to completion; what it printed.
+pub fn cli_output(binary: &Path, args: &[&str]) -> Result<String, String> {
     let output = Command::new(binary)
         .args(args)
+        .env_remove("SUPPORT_ACCESS_MASTER_KEY")
         .output()
         .map_err(|e| e.to_string())?;
     if output.status.success() {
-        Ok(())
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
         Err(format!(
             "support-access {}: {}",

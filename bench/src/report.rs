@@ -136,6 +136,8 @@ pub struct Report {
     pub fsync_ms: f64,
     pub rows: Vec<Row>,
     pub postgres_baseline: Vec<Baseline>,
+    /// Rejects without and with one webhook subscription, on SQLite.
+    pub webhook: Vec<crate::webhook::WebhookRow>,
     pub targets: Vec<Target>,
 }
 
@@ -146,6 +148,7 @@ impl Report {
         startups: [Duration; 2],
         fsync_ms: f64,
         baseline: Vec<(usize, Measured)>,
+        webhook: Vec<crate::webhook::WebhookRow>,
     ) -> Report {
         let startup_ms = startups.map(|d| d.as_secs_f64() * 1000.0);
         let postgres_baseline: Vec<Baseline> = baseline
@@ -155,13 +158,22 @@ impl Report {
                 plain_update,
             })
             .collect();
-        let targets = targets(&rows, startup_ms, &postgres_baseline);
+        let mut targets = targets(&rows, startup_ms, &postgres_baseline);
+        targets.push(at_least(
+            "reject with a webhook subscription / without, c=16",
+            0.90,
+            webhook
+                .iter()
+                .find(|w| w.concurrency == 16)
+                .map(|w| w.ratio),
+        ));
         Report {
             setup: setup.clone(),
             startup_ms,
             fsync_ms,
             rows,
             postgres_baseline,
+            webhook,
             targets,
         }
     }
@@ -196,6 +208,13 @@ impl Report {
             find(&self.rows, Store::Sqlite, Kind::Reject, 16).map_or(0.0, |r| self.fsync_bound(16)
                 / r.ceiling.per_second.max(1e-9)),
         ));
+        for w in &self.webhook {
+            out.push_str(&format!(
+                "reject, c={}: {:.0}/s with one webhook subscription (receiver answering 204) vs \
+                 {:.0}/s without: {:.2}x ({} delivered)\n",
+                w.concurrency, w.with.per_second, w.without.per_second, w.ratio, w.delivered
+            ));
+        }
         for b in &self.postgres_baseline {
             let m = &b.plain_update;
             out.push_str(&format!(

@@ -120,6 +120,8 @@ pub struct OutboxDraft {
     /// `session.closed`: the SHA-256 of its recording, if it was recorded.
     pub sha256: Option<String>,
     pub at: Timestamp,
+    /// The subscription a `webhook.disabled` event is about.
+    pub webhook_id: Option<String>,
 }
 
 impl OutboxDraft {
@@ -142,6 +144,23 @@ impl OutboxDraft {
             close_reason: None,
             sha256: None,
             at,
+            webhook_id: None,
+        }
+    }
+
+    /// `webhook.disabled`: subscription `id` of `owner` (a domain, or the provider).
+    pub fn webhook_disabled(owner: &str, id: &str, actor_id: &str, at: Timestamp) -> OutboxDraft {
+        OutboxDraft {
+            event_type: EventType::WebhookDisabled,
+            customer_id: owner.to_owned(),
+            authorization_id: None,
+            status: None,
+            actor_id: actor_id.to_owned(),
+            session_id: None,
+            close_reason: None,
+            sha256: None,
+            at,
+            webhook_id: Some(id.to_owned()),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod locale;
 pub mod network_policy;
 pub mod principal;
 pub mod recording;
+pub mod reminder;
 pub mod secret;
 pub mod session;
 pub mod status;

@@ -28,6 +28,8 @@ pub struct UserUpdate {
     /// `Some(None)` clears the address.
     pub email: Option<Option<String>>,
     pub admin: Option<bool>,
+    /// The language of the user's e-mail; `Some(None)`: the service's default.
+    pub language: Option<Option<crate::domain::Language>>,
 }
 
 /// The non-secret fields recorded before and after a change.
@@ -36,6 +38,7 @@ pub fn user_fields(u: &UserRecord) -> Value {
         "id": u.id, "name": u.name, "domain_id": u.domain_id, "admin": u.is_admin,
         "engineer": u.is_engineer, "provider_admin": u.is_provider_admin,
         "enabled": u.enabled, "email": u.email,
+        "language": u.language.map(crate::store::rows::language_tag),
     })
 }
 
@@ -239,6 +242,7 @@ impl Admin<'_> {
             enabled: true,
             created_at: self.app.clock.now(),
             email: None,
+            language: None,
         };
         let kind = if engineer.is_some() {
             "engineer.created"
@@ -278,10 +282,14 @@ impl Admin<'_> {
         if let Some(admin) = update.admin {
             after.is_admin = admin;
         }
+        if let Some(language) = update.language {
+            after.language = language;
+        }
         let change = AdminChange::UpdateUser {
             user_id: after.id.clone(),
             is_admin: after.is_admin,
             email: after.email.clone(),
+            language: after.language,
         };
         let (b, a) = (user_fields(&before), user_fields(&after));
         self.record(&after.domain_id, change, "user.updated", Some(b), Some(a))

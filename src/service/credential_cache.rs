@@ -179,6 +179,7 @@ mod tests {
             enabled: true,
             created_at: Timestamp::UNIX_EPOCH,
             email: None,
+            language: None,
         };
         let domain = DomainRecord {
             id: "d".into(),

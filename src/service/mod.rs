@@ -8,6 +8,7 @@ pub mod broker;
 pub mod console;
 pub mod credential_cache;
 pub mod customer;
+pub mod email;
 pub mod host_check;
 pub mod idempotency;
 pub mod identity;

@@ -11,8 +11,8 @@ use tokio::sync::watch;
 
 use super::{App, ServiceError, ServiceResult, new_hex_id};
 use crate::crypto::webhook::{WebhookSecret, signature_header};
-use crate::domain::audit::{Actor, SYSTEM_CHAIN};
-use crate::domain::event::EventPattern;
+use crate::domain::audit::{Actor, SYSTEM_ACTOR, SYSTEM_CHAIN};
+use crate::domain::event::{EventPattern, OutboxDraft};
 use crate::domain::principal::Forbidden;
 use crate::domain::time::format_utc;
 use crate::domain::{Principal, PrincipalKind, Rule, ValidationError};
@@ -31,6 +31,9 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 const LEASE: SignedDuration = SignedDuration::from_secs(30);
 const CLAIM_BATCH: u32 = 32;
 const DISPATCH_BATCH: u32 = 500;
+/// A subscription whose deliveries have failed for this long, without a success in
+/// between, is disabled.
+pub const DISABLE_AFTER: SignedDuration = SignedDuration::from_hours(24 * 5);
 
 /// A subscription as shown to its owner (never its secret).
 #[derive(Debug, Clone)]
@@ -284,16 +287,15 @@ impl App {
                     Ok(status) => (Some(status), format!("HTTP {status}")),
                     Err(e) => (None, e),
                 };
-                let next = now + backoff(job.attempts);
-                let outcome = if next > job.event.draft.at + RETRY_FOR {
-                    DeliveryOutcome::Dead
-                } else {
-                    DeliveryOutcome::RetryAt(next)
-                };
-                (outcome, status, Some(error))
+                (
+                    retry_or_dead(job.attempts, job.event.draft.at, now),
+                    status,
+                    Some(error),
+                )
             }
         };
-        self.store
+        let failing_since = self
+            .store
             .finish_delivery(FinishedDelivery {
                 subscription_id: job.subscription.id.clone(),
                 event_id: job.event.seq,
@@ -303,6 +305,13 @@ impl App {
                 now,
             })
             .await?;
+        if failing_since.is_some_and(|since| now - DISABLE_AFTER >= since) {
+            let w = &job.subscription;
+            let event = OutboxDraft::webhook_disabled(&w.owner, &w.id, SYSTEM_ACTOR, now);
+            if self.store.disable_webhook(&w.id, event, now).await? {
+                tracing::warn!(webhook = %w.id, "webhook subscription disabled: failing for 5 days");
+            }
+        }
         Ok(())
     }
 
@@ -315,6 +324,17 @@ impl App {
             secrets.push(self.open_webhook_secret(&w.id, old)?);
         }
         Ok(secrets)
+    }
+}
+
+/// After a failed attempt: another at a backed-off time, or dead-lettered once the
+/// event is older than the retry period.
+pub fn retry_or_dead(attempts_before: u32, event_at: Timestamp, now: Timestamp) -> DeliveryOutcome {
+    let next = now + backoff(attempts_before);
+    if next > event_at + RETRY_FOR {
+        DeliveryOutcome::Dead
+    } else {
+        DeliveryOutcome::RetryAt(next)
     }
 }
 
@@ -348,6 +368,9 @@ pub fn payload(job: &DeliveryJob) -> Value {
     }
     if let Some(sha256) = &d.sha256 {
         data["recording_sha256"] = json!(sha256);
+    }
+    if let Some(w) = &d.webhook_id {
+        data["webhook_id"] = json!(w);
     }
     json!({
         "type": d.event_type.name(),

@@ -9,7 +9,7 @@ use super::sqlite::export::Snapshot;
 use super::{Store, StoreError, StoreResult};
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 23] = [
+pub const TABLES: [&str; 25] = [
     "domains",
     "users",
     "engineer_ssh_keys",
@@ -32,6 +32,8 @@ pub const TABLES: [&str; 23] = [
     "outbox_events",
     "webhook_subscriptions",
     "webhook_deliveries",
+    "email_deliveries",
+    "reminders",
     "idempotency_keys",
 ];
 

@@ -181,7 +181,18 @@ pub trait Store: Send + Sync + 'static {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryJob>>;
-    async fn finish_delivery(&self, attempt: FinishedDelivery) -> StoreResult<()>;
+    /// Records an attempt; returns since when the subscription has been failing without
+    /// a success in between (`None`: this attempt succeeded).
+    async fn finish_delivery(&self, attempt: FinishedDelivery) -> StoreResult<Option<Timestamp>>;
+    /// Disables subscription `id` and appends `event` (its `webhook.disabled`) in one
+    /// transaction, dead-lettering what it had still to deliver; `false` if it was
+    /// disabled already (by another instance, say), and then nothing is written.
+    async fn disable_webhook(
+        &self,
+        id: &str,
+        event: OutboxDraft,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
     /// Delivers `event_id` again to every subscription it went to (delivered or dead
     /// alike), from `now`; how many deliveries that is (`NotFound` if none).
     async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64>;
@@ -192,6 +203,44 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryRecord>>;
+
+    // Reminders, e-mail, upkeep.
+    /// Sends up to `limit` due reminders: each one's `authorization.expiring` event and
+    /// its "sent" marker in one transaction, once over all instances; drops those whose
+    /// authorization has left the status they were meant for. How many it looked at.
+    async fn send_due_reminders(&self, now: Timestamp, limit: u32) -> StoreResult<u32>;
+    /// The enabled users who may approve requests submitted by `submitter_id` in
+    /// `domain_id`: its administrators and the members of operator groups the
+    /// submitter belongs to.
+    async fn approvers(&self, domain_id: &str, submitter_id: &str) -> StoreResult<Vec<UserRecord>>;
+    /// Up to `limit` events the e-mail channel has not addressed yet, oldest first.
+    async fn unemailed_events(&self, limit: u32) -> StoreResult<Vec<OutboxEvent>>;
+    /// Addresses event `event_id` to `recipients` (one e-mail delivery each) and marks
+    /// it addressed, in one transaction; `false` if it was addressed already.
+    async fn address_email(
+        &self,
+        event_id: i64,
+        recipients: Vec<EmailRecipient>,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Claims up to `limit` due e-mails until `lease_until`, as `claim_deliveries`.
+    async fn claim_emails(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<EmailJob>>;
+    async fn finish_email(
+        &self,
+        event_id: i64,
+        user_id: &str,
+        outcome: DeliveryOutcome,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Deletes up to `limit` of each: finished webhook and e-mail deliveries, events
+    /// nothing waits on, and sent reminders, all older than `before`. How many in all.
+    async fn prune_notifications(&self, before: Timestamp, limit: u32) -> StoreResult<u64>;
 
     // Sessions.
     async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()>;

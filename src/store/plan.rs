@@ -7,6 +7,7 @@
 
 use crate::domain::audit::AuditDraft;
 use crate::domain::event::{EventType, OutboxDraft};
+use crate::domain::reminder::{self, Reminder};
 use crate::domain::{Action, Authorization, AuthorizationId, Status, TransitionError};
 use crate::store::{StoreError, StoreResult, StoredGrant, TransitionRequest};
 
@@ -38,6 +39,8 @@ pub struct TransitionPlan<'r> {
     pub ends_access: bool,
     /// The notification event, written in the same transaction.
     pub outbox: OutboxDraft,
+    /// Reminders to schedule (a confirm's, before its window ends).
+    pub reminders: Vec<Reminder>,
     event: AuditDraft,
 }
 
@@ -95,6 +98,15 @@ impl<'r> TransitionPlan<'r> {
             grant,
             ends_access: from == Status::Authorized,
             outbox,
+            reminders: grant
+                .map(|(g, _)| {
+                    vec![reminder::for_window(
+                        request.id,
+                        g.effective_at,
+                        g.expire_at,
+                    )]
+                })
+                .unwrap_or_default(),
             event,
         })
     }
@@ -131,6 +143,39 @@ pub fn raised(auth: &Authorization, actor_id: &str) -> OutboxDraft {
         actor_id,
         auth.created_at,
     )
+}
+
+/// The reminders of a raise, scheduled with the new row.
+pub fn raised_reminders(auth: &Authorization) -> Vec<Reminder> {
+    reminder::for_pending(auth.id, auth.created_at, auth.pending_deadline)
+}
+
+/// A reminder found due, with its authorization as it is now.
+#[derive(Debug, Clone)]
+pub struct DueReminder {
+    pub authorization_id: AuthorizationId,
+    pub kind: String,
+    /// The status the reminder is meant for.
+    pub status: Status,
+    pub customer_id: String,
+    /// The authorization's status now.
+    pub now_in: Status,
+}
+
+/// What a due reminder writes: its `authorization.expiring` event, marked sent in the
+/// same transaction; `None` when the authorization has moved on (the reminder is
+/// dropped, nothing is sent).
+pub fn reminder_event(due: &DueReminder, now: jiff::Timestamp) -> Option<OutboxDraft> {
+    (due.now_in == due.status).then(|| {
+        OutboxDraft::authorization(
+            EventType::Expiring,
+            &due.customer_id,
+            due.authorization_id,
+            due.now_in,
+            &crate::domain::Actor::system().id,
+            now,
+        )
+    })
 }
 
 #[cfg(test)]
@@ -216,6 +261,13 @@ mod tests {
         let plan = TransitionPlan::decide(&req, facts(Status::Pending)).unwrap();
         assert_eq!(plan.grant.map(|(_, handler)| handler), Some("bob"));
         assert_eq!(plan.handler, None);
+        // Its window (1000 s..2000 s, under 2 hours) is reminded of at 90 %.
+        let due: Vec<_> = plan
+            .reminders
+            .iter()
+            .map(|r| r.due_at.as_second())
+            .collect();
+        assert_eq!(due, [1_900]);
     }
 
     #[test]

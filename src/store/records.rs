@@ -33,8 +33,10 @@ pub struct UserRecord {
     pub is_provider_admin: bool,
     pub enabled: bool,
     pub created_at: Timestamp,
-    /// A contact address, for the operator's records only.
+    /// Where notifications are e-mailed, if anywhere.
     pub email: Option<String>,
+    /// The language of those e-mails; none: the service's default.
+    pub language: Option<crate::domain::Language>,
 }
 
 impl std::fmt::Debug for UserRecord {
@@ -223,13 +225,26 @@ impl FinishedDelivery {
 
     /// The delivery's stored state (0 due, 1 delivered, 2 dead) and when it is next due.
     pub fn state(&self) -> (i64, i64) {
-        let (state, next) = match self.outcome {
-            DeliveryOutcome::Delivered => (1, self.now),
-            DeliveryOutcome::RetryAt(at) => (0, at),
-            DeliveryOutcome::Dead => (2, self.now),
-        };
+        let (state, next) = crate::store::rows::delivery_state(&self.outcome, self.now);
         (state, next.as_millisecond())
     }
+}
+
+/// Where one notification e-mail goes, in which language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailRecipient {
+    pub user_id: String,
+    pub address: String,
+    pub language: crate::domain::Language,
+}
+
+/// An e-mail claimed by a worker: the event and its recipient.
+#[derive(Debug, Clone)]
+pub struct EmailJob {
+    pub event: crate::domain::event::OutboxEvent,
+    pub recipient: EmailRecipient,
+    /// Attempts made before this one.
+    pub attempts: u32,
 }
 
 /// How an attempt ended.
@@ -275,6 +290,7 @@ pub enum AdminChange {
         user_id: String,
         is_admin: bool,
         email: Option<String>,
+        language: Option<crate::domain::Language>,
     },
     SetPassword {
         user_id: String,

@@ -8,15 +8,17 @@ use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
 use crate::domain::event::{EventType, OutboxDraft};
 use crate::domain::idempotency::KeyUse;
 use crate::domain::recording::{CloseReason, RecordingInfo, RecordingSummary, SessionEnd};
+use crate::domain::reminder::Reminder;
 use crate::domain::session::{
     FileTransfer, Operation, Session, SessionRefused, SessionSource, flagged_count,
 };
 use crate::domain::{
-    Authorization, AuthorizationId, Detail, DetailId, DetailType, SessionId, Status,
+    Authorization, AuthorizationId, Detail, DetailId, DetailType, Language, SessionId, Status,
 };
+use crate::store::plan::DueReminder;
 use crate::store::{
-    AuditChain, DomainRecord, GroupRecord, Order, SessionFacts, SessionRef, StoreError,
-    StoreResult, TokenHolder, UserRecord, WebhookRecord,
+    AuditChain, DeliveryOutcome, DomainRecord, EmailRecipient, GroupRecord, Order, SessionFacts,
+    SessionRef, StoreError, StoreResult, TokenHolder, UserRecord, WebhookRecord,
 };
 
 /// One row of a result, read by column position.
@@ -151,10 +153,10 @@ pub fn detail(r: &impl Columns, at: usize) -> StoreResult<Option<Detail>> {
 }
 
 pub const USER_COLUMNS: &str = "u.id, u.domain_id, u.name, u.password_hash, u.is_admin, \
-    u.is_engineer, u.is_provider_admin, u.enabled, u.created_at, u.email";
+    u.is_engineer, u.is_provider_admin, u.enabled, u.created_at, u.email, u.language";
 
 /// How many columns [`USER_COLUMNS`] has.
-pub const USER_WIDTH: usize = 10;
+pub const USER_WIDTH: usize = 11;
 
 /// A user from the row's [`USER_COLUMNS`] starting at `at`.
 pub fn user(r: &impl Columns, at: usize) -> StoreResult<UserRecord> {
@@ -169,7 +171,22 @@ pub fn user(r: &impl Columns, at: usize) -> StoreResult<UserRecord> {
         enabled: r.flag(at + 7)?,
         created_at: r.time(at + 8)?,
         email: r.opt_text(at + 9)?,
+        language: r
+            .opt_text(at + 10)?
+            .and_then(|l| Language::from_setting(&l).ok()),
     })
+}
+
+/// The enabled users who may approve the requests of `$2` in domain `$1`: the domain's
+/// administrators and the members of ticket-group-operator groups `$2` belongs to
+/// (DESIGN's visibility rules), by name.
+pub fn approvers_query() -> String {
+    format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.domain_id = $1 AND u.enabled AND (u.is_admin \
+         OR u.id IN (SELECT m.user_id FROM group_members m JOIN user_groups g ON g.id = m.group_id \
+         WHERE g.is_operator AND g.id IN (SELECT s.group_id FROM group_members s WHERE s.user_id = $2))) \
+         ORDER BY u.name"
+    )
 }
 
 /// The enabled user holding a token: `$1` the token's hash, `$2` now.
@@ -633,6 +650,141 @@ pub fn webhook(r: &impl Columns) -> StoreResult<WebhookRecord> {
     })
 }
 
+/// Due reminders with their authorizations, oldest first: `$1` now, `$2` how many.
+pub const DUE_REMINDERS: &str = "SELECT r.authorization_id, r.kind, r.status, a.customer_id, \
+    a.status FROM reminders r JOIN authorizations a ON a.id = r.authorization_id \
+    WHERE r.sent_at IS NULL AND r.due_at <= $1 ORDER BY r.due_at, r.authorization_id LIMIT $2";
+
+/// A row of [`DUE_REMINDERS`].
+pub fn due_reminder(r: &impl Columns) -> StoreResult<DueReminder> {
+    Ok(DueReminder {
+        authorization_id: AuthorizationId(r.int(0)?),
+        kind: r.text(1)?,
+        status: r.status(2)?,
+        customer_id: r.text(3)?,
+        now_in: r.status(4)?,
+    })
+}
+
+/// Schedules a reminder once (a second schedule of the same kind is ignored).
+pub const INSERT_REMINDER: &str = "INSERT INTO reminders (authorization_id, kind, status, \
+    due_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+
+/// The values of [`INSERT_REMINDER`].
+pub fn reminder_values(r: &Reminder) -> (i64, &'static str, i64, i64) {
+    (
+        r.authorization_id.0,
+        r.kind.name(),
+        i64::from(r.status.code()),
+        r.due_at.as_millisecond(),
+    )
+}
+
+/// Marks a reminder sent, unless it was already: `$1` now, `$2` authorization, `$3` kind.
+pub const MARK_REMINDER_SENT: &str = "UPDATE reminders SET sent_at = $1 \
+    WHERE authorization_id = $2 AND kind = $3 AND sent_at IS NULL";
+
+/// Drops an unsent reminder whose authorization moved on: `$1` authorization, `$2` kind.
+pub const DROP_REMINDER: &str =
+    "DELETE FROM reminders WHERE authorization_id = $1 AND kind = $2 AND sent_at IS NULL";
+
+pub const EMAIL_JOB_COLUMNS: &str = "e.event_id, e.user_id, e.address, e.language, e.attempts";
+
+/// Undelivered e-mail that is due: `$1` now, `$2` how many.
+pub fn due_emails_query() -> String {
+    format!(
+        "SELECT {EMAIL_JOB_COLUMNS} FROM email_deliveries e WHERE e.state = 0 \
+         AND e.next_attempt_at <= $1 ORDER BY e.next_attempt_at, e.event_id LIMIT $2"
+    )
+}
+
+/// An e-mail delivery from a row of [`EMAIL_JOB_COLUMNS`] (its event read separately):
+/// (event id, recipient, attempts so far).
+pub fn email_job(r: &impl Columns) -> StoreResult<(i64, EmailRecipient, u32)> {
+    Ok((
+        r.int(0)?,
+        EmailRecipient {
+            user_id: r.text(1)?,
+            address: r.text(2)?,
+            language: Language::from_setting(&r.text(3)?).unwrap_or_default(),
+        },
+        r.int(4)? as u32,
+    ))
+}
+
+/// Records an e-mail's outcome: `$1` state, `$2` next attempt, `$3` error, `$4` now,
+/// `$5` event, `$6` recipient.
+pub const FINISH_EMAIL: &str = "UPDATE email_deliveries SET state = $1, attempts = attempts + 1, \
+    next_attempt_at = $2, last_error = $3, updated_at = $4 WHERE event_id = $5 AND user_id = $6";
+
+/// Leases an e-mail delivery: `$1` lease end, `$2` event, `$3` recipient.
+pub const LEASE_EMAIL: &str =
+    "UPDATE email_deliveries SET next_attempt_at = $1 WHERE event_id = $2 AND user_id = $3";
+
+/// Addresses an event once: `$1` now, `$2` the event. Zero rows: addressed already.
+pub const MARK_EMAILED: &str =
+    "UPDATE outbox_events SET emailed_at = $1 WHERE id = $2 AND emailed_at IS NULL";
+
+/// One recipient of an addressed event: `$1` event, `$2` user, `$3` address,
+/// `$4` language, `$5` now.
+pub const INSERT_EMAIL: &str = "INSERT INTO email_deliveries (event_id, user_id, address, \
+    language, state, attempts, next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, 0, 0, $5, $5) \
+    ON CONFLICT DO NOTHING";
+
+/// Events the e-mail channel has not addressed yet, oldest first: `$1` how many.
+pub const UNEMAILED: &str =
+    "SELECT id FROM outbox_events WHERE emailed_at IS NULL ORDER BY id LIMIT $1";
+
+/// Pruning, in bounded batches (`$1` the cutoff, `$2` the batch): finished deliveries
+/// older than the cutoff, then events older than it that nothing waits on any more.
+/// The prunes in the order they run (deliveries before the events they point to).
+pub const PRUNE: [&str; 4] = [
+    PRUNE_WEBHOOK_DELIVERIES,
+    PRUNE_EMAIL_DELIVERIES,
+    PRUNE_OUTBOX,
+    PRUNE_REMINDERS,
+];
+const PRUNE_WEBHOOK_DELIVERIES: &str = "DELETE FROM webhook_deliveries WHERE \
+    (subscription_id, event_id) IN (SELECT subscription_id, event_id FROM webhook_deliveries \
+    WHERE state <> 0 AND updated_at < $1 LIMIT $2)";
+const PRUNE_EMAIL_DELIVERIES: &str = "DELETE FROM email_deliveries WHERE \
+    (event_id, user_id) IN (SELECT event_id, user_id FROM email_deliveries \
+    WHERE state <> 0 AND updated_at < $1 LIMIT $2)";
+const PRUNE_OUTBOX: &str = "DELETE FROM outbox_events WHERE id IN (SELECT o.id FROM \
+    outbox_events o WHERE o.created_at < $1 AND o.dispatched_at IS NOT NULL \
+    AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = o.id) \
+    AND NOT EXISTS (SELECT 1 FROM email_deliveries e WHERE e.event_id = o.id) \
+    ORDER BY o.id LIMIT $2)";
+const PRUNE_REMINDERS: &str = "DELETE FROM reminders WHERE (authorization_id, kind) IN \
+    (SELECT authorization_id, kind FROM reminders WHERE sent_at < $1 LIMIT $2)";
+
+/// A language as stored: `en-us` or `zh-cn`.
+pub fn language_tag(l: Language) -> &'static str {
+    l.pick("en-us", "zh-cn")
+}
+
+/// A delivery outcome as stored: (state, next attempt or when it ended).
+pub fn delivery_state(outcome: &DeliveryOutcome, now: Timestamp) -> (i64, Timestamp) {
+    match outcome {
+        DeliveryOutcome::Delivered => (1, now),
+        DeliveryOutcome::RetryAt(at) => (0, *at),
+        DeliveryOutcome::Dead => (2, now),
+    }
+}
+
+/// Disables an enabled subscription: `$1` its id. Zero rows: disabled already.
+pub const DISABLE_WEBHOOK: &str =
+    "UPDATE webhook_subscriptions SET enabled = FALSE WHERE id = $1 AND enabled";
+
+/// Dead-letters a subscription's undelivered deliveries: `$1` now, `$2` its id.
+pub const DEAD_LETTER_UNDELIVERED: &str = "UPDATE webhook_deliveries SET state = 2, \
+    updated_at = $1, last_error = 'subscription disabled' WHERE subscription_id = $2 AND state = 0";
+
+/// After an attempt: a success clears the subscription's failing streak, a failure
+/// starts it if none runs. `$1` failed, `$2` now, `$3` its id. Returns `failing_since`.
+pub const RECORD_FAILING: &str = "UPDATE webhook_subscriptions SET failing_since = \
+    CASE WHEN $1 THEN COALESCE(failing_since, $2) ELSE NULL END WHERE id = $3 \
+    RETURNING failing_since";
 /// `Idempotency-Key` claims, `$1` the principal and `$2` the key throughout. A use that
 /// expired, or a claim that never finished and went stale, is deleted before claiming.
 pub const IDEMPOTENCY_FORGET_DEAD: &str = "DELETE FROM idempotency_keys \

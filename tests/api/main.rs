@@ -21,6 +21,7 @@ mod outage;
 mod outbox;
 mod properties;
 mod recordings;
+mod reminders;
 mod restart;
 mod secrets;
 mod signing;

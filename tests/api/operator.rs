@@ -160,6 +160,7 @@ async fn a_domain_admin_reads_their_own_audit_trail_and_verifies_it() {
             support_access::service::admin::UserUpdate {
                 email: Some(Some("carol@example.com".into())),
                 admin: None,
+                language: None,
             },
         )
         .await

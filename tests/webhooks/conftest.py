@@ -23,8 +23,9 @@ BIN = os.environ.get("SUPPORT_ACCESS_BIN", str(ROOT / "target" / "debug" / "supp
 
 
 class Server:
-    def __init__(self, directory=None):
+    def __init__(self, directory=None, extra_args=()):
         self.dir = directory or tempfile.TemporaryDirectory()
+        self.extra_args = list(extra_args)
         self.db = Path(self.dir.name) / "webhooks.db"
         self.url = f"sqlite://{self.db}"
         self.start()
@@ -32,13 +33,18 @@ class Server:
     def start(self):
         self.proc = subprocess.Popen(
             [BIN, "--database-url", self.url, "serve", "--listen", "127.0.0.1:0", "--ssh-listen", "",
-             "--webhook-allow-private", "--webhook-poll-interval", "100ms"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=self.dir.name,
+             "--webhook-allow-private", "--webhook-poll-interval", "100ms", *self.extra_args],
+            stdout=subprocess.PIPE, stderr=self.stderr(), text=True, cwd=self.dir.name,
         )
         line = self.proc.stdout.readline()
         match = re.search(r"listening on (http://\S+)", line)
         assert match, f"unexpected first line: {line!r}"
         self.endpoint = match.group(1)
+
+    def stderr(self):
+        """The server's log, kept so tests can check what it never says."""
+        self.log = Path(self.dir.name) / "server.log"
+        return open(self.log, "a")
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::Context;
 use super::password::PasswordArgs;
 use crate::cli::CliResult;
+use crate::domain::Language;
 use crate::domain::time::format_utc;
 use crate::service::admin::UserUpdate;
 use crate::store::UserRecord;
@@ -37,13 +38,19 @@ pub enum UserCommand {
         #[command(flatten)]
         user: UserRef,
     },
-    /// Change a user's e-mail address or administrator flag.
+    /// Change a user's e-mail address, e-mail language or administrator flag.
     Update {
         #[command(flatten)]
         user: UserRef,
-        /// Contact address; an empty value clears it.
+        /// Where notifications are e-mailed; an empty value clears it.
         #[arg(long)]
         email: Option<String>,
+        /// The language of those e-mails: `en-us` or `zh-cn`.
+        #[arg(long, value_parser = parse_language)]
+        language: Option<Language>,
+        /// Forget the user's language: e-mail in the service's default_language.
+        #[arg(long, action = ArgAction::SetTrue, conflicts_with = "language")]
+        clear_language: bool,
         /// Make the user a domain administrator.
         #[arg(long, action = ArgAction::SetTrue, conflicts_with = "no_admin")]
         admin: bool,
@@ -92,8 +99,14 @@ pub struct UserRef {
 pub fn fields(u: &UserRecord, domain: &str) -> Value {
     json!({
         "id": u.id, "name": u.name, "domain": domain, "admin": u.is_admin,
-        "enabled": u.enabled, "email": u.email, "created_at": format_utc(u.created_at),
+        "enabled": u.enabled, "email": u.email,
+        "language": u.language.map(crate::store::rows::language_tag),
+        "created_at": format_utc(u.created_at),
     })
+}
+
+fn parse_language(text: &str) -> Result<Language, String> {
+    Language::from_setting(text)
 }
 
 pub const COLUMNS: [&str; 6] = ["name", "id", "admin", "enabled", "email", "created_at"];
@@ -128,12 +141,19 @@ pub async fn run(cx: &Context, command: UserCommand) -> CliResult {
         UserCommand::Update {
             user: UserRef { domain, name },
             email,
+            language,
+            clear_language,
             admin: make_admin,
             no_admin,
         } => {
             let update = UserUpdate {
                 email: email.map(|e| Some(e).filter(|e| !e.is_empty())),
                 admin: (make_admin || no_admin).then_some(make_admin),
+                language: if clear_language {
+                    Some(None)
+                } else {
+                    language.map(Some)
+                },
             };
             let u = admin.update_user(&domain, &name, update).await?;
             (domain, u)

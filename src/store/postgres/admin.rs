@@ -8,7 +8,7 @@ use tokio_postgres::types::ToSql;
 use super::identity;
 use super::{access_keys, audit, broker, webhooks};
 use crate::domain::audit::AuditDraft;
-use crate::store::rows::{self, DOMAIN_COLUMNS, GROUP_COLUMNS, USER_COLUMNS};
+use crate::store::rows::{self, DOMAIN_COLUMNS, GROUP_COLUMNS, USER_COLUMNS, language_tag};
 use crate::store::{AdminChange, DomainRecord, GroupRecord, StoreResult, UserRecord, found};
 
 async fn execute(
@@ -33,11 +33,12 @@ pub async fn apply(
             user_id,
             is_admin,
             email,
+            language,
         } => found(
             execute(
                 tx,
-                "UPDATE users SET is_admin = $1, email = $2 WHERE id = $3",
-                &[is_admin, email, user_id],
+                "UPDATE users SET is_admin = $1, email = $2, language = $3 WHERE id = $4",
+                &[is_admin, email, &language.map(language_tag), user_id],
             )
             .await?,
         )?,

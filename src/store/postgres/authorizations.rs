@@ -4,6 +4,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
 use super::audit;
+use super::notify;
 use super::outbox;
 use super::query::Query;
 use crate::domain::audit::AuditDraft;
@@ -88,6 +89,7 @@ pub async fn insert(tx: &Transaction<'_>, a: &Authorization, event: AuditDraft) 
         .await?;
     }
     outbox::append(tx, &plan::raised(a, &event.actor_id)).await?;
+    notify::schedule(tx, &plan::raised_reminders(a)).await?;
     audit::append(tx, event, a.created_at).await
 }
 
@@ -272,6 +274,7 @@ pub async fn transition_rows(
         None
     };
     outbox::append(tx, &plan.outbox).await?;
+    notify::schedule(tx, &plan.reminders).await?;
     Ok((plan.from, plan.event(ended)))
 }
 

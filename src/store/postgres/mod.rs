@@ -20,6 +20,7 @@ mod identity;
 mod import;
 mod listen;
 mod migrations;
+mod notify;
 mod outbox;
 mod query;
 mod sessions;
@@ -36,7 +37,7 @@ use jiff::Timestamp;
 use tokio_postgres::error::SqlState;
 
 use crate::domain::audit::{AuditDraft, AuditEvent};
-use crate::domain::event::OutboxEvent;
+use crate::domain::event::{OutboxDraft, OutboxEvent};
 use crate::domain::principal::GroupView;
 use crate::domain::recording::SessionEnd;
 use crate::domain::session::{FileTransfer, Operation, Session};
@@ -354,8 +355,79 @@ impl Store for PostgresStore {
             .await?)
     }
 
-    async fn finish_delivery(&self, attempt: FinishedDelivery) -> StoreResult<()> {
+    async fn finish_delivery(&self, attempt: FinishedDelivery) -> StoreResult<Option<Timestamp>> {
         webhooks::finish(&self.client().await?, &attempt).await
+    }
+
+    async fn disable_webhook(
+        &self,
+        id: &str,
+        event: OutboxDraft,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        in_transaction!(self, |tx| notify::disable_webhook(&tx, id, &event, now)
+            .await?)
+    }
+
+    async fn send_due_reminders(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
+        in_transaction!(self, |tx| notify::send_due_reminders(&tx, now, limit)
+            .await?)
+    }
+
+    async fn approvers(&self, domain_id: &str, submitter_id: &str) -> StoreResult<Vec<UserRecord>> {
+        notify::approvers(&self.client().await?, domain_id, submitter_id).await
+    }
+
+    async fn unemailed_events(&self, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
+        notify::unemailed(&self.client().await?, limit).await
+    }
+
+    async fn address_email(
+        &self,
+        event_id: i64,
+        recipients: Vec<EmailRecipient>,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        in_transaction!(self, |tx| notify::address(&tx, event_id, &recipients, now)
+            .await?)
+    }
+
+    async fn claim_emails(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<EmailJob>> {
+        in_transaction!(self, |tx| notify::claim_emails(
+            &tx,
+            now,
+            lease_until,
+            limit
+        )
+        .await?)
+    }
+
+    async fn finish_email(
+        &self,
+        event_id: i64,
+        user_id: &str,
+        outcome: DeliveryOutcome,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        notify::finish_email(
+            &self.client().await?,
+            event_id,
+            user_id,
+            &outcome,
+            error.as_deref(),
+            now,
+        )
+        .await
+    }
+
+    async fn prune_notifications(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
+        notify::prune(&self.client().await?, before, limit).await
     }
 
     async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64> {

@@ -13,8 +13,8 @@ pub async fn append(tx: &Transaction<'_>, draft: &OutboxDraft) -> StoreResult<()
     let insert = tx
         .prepare_cached(
             "INSERT INTO outbox_events (type, customer_id, authorization_id, status, actor_id, \
-             session_id, created_at, close_reason, sha256) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             session_id, created_at, close_reason, sha256, webhook_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .await?;
     tx.execute(
@@ -29,6 +29,7 @@ pub async fn append(tx: &Transaction<'_>, draft: &OutboxDraft) -> StoreResult<()
             &draft.at.as_millisecond(),
             &draft.close_reason,
             &draft.sha256,
+            &draft.webhook_id,
         ],
     )
     .await?;
@@ -51,6 +52,7 @@ fn event_from_row(r: &Row) -> StoreResult<OutboxEvent> {
             at: from_ms(r.try_get(7)?),
             close_reason: r.try_get(8)?,
             sha256: r.try_get(9)?,
+            webhook_id: r.try_get(10)?,
         },
     })
 }
@@ -64,7 +66,7 @@ pub async fn after(
     let stmt = c
         .prepare_cached(
             "SELECT id, type, customer_id, authorization_id, status, actor_id, session_id, \
-             created_at, close_reason, sha256 FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2",
+             created_at, close_reason, sha256, webhook_id FROM outbox_events WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .await?;
     c.query(&stmt, &[&after_seq, &i64::from(limit)])
@@ -75,7 +77,7 @@ pub async fn after(
 }
 
 const SELECT: &str = "SELECT id, type, customer_id, authorization_id, status, actor_id, \
-    session_id, created_at, close_reason, sha256 FROM outbox_events";
+    session_id, created_at, close_reason, sha256, webhook_id FROM outbox_events";
 
 /// Up to `limit` events not yet fanned out to subscriptions, in order.
 pub async fn undispatched(c: &impl GenericClient, limit: u32) -> StoreResult<Vec<OutboxEvent>> {

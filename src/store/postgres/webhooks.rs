@@ -10,8 +10,8 @@ use super::{from_ms, outbox};
 use crate::domain::event::{EventPattern, OutboxEvent};
 use crate::store::rows::{self, WEBHOOK_COLUMNS as COLUMNS};
 use crate::store::{
-    DeliveryJob, DeliveryRecord, FinishedDelivery, PROVIDER_OWNER, StoreError, StoreResult,
-    WebhookRecord, delivery_state_name,
+    DeliveryJob, DeliveryOutcome, DeliveryRecord, FinishedDelivery, PROVIDER_OWNER, StoreError,
+    StoreResult, WebhookRecord, delivery_state_name,
 };
 
 /// Any fixed number: the fan-out's advisory lock.
@@ -197,7 +197,12 @@ pub async fn claim(
     Ok(jobs)
 }
 
-pub async fn finish(c: &impl GenericClient, done: &FinishedDelivery) -> StoreResult<()> {
+/// Records an attempt's outcome; returns since when the subscription has been failing
+/// without a success (`None`: this attempt succeeded).
+pub async fn finish(
+    c: &impl GenericClient,
+    done: &FinishedDelivery,
+) -> StoreResult<Option<Timestamp>> {
     let (state, next) = done.state();
     let stmt = c.prepare_cached(FinishedDelivery::SQL).await?;
     c.execute(
@@ -213,7 +218,17 @@ pub async fn finish(c: &impl GenericClient, done: &FinishedDelivery) -> StoreRes
         ],
     )
     .await?;
-    Ok(())
+    let failed = done.outcome != DeliveryOutcome::Delivered;
+    let since = c
+        .query_opt(
+            rows::RECORD_FAILING,
+            &[&failed, &done.now.as_millisecond(), &done.subscription_id],
+        )
+        .await?;
+    Ok(match since {
+        Some(r) => r.try_get::<_, Option<i64>>(0)?.map(from_ms),
+        None => None,
+    })
 }
 
 pub async fn deliveries(

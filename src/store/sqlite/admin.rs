@@ -8,7 +8,7 @@ use super::all;
 use super::identity;
 use super::{access_keys, audit, broker, webhooks};
 use crate::domain::audit::AuditDraft;
-use crate::store::rows::{self, DOMAIN_COLUMNS, GROUP_COLUMNS, USER_COLUMNS};
+use crate::store::rows::{self, DOMAIN_COLUMNS, GROUP_COLUMNS, USER_COLUMNS, language_tag};
 use crate::store::{AdminChange, DomainRecord, GroupRecord, StoreResult, UserRecord, found};
 
 /// Runs inside the writer's transaction, so the change and its event commit together.
@@ -28,9 +28,10 @@ pub fn apply(
             user_id,
             is_admin,
             email,
+            language,
         } => found(execute(
-            "UPDATE users SET is_admin = ?, email = ? WHERE id = ?",
-            params![is_admin, email, user_id],
+            "UPDATE users SET is_admin = ?, email = ?, language = ? WHERE id = ?",
+            params![is_admin, email, language.map(language_tag), user_id],
         )?)?,
         AdminChange::SetPassword {
             user_id,

@@ -5,6 +5,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::audit;
+use super::notify;
 use super::outbox;
 use super::scope;
 use super::{all, first};
@@ -73,6 +74,7 @@ pub fn insert(conn: &Connection, a: &Authorization, event: AuditDraft) -> StoreR
         ])?;
     }
     outbox::append(conn, &plan::raised(a, &event.actor_id))?;
+    notify::schedule(conn, &plan::raised_reminders(a))?;
     audit::append(conn, event, a.created_at)
 }
 
@@ -225,6 +227,7 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
         None
     };
     outbox::append(conn, &plan.outbox)?;
+    notify::schedule(conn, &plan.reminders)?;
     audit::append(conn, plan.event(ended), req.now)?;
     Ok(plan.from)
 }

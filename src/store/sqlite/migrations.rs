@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/0008_broker.sql")),
     (9, include_str!("migrations/0009_console_sessions.sql")),
     (11, include_str!("migrations/0011_recordings.sql")),
+    (12, include_str!("migrations/0012_notifications.sql")),
     (13, include_str!("migrations/0013_idempotency_keys.sql")),
 ];
 

@@ -13,6 +13,7 @@ mod host_keys;
 mod idempotency;
 mod identity;
 mod migrations;
+mod notify;
 mod outbox;
 mod readers;
 mod scope;
@@ -28,7 +29,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode};
 
 use crate::domain::audit::{AuditDraft, AuditEvent};
-use crate::domain::event::OutboxEvent;
+use crate::domain::event::{OutboxDraft, OutboxEvent};
 use crate::domain::principal::GroupView;
 use crate::domain::recording::SessionEnd;
 use crate::domain::session::{FileTransfer, Operation, Session};
@@ -394,8 +395,71 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn finish_delivery(&self, attempt: FinishedDelivery) -> StoreResult<()> {
+    async fn finish_delivery(&self, attempt: FinishedDelivery) -> StoreResult<Option<Timestamp>> {
         self.write(move |c| webhooks::finish(c, &attempt)).await
+    }
+
+    async fn disable_webhook(
+        &self,
+        id: &str,
+        event: OutboxDraft,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let id = id.to_owned();
+        self.write(move |c| notify::disable_webhook(c, &id, &event, now))
+            .await
+    }
+
+    async fn send_due_reminders(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
+        self.write(move |c| notify::send_due_reminders(c, now, limit))
+            .await
+    }
+
+    async fn approvers(&self, domain_id: &str, submitter_id: &str) -> StoreResult<Vec<UserRecord>> {
+        self.read(|c| notify::approvers(c, domain_id, submitter_id))
+    }
+
+    async fn unemailed_events(&self, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
+        self.read(|c| notify::unemailed(c, limit))
+    }
+
+    async fn address_email(
+        &self,
+        event_id: i64,
+        recipients: Vec<EmailRecipient>,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        self.write(move |c| notify::address(c, event_id, &recipients, now))
+            .await
+    }
+
+    async fn claim_emails(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<EmailJob>> {
+        self.write(move |c| notify::claim_emails(c, now, lease_until, limit))
+            .await
+    }
+
+    async fn finish_email(
+        &self,
+        event_id: i64,
+        user_id: &str,
+        outcome: DeliveryOutcome,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let user_id = user_id.to_owned();
+        self.write(move |c| {
+            notify::finish_email(c, event_id, &user_id, &outcome, error.as_deref(), now)
+        })
+        .await
+    }
+
+    async fn prune_notifications(&self, before: Timestamp, limit: u32) -> StoreResult<u64> {
+        self.write(move |c| notify::prune(c, before, limit)).await
     }
 
     async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64> {

@@ -11,7 +11,7 @@ use crate::store::{StoreError, StoreResult};
 pub fn append(conn: &Connection, draft: &OutboxDraft) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO outbox_events (type, customer_id, authorization_id, status, actor_id, \
-         session_id, created_at, close_reason, sha256) VALUES (?,?,?,?,?,?,?,?,?)",
+         session_id, created_at, close_reason, sha256, webhook_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
     )?
     .execute(params![
         draft.event_type.name(),
@@ -23,6 +23,7 @@ pub fn append(conn: &Connection, draft: &OutboxDraft) -> StoreResult<()> {
         draft.at.as_millisecond(),
         draft.close_reason,
         draft.sha256,
+        draft.webhook_id,
     ])?;
     Ok(())
 }
@@ -45,6 +46,7 @@ fn event_from_row(r: &Row) -> rusqlite::Result<Result<OutboxEvent, String>> {
             at: from_ms(r.get(7)?),
             close_reason: r.get(8)?,
             sha256: r.get(9)?,
+            webhook_id: r.get(10)?,
         },
     }))
 }
@@ -53,7 +55,7 @@ fn event_from_row(r: &Row) -> rusqlite::Result<Result<OutboxEvent, String>> {
 pub fn after(conn: &Connection, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
     conn.prepare_cached(
         "SELECT id, type, customer_id, authorization_id, status, actor_id, session_id, created_at, \
-         close_reason, sha256 FROM outbox_events WHERE id > ? ORDER BY id LIMIT ?",
+         close_reason, sha256, webhook_id FROM outbox_events WHERE id > ? ORDER BY id LIMIT ?",
     )?
     .query_map(params![after_seq, limit], event_from_row)?
     .map(|r| r?.map_err(|e| StoreError::Internal(e.into())))
@@ -61,7 +63,7 @@ pub fn after(conn: &Connection, after_seq: i64, limit: u32) -> StoreResult<Vec<O
 }
 
 const SELECT: &str = "SELECT id, type, customer_id, authorization_id, status, actor_id, \
-    session_id, created_at, close_reason, sha256 FROM outbox_events";
+    session_id, created_at, close_reason, sha256, webhook_id FROM outbox_events";
 
 /// Up to `limit` events not yet fanned out to subscriptions, in order.
 pub fn undispatched(conn: &Connection, limit: u32) -> StoreResult<Vec<OutboxEvent>> {

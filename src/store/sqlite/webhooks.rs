@@ -6,8 +6,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{all, first, from_ms, outbox};
 use crate::domain::event::{EventPattern, OutboxEvent};
 use crate::store::{
-    DeliveryJob, DeliveryRecord, FinishedDelivery, PROVIDER_OWNER, StoreError, StoreResult,
-    WebhookRecord, delivery_state_name,
+    DeliveryJob, DeliveryOutcome, DeliveryRecord, FinishedDelivery, PROVIDER_OWNER, StoreError,
+    StoreResult, WebhookRecord, delivery_state_name,
 };
 
 use crate::store::rows::{self, WEBHOOK_COLUMNS as COLUMNS};
@@ -161,7 +161,9 @@ pub fn claim(
     Ok(jobs)
 }
 
-pub fn finish(conn: &Connection, done: &FinishedDelivery) -> StoreResult<()> {
+/// Records an attempt's outcome; returns since when the subscription has been failing
+/// without a success (`None`: this attempt succeeded).
+pub fn finish(conn: &Connection, done: &FinishedDelivery) -> StoreResult<Option<Timestamp>> {
     let (state, next) = done.state();
     conn.prepare_cached(FinishedDelivery::SQL)?
         .execute(params![
@@ -173,7 +175,15 @@ pub fn finish(conn: &Connection, done: &FinishedDelivery) -> StoreResult<()> {
             done.subscription_id,
             done.event_id
         ])?;
-    Ok(())
+    let failed = done.outcome != DeliveryOutcome::Delivered;
+    let since: Option<Option<i64>> = conn
+        .prepare_cached(rows::RECORD_FAILING)?
+        .query_row(
+            params![failed, done.now.as_millisecond(), done.subscription_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(since.flatten().map(from_ms))
 }
 
 pub fn deliveries(

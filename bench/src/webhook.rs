@@ -1,0 +1,146 @@
+//! What one webhook subscription costs rejects: the same server, the same run, measured
+//! without a subscription and then with one (the provider's, so it receives every
+//! event) to a receiver in this process answering 204.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::load::{self, Measured};
+use crate::process;
+use crate::workloads::{Bound, Data, Kind};
+
+#[derive(Serialize)]
+pub struct WebhookRow {
+    pub concurrency: usize,
+    pub without: Measured,
+    pub with: Measured,
+    /// Rejects per second with the subscription / without.
+    pub ratio: f64,
+    /// Deliveries the receiver had got when the measurement ended.
+    pub delivered: u64,
+}
+
+/// A loopback receiver answering 204; its URL and how many deliveries it got.
+async fn receiver() -> Result<(String, Arc<AtomicU64>), String> {
+    let count = Arc::new(AtomicU64::new(0));
+    let seen = count.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            seen.fetch_add(1, Ordering::Relaxed);
+            async { axum::http::StatusCode::NO_CONTENT }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = format!(
+        "http://{}/hook",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((url, count))
+}
+
+/// Rejects at each concurrency without, then with, one subscription.
+pub async fn measure(
+    binary: &Path,
+    database_url: &str,
+    run_dir: &Path,
+    log: Option<&Path>,
+    data: &Arc<Data>,
+    concurrencies: &[usize],
+    timing: (Duration, Duration),
+) -> Result<Vec<WebhookRow>, String> {
+    let (url, delivered) = receiver().await?;
+    let server = process::start_service_with(
+        binary,
+        database_url,
+        run_dir,
+        log,
+        &[
+            "--webhook-allow-private",
+            "--webhook-poll-interval",
+            "100ms",
+        ],
+    )
+    .await?;
+    let (warmup, duration) = timing;
+    let mut rows = Vec::new();
+    for &c in concurrencies {
+        let workload = || {
+            Arc::new(Bound {
+                kind: Kind::Reject,
+                data: data.clone(),
+                for_ceiling: false,
+            })
+        };
+        let seed = 9_000 + c as u64;
+        let without = load::drive(server.addr, c, warmup, duration, workload(), seed).await;
+        let id = process::cli_output(
+            binary,
+            &[
+                "--database-url",
+                database_url,
+                "--master-key-file",
+                &run_dir.join("master.key").to_string_lossy(),
+                "--output",
+                "json",
+                "admin",
+                "webhook",
+                "create",
+                "--domain",
+                "provider",
+                "--url",
+                &url,
+                "--events",
+                "authorization.*",
+            ],
+        )
+        .and_then(|out| {
+            serde_json::from_str::<serde_json::Value>(&out)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_owned))
+                .ok_or_else(|| format!("webhook create said {out}"))
+        })?;
+        let with = load::drive(server.addr, c, warmup, duration, workload(), seed + 1).await;
+        let ratio = with.per_second / without.per_second.max(1e-9);
+        let row = WebhookRow {
+            concurrency: c,
+            without,
+            with,
+            ratio,
+            delivered: delivered.load(Ordering::Relaxed),
+        };
+        eprintln!(
+            "bench: reject c={c}: {:.0}/s without a webhook subscription, {:.0}/s with one \
+             ({:.2}x; {} delivered)",
+            row.without.per_second, row.with.per_second, row.ratio, row.delivered
+        );
+        rows.push(row);
+        process::run_cli(
+            binary,
+            &[
+                "--database-url",
+                database_url,
+                "--master-key-file",
+                &run_dir.join("master.key").to_string_lossy(),
+                "admin",
+                "webhook",
+                "delete",
+                "--domain",
+                "provider",
+                "--id",
+                &id,
+            ],
+        )?;
+    }
+    server.stop();
+    Ok(rows)
+}
