@@ -6,9 +6,12 @@
 mod cutoff;
 mod detect;
 mod relay;
+mod scp;
 mod server;
+mod sftp;
 mod target;
 mod throttle;
+mod transfer;
 
 use std::sync::Arc;
 use std::time::Duration;

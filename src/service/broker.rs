@@ -5,7 +5,7 @@
 use crate::domain::audit::{Actor, AuditDraft};
 use crate::domain::broker::{BrokerLogin, Refusal, gate, parse_login};
 use crate::domain::secret::Secret;
-use crate::domain::session::{Operation, Session, SessionSource};
+use crate::domain::session::{FileTransfer, Operation, Session, SessionSource};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, SessionId};
 use crate::store::{HostCheckRecord, SessionRef, StoreError, UserRecord};
 
@@ -244,6 +244,7 @@ impl App {
                 engineer_id: engineer.user.id.clone(),
                 started_at: self.clock.now(),
                 ended_at: None,
+                close_reason: None,
                 source: SessionSource::Broker,
             };
             let id = session.id;
@@ -282,15 +283,40 @@ impl App {
         Ok(())
     }
 
-    /// Closes a broker session's record (a no-op if the authorization's end closed it).
+    /// Records file transfers seen in a broker session.
+    pub async fn broker_record_transfers(
+        &self,
+        engineer: &BrokerEngineer,
+        session: &SessionRef,
+        transfers: Vec<FileTransfer>,
+    ) -> ServiceResult<()> {
+        self.store
+            .append_file_transfers(
+                session.clone(),
+                transfers,
+                engineer.actor(),
+                self.clock.now(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Closes a broker session's record with why it ended (a no-op if the
+    /// authorization's end closed it, with its own reason).
     pub async fn broker_close_session(
         &self,
         engineer: &BrokerEngineer,
         session: &SessionRef,
+        reason: String,
     ) -> ServiceResult<()> {
         match self
             .store
-            .close_session(session.clone(), self.clock.now(), engineer.actor())
+            .close_session(
+                session.clone(),
+                self.clock.now(),
+                engineer.actor(),
+                Some(reason),
+            )
             .await
         {
             Ok(()) | Err(StoreError::Session(_)) => Ok(()),

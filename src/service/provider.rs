@@ -165,6 +165,7 @@ impl App {
                 engineer_id: p.user_id.clone(),
                 started_at: self.clock.now(),
                 ended_at: None,
+                close_reason: None,
                 source: SessionSource::Reported,
             };
             let session_id = session.id;
@@ -223,7 +224,7 @@ impl App {
     pub async fn close_session(&self, p: &Principal, path: SessionPath) -> ServiceResult<()> {
         let target = path.within(p.provider_scope()?)?;
         self.store
-            .close_session(target, self.clock.now(), actor(p))
+            .close_session(target, self.clock.now(), actor(p), None)
             .await?;
         Ok(())
     }

@@ -207,6 +207,7 @@ pub trait Store: Send + Sync + 'static {
         target: SessionRef,
         now: Timestamp,
         actor: Actor,
+        reason: Option<String>,
     ) -> StoreResult<()>;
     async fn list_sessions(
         &self,

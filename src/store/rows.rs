@@ -209,8 +209,18 @@ pub enum SessionEvent<'a> {
     Opened,
     Operations(&'a [Operation]),
     FileTransfers(&'a [FileTransfer]),
-    Closed,
+    /// With why, when known.
+    Closed(Option<&'a str>),
 }
+
+/// Closes the open sessions of an authorization whose access ended: `$1` the time,
+/// `$2` the reason, `$3` the authorization.
+pub const SESSIONS_END_ACCESS: &str = "UPDATE sessions SET ended_at = $1, close_reason = $2 \
+    WHERE authorization_id = $3 AND ended_at IS NULL";
+
+/// Closes an open session: `$1` the time, `$2` the reason, `$3` the session.
+pub const SESSION_CLOSE: &str =
+    "UPDATE sessions SET ended_at = $1, close_reason = $2 WHERE id = $3 AND ended_at IS NULL";
 
 /// The audit event of `what` in session `target` of an authorization of `domain`.
 pub fn session_event(
@@ -237,8 +247,9 @@ pub fn session_event(
         SessionEvent::FileTransfers(items) => (
             "file_transfers_recorded",
             format!(
-                "session={session} file_transfers={} control_characters={}",
+                "session={session} file_transfers={}{} control_characters={}",
                 items.len(),
+                transfer_hashes(items),
                 flagged_count(items.iter().flat_map(|t| {
                     [
                         t.file_name.as_str(),
@@ -248,9 +259,24 @@ pub fn session_event(
                 }))
             ),
         ),
-        SessionEvent::Closed => ("session_closed", format!("session={session}")),
+        SessionEvent::Closed(None) => ("session_closed", format!("session={session}")),
+        SessionEvent::Closed(Some(why)) => (
+            "session_closed",
+            format!("session={session} reason={why:?}"),
+        ),
     };
     AuditDraft::new(domain, Some(target.authorization_id), actor, kind).note(note)
+}
+
+/// ` sha256=HEX,...` of the transfers whose hash is known (so the audit chain vouches
+/// for them too), or nothing.
+fn transfer_hashes(items: &[FileTransfer]) -> String {
+    let known: Vec<&str> = items.iter().filter_map(|t| t.sha256.as_deref()).collect();
+    if known.is_empty() {
+        String::new()
+    } else {
+        format!(" sha256={}", known.join(","))
+    }
 }
 
 pub const DOMAIN_COLUMNS: &str = "id, name, is_provider, created_at";
@@ -275,6 +301,7 @@ pub fn session(r: &impl Columns, id: AuthorizationId, detail: DetailId) -> Store
         started_at: r.time(2)?,
         ended_at: r.opt_time(3)?,
         source: SessionSource::from_stored(&r.text(4)?),
+        close_reason: r.opt_text(5)?,
     })
 }
 
@@ -293,7 +320,7 @@ pub fn group(r: &impl Columns) -> StoreResult<GroupRecord> {
     })
 }
 
-pub const SESSION_PAGE: &str = "SELECT id, engineer_id, started_at, ended_at, source FROM sessions \
+pub const SESSION_PAGE: &str = "SELECT id, engineer_id, started_at, ended_at, source, close_reason FROM sessions \
     WHERE detail_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3";
 
 /// A page of a session's records in `table` with `columns`, in `order`: `$1` the
@@ -319,7 +346,12 @@ pub fn operation(r: &impl Columns) -> StoreResult<Operation> {
 }
 
 pub const FILE_TRANSFER_COLUMNS: &str = "operate_type, file_name, from_path, to_path, \
-    file_size_bytes, duration_ms, oper_result, operate_time";
+    file_size_bytes, duration_ms, oper_result, operate_time, sha256";
+
+/// Inserts one file transfer: `$1` the session, then [`FILE_TRANSFER_COLUMNS`] in order.
+pub const FILE_TRANSFER_INSERT: &str = "INSERT INTO session_file_transfers (session_id, \
+    operate_type, file_name, from_path, to_path, file_size_bytes, duration_ms, oper_result, \
+    operate_time, sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 pub fn file_transfer(r: &impl Columns) -> StoreResult<FileTransfer> {
     Ok(FileTransfer {
@@ -331,6 +363,7 @@ pub fn file_transfer(r: &impl Columns) -> StoreResult<FileTransfer> {
         duration_ms: r.int(5)?,
         oper_result: r.text(6)?,
         operate_time: r.time(7)?,
+        sha256: r.opt_text(8)?,
     })
 }
 

@@ -98,7 +98,8 @@ impl Sshd {
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\n\
                  PasswordAuthentication yes\nKbdInteractiveAuthentication no\n\
                  PubkeyAuthentication no\nUsePAM no\nPermitRootLogin no\nAllowUsers {ACCOUNT}\n\
-                 StrictModes no\nPrintMotd no\nPrintLastLog no\nLogLevel ERROR\n",
+                 StrictModes no\nPrintMotd no\nPrintLastLog no\nLogLevel ERROR\n\
+                 Subsystem sftp /usr/lib/openssh/sftp-server\n",
                 key.display(),
                 dir.path().join("sshd.pid").display()
             ),

@@ -3,6 +3,7 @@
 //! every test runs on PostgreSQL (a database of its own) instead of SQLite.
 
 mod broker;
+mod broker_files;
 mod broker_host;
 mod check_hosts;
 mod cli_client;

@@ -473,9 +473,16 @@ impl Store for PostgresStore {
         target: SessionRef,
         now: Timestamp,
         actor: Actor,
+        reason: Option<String>,
     ) -> StoreResult<()> {
-        in_transaction!(self, |tx| sessions::close(&tx, &target, now, &actor)
-            .await?)
+        in_transaction!(self, |tx| sessions::close(
+            &tx,
+            &target,
+            now,
+            &actor,
+            reason.as_deref()
+        )
+        .await?)
     }
 
     async fn list_sessions(

@@ -166,13 +166,7 @@ pub async fn append_file_transfers(
     now: Timestamp,
 ) -> StoreResult<()> {
     let domain = require_writable(tx, target).await?;
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO session_file_transfers (session_id, operate_type, file_name, from_path, \
-             to_path, file_size_bytes, duration_ms, oper_result, operate_time) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .await?;
+    let insert = tx.prepare_cached(rows::FILE_TRANSFER_INSERT).await?;
     for t in items {
         tx.execute(
             &insert,
@@ -186,6 +180,7 @@ pub async fn append_file_transfers(
                 &t.duration_ms,
                 &t.oper_result,
                 &t.operate_time.as_millisecond(),
+                &t.sha256,
             ],
         )
         .await?;
@@ -199,17 +194,23 @@ pub async fn close(
     target: &SessionRef,
     now: Timestamp,
     actor: &Actor,
+    reason: Option<&str>,
 ) -> StoreResult<()> {
     let (facts, _) = session_state(tx, target, Hold::Share).await?;
     // The condition decides between two racing closes.
     let closed = tx
         .execute(
-            "UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL",
-            &[&now.as_millisecond(), &target.session_id.0],
+            rows::SESSION_CLOSE,
+            &[&now.as_millisecond(), &reason, &target.session_id.0],
         )
         .await?;
     session::may_close(closed == 0)?;
-    let event = rows::session_event(&facts.domain_id, target, actor, SessionEvent::Closed);
+    let event = rows::session_event(
+        &facts.domain_id,
+        target,
+        actor,
+        SessionEvent::Closed(reason),
+    );
     audit::append(tx, event, now).await
 }
 

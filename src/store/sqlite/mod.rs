@@ -478,8 +478,9 @@ impl Store for SqliteStore {
         target: SessionRef,
         now: Timestamp,
         actor: Actor,
+        reason: Option<String>,
     ) -> StoreResult<()> {
-        self.write(move |c| sessions::close(c, &target, now, &actor))
+        self.write(move |c| sessions::close(c, &target, now, &actor, reason.as_deref()))
             .await
     }
 

@@ -130,10 +130,7 @@ pub fn append_file_transfers(
     now: Timestamp,
 ) -> StoreResult<()> {
     let domain = require_writable(conn, target)?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO session_file_transfers (session_id, operate_type, file_name, from_path, to_path, \
-         file_size_bytes, duration_ms, oper_result, operate_time) VALUES (?,?,?,?,?,?,?,?,?)",
-    )?;
+    let mut insert = conn.prepare_cached(rows::FILE_TRANSFER_INSERT)?;
     for t in items {
         insert.execute(params![
             target.session_id.0,
@@ -144,7 +141,8 @@ pub fn append_file_transfers(
             t.file_size_bytes,
             t.duration_ms,
             t.oper_result,
-            t.operate_time.as_millisecond()
+            t.operate_time.as_millisecond(),
+            t.sha256
         ])?;
     }
     let event = rows::session_event(&domain, target, actor, SessionEvent::FileTransfers(items));
@@ -156,12 +154,21 @@ pub fn close(
     target: &SessionRef,
     now: Timestamp,
     actor: &Actor,
+    reason: Option<&str>,
 ) -> StoreResult<()> {
     let (facts, ended_at) = session_state(conn, target)?;
     session::may_close(ended_at.is_some())?;
-    conn.prepare_cached("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")?
-        .execute(params![now.as_millisecond(), target.session_id.0])?;
-    let event = rows::session_event(&facts.domain_id, target, actor, SessionEvent::Closed);
+    conn.prepare_cached(rows::SESSION_CLOSE)?.execute(params![
+        now.as_millisecond(),
+        reason,
+        target.session_id.0
+    ])?;
+    let event = rows::session_event(
+        &facts.domain_id,
+        target,
+        actor,
+        SessionEvent::Closed(reason),
+    );
     audit::append(conn, event, now)
 }
 
