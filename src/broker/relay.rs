@@ -78,7 +78,7 @@ async fn to_host(
                 }
                 // Seen before it is sent, so an answer is never seen before its request.
                 if let Some(t) = lock(&tap).as_mut() {
-                    t.from_engineer(&data);
+                    t.engineer_sent(&data);
                 }
                 to.data_bytes(data).await
             }
@@ -171,7 +171,7 @@ async fn to_engineer(
                     }
                 }
                 if let Some(t) = lock(&tap).as_mut() {
-                    t.from_host(&data);
+                    t.host_sent(&data);
                 }
                 to.data_bytes(data).await
             }

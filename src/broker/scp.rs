@@ -77,7 +77,7 @@ enum Awaiting {
     /// The header of `current`: on `\0` its bytes follow.
     Header,
     /// A file whose bytes all crossed.
-    Data(Transfer),
+    Data(Box<Transfer>),
 }
 
 pub struct ScpObserver {
@@ -108,14 +108,14 @@ impl ScpObserver {
         }
     }
 
-    pub fn from_engineer(&mut self, data: &[u8]) {
+    pub fn engineer_sent(&mut self, data: &[u8]) {
         match self.command.direction {
             Direction::Upload => self.sent(data),
             Direction::Download => self.answered(data),
         }
     }
 
-    pub fn from_host(&mut self, data: &[u8]) {
+    pub fn host_sent(&mut self, data: &[u8]) {
         match self.command.direction {
             Direction::Upload => self.answered(data),
             Direction::Download => self.sent(data),
@@ -201,7 +201,7 @@ impl ScpObserver {
                     data = &data[1..];
                     if status == 0 {
                         if let Some(t) = self.current.take() {
-                            self.awaiting = Awaiting::Data(t);
+                            self.awaiting = Awaiting::Data(Box::new(t));
                         }
                         self.sending = Sending::Line { error: false };
                     } else {
@@ -364,15 +364,15 @@ mod tests {
     fn an_upload_is_recorded_once_the_host_confirms() {
         let (mut o, mut got) = observer("scp -d -t /tmp/in");
         let content = vec![7u8; 70_000];
-        o.from_host(b"\0");
-        o.from_engineer(b"C0644 70000 f.bin\n");
-        o.from_host(b"\0");
+        o.host_sent(b"\0");
+        o.engineer_sent(b"C0644 70000 f.bin\n");
+        o.host_sent(b"\0");
         for part in content.chunks(32_768) {
-            o.from_engineer(part);
+            o.engineer_sent(part);
         }
-        o.from_engineer(b"\0");
+        o.engineer_sent(b"\0");
         assert!(got.try_recv().is_err(), "not before the host confirms");
-        o.from_host(b"\0");
+        o.host_sent(b"\0");
         let t = got.try_recv().unwrap();
         assert_eq!(
             (t.to_path.as_str(), t.file_name.as_str()),
@@ -386,17 +386,17 @@ mod tests {
     #[test]
     fn a_download_with_directories_and_a_refusal() {
         let (mut o, mut got) = observer("scp -r -f /srv/logs");
-        o.from_engineer(b"\0");
+        o.engineer_sent(b"\0");
         for (sent, answer) in [
             (&b"D0755 0 logs\n"[..], b"\0"),
             (b"C0600 3 a.log\n", b"\0"),
             (b"abc\0", b"\0"),
             (b"E\n", b"\0"),
         ] {
-            o.from_host(sent);
-            o.from_engineer(answer);
+            o.host_sent(sent);
+            o.engineer_sent(answer);
         }
-        o.from_host(b"\x01scp: /srv/logs/b: Permission denied\n");
+        o.host_sent(b"\x01scp: /srv/logs/b: Permission denied\n");
         let t = got.try_recv().unwrap();
         assert_eq!(
             (t.from_path.as_str(), t.file_size_bytes),
@@ -408,9 +408,9 @@ mod tests {
 
         // The receiver refuses a header: a failed upload of nothing.
         let (mut o, mut got) = observer("scp -t /root/x");
-        o.from_host(b"\0");
-        o.from_engineer(b"C0644 5 x\n");
-        o.from_host(b"\x01scp: /root/x: Permission denied\n");
+        o.host_sent(b"\0");
+        o.engineer_sent(b"C0644 5 x\n");
+        o.host_sent(b"\x01scp: /root/x: Permission denied\n");
         let t = got.try_recv().unwrap();
         assert_eq!((t.file_size_bytes, t.to_path.as_str()), (0, "/root/x"));
         assert!(t.oper_result.contains("Permission denied"), "{t:?}");

@@ -172,8 +172,11 @@ struct Connection {
     engineer: Option<BrokerEngineer>,
     state: State,
     authenticated: Arc<AtomicBool>,
-    kill: Arc<Mutex<Option<oneshot::Sender<()>>>>,
+    kill: Kill,
 }
+
+/// Fired once to drop the connection after a cut.
+type Kill = Arc<Mutex<Option<oneshot::Sender<()>>>>;
 
 impl Connection {
     fn app(&self) -> &Arc<App> {
@@ -370,10 +373,7 @@ async fn cut_when_told(
     server: Handle,
     channels: Arc<Mutex<Vec<ChannelId>>>,
     target: Arc<TargetHandle>,
-    (kill, reason): (
-        Arc<Mutex<Option<oneshot::Sender<()>>>>,
-        Arc<Mutex<Option<String>>>,
-    ),
+    (kill, reason): (Kill, Arc<Mutex<Option<String>>>),
 ) {
     let Ok(why) = cut
         .wait_for(Option::is_some)

@@ -217,27 +217,38 @@ impl SftpObserver {
         }
     }
 
-    pub fn from_client(&mut self, data: &[u8]) {
-        if self.lost {
-            return;
-        }
-        let mut framer = std::mem::take(&mut self.to_server);
-        let mut ok = true;
-        let framed = framer.feed(data, |p| ok &= self.client_packet(p).is_some());
-        self.to_server = framer;
-        if framed.is_err() || !ok {
-            self.lose();
-        }
+    pub fn client_sent(&mut self, data: &[u8]) {
+        self.observe(data, true);
     }
 
-    pub fn from_server(&mut self, data: &[u8]) {
+    pub fn server_sent(&mut self, data: &[u8]) {
+        self.observe(data, false);
+    }
+
+    fn observe(&mut self, data: &[u8], client_sent: bool) {
         if self.lost {
             return;
         }
-        let mut framer = std::mem::take(&mut self.to_client);
+        let framer = if client_sent {
+            &mut self.to_server
+        } else {
+            &mut self.to_client
+        };
+        let mut framer = std::mem::take(framer);
         let mut ok = true;
-        let framed = framer.feed(data, |p| ok &= self.server_packet(p).is_some());
-        self.to_client = framer;
+        let framed = framer.feed(data, |p| {
+            let parsed = if client_sent {
+                self.client_packet(p)
+            } else {
+                self.server_packet(p)
+            };
+            ok &= parsed.is_some();
+        });
+        if client_sent {
+            self.to_server = framer;
+        } else {
+            self.to_client = framer;
+        }
         if framed.is_err() || !ok {
             self.lose();
         }
@@ -535,9 +546,9 @@ mod tests {
                 &0u32.to_be_bytes(),
             ],
         );
-        h.observer.from_client(&client);
+        h.observer.client_sent(&client);
         h.observer
-            .from_server(&packet(HANDLE, Some(1), &[&s(&[0, 1, 0xff])]));
+            .server_sent(&packet(HANDLE, Some(1), &[&s(&[0, 1, 0xff])]));
         client.clear();
         let content: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         for (i, part) in content.chunks(40_000).enumerate() {
@@ -551,10 +562,10 @@ mod tests {
         client.extend(packet(CLOSE, Some(20), &[&s(&[0, 1, 0xff])]));
         // Fed in odd-sized pieces, as SSH channel data arrives.
         for piece in client.chunks(7_777) {
-            h.observer.from_client(piece);
+            h.observer.client_sent(piece);
         }
         for id in [10, 11, 12, 20] {
-            h.observer.from_server(&status(id, STATUS_OK));
+            h.observer.server_sent(&status(id, STATUS_OK));
         }
         let t = h.transfers.try_recv().unwrap();
         assert_eq!(
@@ -574,14 +585,14 @@ mod tests {
     fn a_download_is_hashed_from_the_replies_and_failures_keep_their_status() {
         let mut h = harness();
         let handle = s(b"h1");
-        h.observer.from_client(&packet(
+        h.observer.client_sent(&packet(
             OPEN,
             Some(1),
             &[&s(b"/etc/hosts"), &1u32.to_be_bytes(), &0u32.to_be_bytes()],
         ));
-        h.observer.from_server(&packet(HANDLE, Some(1), &[&handle]));
+        h.observer.server_sent(&packet(HANDLE, Some(1), &[&handle]));
         for (id, offset) in [(2u32, 0u64), (3, 4)] {
-            h.observer.from_client(&packet(
+            h.observer.client_sent(&packet(
                 READ,
                 Some(id),
                 &[&handle, &offset.to_be_bytes(), &4u32.to_be_bytes()],
@@ -589,23 +600,23 @@ mod tests {
         }
         // Answered out of order.
         h.observer
-            .from_server(&packet(DATA, Some(3), &[&s(b"5678")]));
+            .server_sent(&packet(DATA, Some(3), &[&s(b"5678")]));
         h.observer
-            .from_server(&packet(DATA, Some(2), &[&s(b"1234")]));
-        h.observer.from_client(&packet(CLOSE, Some(4), &[&handle]));
-        h.observer.from_server(&status(4, STATUS_OK));
+            .server_sent(&packet(DATA, Some(2), &[&s(b"1234")]));
+        h.observer.client_sent(&packet(CLOSE, Some(4), &[&handle]));
+        h.observer.server_sent(&status(4, STATUS_OK));
         let t = h.transfers.try_recv().unwrap();
         assert_eq!(t.operate_type, "download");
         assert_eq!(t.from_path, "/etc/hosts");
         assert_eq!(t.sha256, Some(hex::encode(Sha256::digest(b"12345678"))));
 
         // A refused open is a failed attempt.
-        h.observer.from_client(&packet(
+        h.observer.client_sent(&packet(
             OPEN,
             Some(5),
             &[&s(b"/root/x"), &0x1au32.to_be_bytes(), &0u32.to_be_bytes()],
         ));
-        h.observer.from_server(&packet(
+        h.observer.server_sent(&packet(
             STATUS,
             Some(5),
             &[&3u32.to_be_bytes(), &s(b"Permission denied"), &s(b"")],
@@ -618,8 +629,8 @@ mod tests {
     fn changes_become_operation_lines_once_answered() {
         let mut h = harness();
         h.observer
-            .from_client(&packet(REMOVE, Some(1), &[&s(b"/tmp/a")]));
-        h.observer.from_client(&packet(
+            .client_sent(&packet(REMOVE, Some(1), &[&s(b"/tmp/a")]));
+        h.observer.client_sent(&packet(
             EXTENDED,
             Some(2),
             &[
@@ -628,7 +639,7 @@ mod tests {
                 &s(b"/tmp/c"),
             ],
         ));
-        h.observer.from_client(&packet(
+        h.observer.client_sent(&packet(
             SETSTAT,
             Some(3),
             &[
@@ -637,9 +648,9 @@ mod tests {
                 &0o100600u32.to_be_bytes(),
             ],
         ));
-        h.observer.from_server(&status(2, STATUS_OK));
-        h.observer.from_server(&status(1, 2));
-        h.observer.from_server(&status(3, STATUS_OK));
+        h.observer.server_sent(&status(2, STATUS_OK));
+        h.observer.server_sent(&status(1, 2));
+        h.observer.server_sent(&status(3, STATUS_OK));
         let lines: Vec<String> = std::iter::from_fn(|| h.commands.try_recv().ok()).collect();
         assert_eq!(
             lines,
@@ -655,14 +666,14 @@ mod tests {
     fn an_unreadable_stream_is_said_once_and_open_files_are_recorded() {
         let mut h = harness();
         let handle = s(b"h");
-        h.observer.from_client(&packet(
+        h.observer.client_sent(&packet(
             OPEN,
             Some(1),
             &[&s(b"/tmp/big"), &0x1au32.to_be_bytes(), &0u32.to_be_bytes()],
         ));
-        h.observer.from_server(&packet(HANDLE, Some(1), &[&handle]));
-        h.observer.from_client(&[0xff, 0xff, 0xff, 0xff, 1]);
-        h.observer.from_client(&[0xff, 0xff, 0xff, 0xff, 1]);
+        h.observer.server_sent(&packet(HANDLE, Some(1), &[&handle]));
+        h.observer.client_sent(&[0xff, 0xff, 0xff, 0xff, 1]);
+        h.observer.client_sent(&[0xff, 0xff, 0xff, 0xff, 1]);
         let t = h.transfers.try_recv().unwrap();
         assert!(
             t.oper_result.starts_with("failed: the channel closed"),

@@ -209,17 +209,17 @@ pub enum Tap {
 }
 
 impl Tap {
-    pub fn from_engineer(&mut self, data: &[u8]) {
+    pub fn engineer_sent(&mut self, data: &[u8]) {
         match self {
-            Tap::Sftp(o) => o.from_client(data),
-            Tap::Scp(o) => o.from_engineer(data),
+            Tap::Sftp(o) => o.client_sent(data),
+            Tap::Scp(o) => o.engineer_sent(data),
         }
     }
 
-    pub fn from_host(&mut self, data: &[u8]) {
+    pub fn host_sent(&mut self, data: &[u8]) {
         match self {
-            Tap::Sftp(o) => o.from_server(data),
-            Tap::Scp(o) => o.from_host(data),
+            Tap::Sftp(o) => o.server_sent(data),
+            Tap::Scp(o) => o.host_sent(data),
         }
     }
 

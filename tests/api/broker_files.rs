@@ -9,7 +9,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::broker::{audit_kinds, commands, confirm, eventually, raise, sessions, setup};
-use crate::broker_host::{Broker, EngineerKey, output, ssh};
+use crate::broker_host::{Broker, EngineerKey, openssh, output, ssh};
 
 const TEN_MIB: usize = 10 << 20;
 
@@ -30,26 +30,10 @@ fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-/// The options `sftp` and `scp` share to reach the broker as the engineer.
+/// `sftp` or `scp` to the broker as the engineer (they spell the port `-P`).
 fn client(program: &str, broker: &Broker, key: &EngineerKey) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.args([
-        "-F",
-        "/dev/null",
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "BatchMode=yes",
-    ])
-    .args(["-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR"])
-    .arg("-o")
-    .arg(format!(
-        "UserKnownHostsFile={}",
-        broker.known_hosts.display()
-    ))
-    .arg("-i")
-    .arg(&key.private)
-    .args(["-P", &broker.port.to_string()]);
+    let mut cmd = openssh(program, broker, key);
+    cmd.args(["-P", &broker.port.to_string()]);
     cmd
 }
 

@@ -217,9 +217,10 @@ impl EngineerKey {
     }
 }
 
-/// The `ssh` command line for `user@broker`.
-pub fn ssh(broker: &Broker, key: &EngineerKey, user: &str) -> Command {
-    let mut cmd = Command::new("ssh");
+/// OpenSSH's `program` (`ssh`, `sftp`, `scp`) with `key`, trusting only the broker's
+/// pinned host key; the port and the destination are the caller's.
+pub fn openssh(program: &str, broker: &Broker, key: &EngineerKey) -> Command {
+    let mut cmd = Command::new(program);
     cmd.args([
         "-F",
         "/dev/null",
@@ -235,9 +236,15 @@ pub fn ssh(broker: &Broker, key: &EngineerKey, user: &str) -> Command {
         broker.known_hosts.display()
     ))
     .arg("-i")
-    .arg(&key.private)
-    .args(["-p", &broker.port.to_string()])
-    .arg(format!("{user}@127.0.0.1"));
+    .arg(&key.private);
+    cmd
+}
+
+/// The `ssh` command line for `user@broker`.
+pub fn ssh(broker: &Broker, key: &EngineerKey, user: &str) -> Command {
+    let mut cmd = openssh("ssh", broker, key);
+    cmd.args(["-p", &broker.port.to_string()])
+        .arg(format!("{user}@127.0.0.1"));
     cmd
 }
 
@@ -322,7 +329,11 @@ impl Running {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
-                while !self.readers.iter().all(|r| r.is_finished()) {
+                while !self
+                    .readers
+                    .iter()
+                    .all(std::thread::JoinHandle::is_finished)
+                {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 return Some(status.code());

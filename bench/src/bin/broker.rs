@@ -128,8 +128,10 @@ fn start_host(dir: &Path, engineer_pub: &Path) -> Host {
     host
 }
 
-fn ssh(key: &Path, known_hosts: &str, port: u16, user: &str) -> Command {
-    let mut cmd = Command::new("ssh");
+/// OpenSSH's `program` (`ssh` or `sftp`) to `port` with `key`; the destination is the
+/// caller's.
+fn openssh(program: &str, key: &Path, known_hosts: &str, port: u16) -> Command {
+    let mut cmd = Command::new(program);
     cmd.args([
         "-F",
         "/dev/null",
@@ -143,8 +145,16 @@ fn ssh(key: &Path, known_hosts: &str, port: u16, user: &str) -> Command {
     .args(["-o", known_hosts])
     .arg("-i")
     .arg(key)
-    .args(["-p", &port.to_string()])
-    .arg(format!("{user}@127.0.0.1"));
+    .args([
+        if program == "ssh" { "-p" } else { "-P" },
+        &port.to_string(),
+    ]);
+    cmd
+}
+
+fn ssh(key: &Path, known_hosts: &str, port: u16, user: &str) -> Command {
+    let mut cmd = openssh("ssh", key, known_hosts, port);
+    cmd.arg(format!("{user}@127.0.0.1"));
     cmd
 }
 
@@ -298,18 +308,8 @@ struct SftpRow {
 /// One `sftp -b` run: its rate in MiB/s.
 fn sftp_once(key: &Path, known: &str, port: u16, user: &str, batch: &Path) -> f64 {
     let started = Instant::now();
-    let out = Command::new("sftp")
-        .args([
-            "-F",
-            "/dev/null",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "BatchMode=yes",
-        ])
-        .args(["-o", known, "-o", "LogLevel=ERROR", "-i"])
-        .arg(key)
-        .args(["-P", &port.to_string(), "-b"])
+    let out = openssh("sftp", key, known, port)
+        .arg("-b")
         .arg(batch)
         .arg(format!("{user}@127.0.0.1"))
         .output()
