@@ -16,8 +16,6 @@ pub async fn healthz() -> Json<Value> {
 
 /// The process can serve: its database answers.
 pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<Value>, ApiError> {
-    app.ready()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("database not ready: {e}")))?;
+    app.ready().await.map_err(ApiError::not_ready)?;
     Ok(Json(json!({ "status": "ready" })))
 }

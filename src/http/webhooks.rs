@@ -103,7 +103,7 @@ macro_rules! handlers {
             use super::*;
 
             fn owner(p: &crate::domain::Principal) -> Result<String, ApiError> {
-                owner_of(p, $provider).map_err(ApiError::Forbidden)
+                owner_of(p, $provider).map_err(ApiError::from)
             }
 
             pub async fn create(
