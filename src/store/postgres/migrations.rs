@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("migrations/0008_broker.sql")),
     (9, include_str!("migrations/0009_console_sessions.sql")),
     (10, include_str!("migrations/0010_broker_files.sql")),
+    (13, include_str!("migrations/0013_idempotency_keys.sql")),
 ];
 
 /// Any fixed number: instances starting together take turns on this advisory lock.
