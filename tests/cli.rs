@@ -783,3 +783,112 @@ fn the_database_file_is_private() {
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
 }
+
+/// `admin engineer add-ssh-key|list-ssh-keys|remove-ssh-key` and `ssh host-key`, as an
+/// operator runs them: the key the engineer made with `ssh-keygen`, and the broker's
+/// host key as a `known_hosts` line, the same on every run.
+#[test]
+fn ssh_keys_and_the_broker_host_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok_in(
+        d,
+        "admin engineer create --name eve --password-stdin",
+        "eve-password-12\n",
+    );
+    let key = d.join("eve");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "eve@laptop", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "ssh-keygen needs openssh-client");
+    let public = key.with_extension("pub");
+    let public = public.to_str().unwrap();
+    // The fingerprint OpenSSH itself computes.
+    let keygen = Command::new("ssh-keygen")
+        .args(["-l", "-E", "sha256", "-f", public])
+        .output()
+        .unwrap();
+    let fingerprint = stdout(&keygen)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    assert!(fingerprint.starts_with("SHA256:"), "{fingerprint}");
+
+    let added = json_of(&ok_in(
+        d,
+        &format!("--output json admin engineer add-ssh-key --name eve --public-key-file {public}"),
+        "",
+    ));
+    assert_eq!(added["fingerprint"], fingerprint.as_str());
+    assert_eq!(
+        (added["algorithm"].as_str(), added["comment"].as_str()),
+        (Some("ssh-ed25519"), Some("eve@laptop"))
+    );
+    let listed = ok_in(d, "admin engineer list-ssh-keys --name eve", "");
+    assert!(listed.contains(&fingerprint), "{listed}");
+    // The same key again, a file that is not a key, an unknown engineer: refused.
+    for args in [
+        format!("admin engineer add-ssh-key --name eve --public-key-file {public}"),
+        format!(
+            "admin engineer add-ssh-key --name eve --public-key-file {}",
+            key.display()
+        ),
+        format!("admin engineer add-ssh-key --name nobody --public-key-file {public}"),
+    ] {
+        let argv: Vec<&str> = args.split(' ').collect();
+        let o = admin(d, &argv, "");
+        assert_eq!(o.status.code(), Some(1), "{args}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).starts_with("error: "),
+            "{args}"
+        );
+    }
+    let removed = ok_in(
+        d,
+        &format!("admin engineer remove-ssh-key --name eve --fingerprint {fingerprint}"),
+        "",
+    );
+    assert!(removed.contains("removed"), "{removed}");
+    let listed = json_of(&ok_in(
+        d,
+        "--output json admin engineer list-ssh-keys --name eve",
+        "",
+    ));
+    assert_eq!(listed, serde_json::json!([]));
+
+    // `ssh host-key`: the public line and its fingerprint, stable across runs, and a
+    // valid known_hosts line as far as OpenSSH is concerned.
+    let shown = ok_in(d, "ssh host-key", "");
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 2, "{shown}");
+    assert!(lines[0].starts_with("ssh-ed25519 "), "{shown}");
+    assert_eq!(
+        ok_in(d, "ssh host-key", ""),
+        shown,
+        "one key per installation"
+    );
+    let json = json_of(&ok_in(d, "--output json ssh host-key", ""));
+    assert_eq!(
+        (json["public_key"].as_str(), json["fingerprint"].as_str()),
+        (Some(lines[0]), Some(lines[1]))
+    );
+    let known_hosts = d.join("known_hosts");
+    std::fs::write(
+        &known_hosts,
+        format!("[broker.example]:2222 {}\n", lines[0]),
+    )
+    .unwrap();
+    let checked = Command::new("ssh-keygen")
+        .args(["-l", "-E", "sha256", "-f"])
+        .arg(&known_hosts)
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&checked).contains(lines[1]),
+        "OpenSSH reads another fingerprint: {}",
+        stdout(&checked)
+    );
+}

@@ -7,9 +7,12 @@ mod cutoff;
 mod detect;
 mod recording;
 mod relay;
+mod scp;
 mod server;
+mod sftp;
 mod target;
 mod throttle;
+mod transfer;
 
 use std::sync::Arc;
 use std::time::Duration;

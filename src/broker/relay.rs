@@ -11,6 +11,9 @@ use tokio::sync::mpsc;
 
 use super::detect::CommandDetector;
 use super::recording::Recorder;
+use super::scp::{ScpCommand, ScpObserver};
+use super::sftp::SftpObserver;
+use super::transfer::{Sinks, Tap};
 
 /// Environment variables passed on to the host; all others are refused.
 pub fn env_allowed(name: &str) -> bool {
@@ -20,23 +23,27 @@ pub fn env_allowed(name: &str) -> bool {
 /// A command the engineer ran, for the session's operation log.
 pub type Commands = mpsc::UnboundedSender<String>;
 
-/// Relays until either side closes; returns when both directions are done.
+/// Relays until either side closes; returns when both directions are done. File
+/// transfers (the `sftp` subsystem, legacy scp) go to `files`.
 pub async fn relay(
     engineer: Channel<server::Msg>,
     host: Channel<client::Msg>,
     server: Handle,
     commands: Commands,
     recorder: Arc<Recorder>,
+    files: Sinks,
 ) {
     let id = engineer.id();
     let (engineer_in, engineer_out) = engineer.split();
     let (host_in, host_out) = host.split();
     let detector = Arc::new(Mutex::new(None::<CommandDetector>));
+    let tap = Arc::new(Mutex::new(None::<Tap>));
     let input = to_host(
         (engineer_in, id),
         host_out,
         detector.clone(),
         commands.clone(),
+        (tap.clone(), files),
         recorder.clone(),
     );
     let output = to_engineer(
@@ -46,13 +53,16 @@ pub async fn relay(
         server,
         detector,
         commands,
-        recorder,
+        (recorder, tap.clone()),
     );
     tokio::join!(input, output);
+    if let Some(t) = lock(&tap).as_mut() {
+        t.finish();
+    }
 }
 
-fn lock(d: &Mutex<Option<CommandDetector>>) -> std::sync::MutexGuard<'_, Option<CommandDetector>> {
-    d.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 async fn to_host(
@@ -60,6 +70,7 @@ async fn to_host(
     to: russh::ChannelWriteHalf<client::Msg>,
     detector: Arc<Mutex<Option<CommandDetector>>>,
     commands: Commands,
+    (tap, files): (Arc<Mutex<Option<Tap>>>, Sinks),
     recorder: Arc<Recorder>,
 ) {
     let mut pty = (80, 24);
@@ -68,6 +79,10 @@ async fn to_host(
             ChannelMsg::Data { data } => {
                 if let Some(d) = lock(&detector).as_mut() {
                     d.input(&data);
+                }
+                // Seen before it is sent, so an answer is never seen before its request.
+                if let Some(t) = lock(&tap).as_mut() {
+                    t.engineer_sent(&data);
                 }
                 to.data_bytes(data).await
             }
@@ -98,8 +113,19 @@ async fn to_host(
                 to.request_shell(false).await
             }
             ChannelMsg::Exec { command, .. } => {
-                let _ = commands.send(String::from_utf8_lossy(&command).into_owned());
+                let line = String::from_utf8_lossy(&command).into_owned();
+                if let Some(scp) = ScpCommand::parse(&line) {
+                    let observer = ScpObserver::new(files.clone(), scp);
+                    *lock(&tap) = Some(Tap::Scp(Box::new(observer)));
+                }
+                let _ = commands.send(line);
                 to.exec(false, command).await
+            }
+            // The broker accepts no other subsystem (see `server.rs`).
+            ChannelMsg::RequestSubsystem { name, .. } if name == "sftp" => {
+                let observer = SftpObserver::new(files.clone());
+                *lock(&tap) = Some(Tap::Sftp(Box::new(observer)));
+                to.request_subsystem(false, &name).await
             }
             ChannelMsg::SetEnv {
                 variable_name,
@@ -140,7 +166,7 @@ async fn to_engineer(
     server: Handle,
     detector: Arc<Mutex<Option<CommandDetector>>>,
     commands: Commands,
-    recorder: Arc<Recorder>,
+    (recorder, tap): (Arc<Recorder>, Arc<Mutex<Option<Tap>>>),
 ) {
     while let Some(msg) = from.wait().await {
         let sent = match msg {
@@ -151,6 +177,9 @@ async fn to_engineer(
                     }
                 }
                 recorder.output(id, &data).await;
+                if let Some(t) = lock(&tap).as_mut() {
+                    t.host_sent(&data);
+                }
                 to.data_bytes(data).await
             }
             ChannelMsg::ExtendedData { data, ext } => {

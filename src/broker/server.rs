@@ -20,6 +20,7 @@ use super::recording::Recorder;
 use super::relay::{self, Commands, env_allowed};
 use super::target::{self, TargetError, TargetHandle};
 use super::throttle::Throttle;
+use super::transfer::Sinks;
 use crate::domain::broker::{Refusal, key_fingerprint};
 use crate::domain::recording::SessionEnd;
 use crate::domain::session::{MAX_COMMAND_CHARS, Operation};
@@ -74,10 +75,14 @@ struct Established {
     target: Arc<TargetHandle>,
     session: SessionRef,
     commands: Commands,
+    files: Sinks,
+    /// Writes what `commands` and `files` receive; done once every sender is gone.
+    records: tokio::task::JoinHandle<()>,
+    /// Why the registry cut the session, if it did.
+    cut_reason: Arc<Mutex<Option<String>>>,
     channels: Arc<Mutex<Vec<ChannelId>>>,
+    /// The terminal recording of the session's pty channels.
     recorder: Arc<Recorder>,
-    /// Set when the broker cut the session (rather than the engineer leaving).
-    cut: watch::Receiver<Option<String>>,
     _registered: Registered,
 }
 
@@ -120,28 +125,46 @@ async fn connection(
     });
     // A cut disconnects politely first; if the client does not go within a second
     // (it may have stopped reading), dropping the session closes the socket.
-    tokio::select! {
-        _ = running => {}
+    let ended = tokio::select! {
+        ended = running => match ended {
+            Ok(()) => "the engineer disconnected".to_owned(),
+            Err(russh::Error::InactivityTimeout) => "idle timeout".to_owned(),
+            Err(e) => format!("connection error: {e}"),
+        },
         _ = async {
             let _ = killed.await;
             tokio::time::sleep(Duration::from_secs(1)).await;
-        } => {}
-    }
+        } => String::new(),
+    };
     late.abort();
     if let Some(established) = state.lock().await.take() {
-        finish(&shared.app, established).await;
+        finish(&shared.app, established, ended).await;
     }
 }
 
-async fn finish(app: &App, established: Established) {
+async fn finish(app: &App, established: Established, ended: String) {
     let _ = established
         .target
         .disconnect(Disconnect::ByApplication, "", "en")
         .await;
-    let cut = established.cut.borrow().is_some();
+    let cut = established
+        .cut_reason
+        .lock()
+        .ok()
+        .and_then(|mut r| r.take());
+    // The relays' last records (a file closed as the connection ended) go in before
+    // the session closes; the relays are gone once both SSH sessions are.
+    drop((established.commands, established.files));
+    if tokio::time::timeout(Duration::from_secs(5), established.records)
+        .await
+        .is_err()
+    {
+        tracing::warn!("broker: the session's last records were not all written");
+    }
     let end = SessionEnd {
-        cut,
+        cut: cut.is_some(),
         recording: established.recorder.finish().await,
+        why: Some(cut.unwrap_or(ended)),
     };
     if let Err(e) = app
         .broker_close_session(&established.engineer, &established.session, end)
@@ -157,8 +180,11 @@ struct Connection {
     engineer: Option<BrokerEngineer>,
     state: State,
     authenticated: Arc<AtomicBool>,
-    kill: Arc<Mutex<Option<oneshot::Sender<()>>>>,
+    kill: Kill,
 }
+
+/// Fired once to drop the connection after a cut.
+type Kill = Arc<Mutex<Option<oneshot::Sender<()>>>>;
 
 impl Connection {
     fn app(&self) -> &Arc<App> {
@@ -278,45 +304,78 @@ impl Connection {
         let recorder = Recorder::start(app.clone(), session.session_id);
         let target = Arc::new(handle);
         let channels = Arc::new(Mutex::new(Vec::new()));
-        let commands = spawn_recorder(app.clone(), engineer.clone(), session.clone());
-        let cut_seen = cut.clone();
+        let (commands, files, records) =
+            spawn_recorder(app.clone(), engineer.clone(), session.clone());
+        let cut_reason = Arc::new(Mutex::new(None));
         tokio::spawn(cut_when_told(
             cut,
             server,
             channels.clone(),
             target.clone(),
-            self.kill.clone(),
+            (self.kill.clone(), cut_reason.clone()),
         ));
         *state = Some(Established {
             engineer: engineer.clone(),
             target: target.clone(),
             session,
             commands,
+            files,
+            records,
+            cut_reason,
             channels,
             recorder,
-            cut: cut_seen,
             _registered: registered,
         });
         Ok(target)
     }
 }
 
-/// Writes the commands of one connection to its session record, in order.
-fn spawn_recorder(app: Arc<App>, engineer: BrokerEngineer, session: SessionRef) -> Commands {
+/// Writes the commands and file transfers of one connection to its session record,
+/// each kind in order.
+fn spawn_recorder(
+    app: Arc<App>,
+    engineer: BrokerEngineer,
+    session: SessionRef,
+) -> (Commands, Sinks, tokio::task::JoinHandle<()>) {
     let (commands, mut received) = mpsc::unbounded_channel::<String>();
-    tokio::spawn(async move {
-        while let Some(command) = received.recv().await {
-            let oper: String = command.chars().take(MAX_COMMAND_CHARS).collect();
-            let op = Operation {
-                oper,
-                operate_time: app.clock.now(),
-            };
-            if let Err(e) = app.broker_record(&engineer, &session, vec![op]).await {
-                tracing::info!(error = %crate::causes::Causes(&e), "broker: command not recorded");
+    let (transfers, mut files) = mpsc::unbounded_channel();
+    let sinks = Sinks {
+        commands: commands.clone(),
+        transfers,
+        clock: app.clock.clone(),
+    };
+    let recorder = tokio::spawn(async move {
+        let (mut commands_open, mut files_open) = (true, true);
+        while commands_open || files_open {
+            tokio::select! {
+                command = received.recv(), if commands_open => {
+                    let Some(command) = command else {
+                        commands_open = false;
+                        continue;
+                    };
+                    let oper: String = command.chars().take(MAX_COMMAND_CHARS).collect();
+                    let op = Operation {
+                        oper,
+                        operate_time: app.clock.now(),
+                    };
+                    if let Err(e) = app.broker_record(&engineer, &session, vec![op]).await {
+                        tracing::info!(error = %crate::causes::Causes(&e), "broker: command not recorded");
+                    }
+                }
+                file = files.recv(), if files_open => {
+                    let Some(file) = file else {
+                        files_open = false;
+                        continue;
+                    };
+                    let recorded = app.broker_record_transfers(&engineer, &session, vec![file]);
+                    if let Err(e) = recorded.await {
+                        tracing::info!(error = %crate::causes::Causes(&e), "broker: file transfer not recorded");
+                    }
+                }
             }
         }
     });
-    commands
+    (commands, sinks, recorder)
 }
 
 /// Waits for the registry to cut this session, then tells the engineer why and
@@ -326,7 +385,7 @@ async fn cut_when_told(
     server: Handle,
     channels: Arc<Mutex<Vec<ChannelId>>>,
     target: Arc<TargetHandle>,
-    kill: Arc<Mutex<Option<oneshot::Sender<()>>>>,
+    (kill, reason): (Kill, Arc<Mutex<Option<String>>>),
 ) {
     let Ok(why) = cut
         .wait_for(Option::is_some)
@@ -335,6 +394,9 @@ async fn cut_when_told(
     else {
         return;
     };
+    if let Ok(mut reason) = reason.lock() {
+        *reason = Some(why.clone());
+    }
     let line = format!("\r\nsupport-access: session closed: {why}\r\n");
     let open: Vec<ChannelId> = channels.lock().map(|c| c.clone()).unwrap_or_default();
     let polite = async {
@@ -444,7 +506,10 @@ impl russh::server::Handler for Connection {
                 }
                 let commands = established.commands.clone();
                 let recorder = established.recorder.clone();
-                tokio::spawn(relay::relay(channel, host, server, commands, recorder));
+                let files = established.files.clone();
+                tokio::spawn(relay::relay(
+                    channel, host, server, commands, recorder, files,
+                ));
             }
             Err(line) => {
                 tokio::spawn(refuse(channel, line));
@@ -498,14 +563,19 @@ impl russh::server::Handler for Connection {
         session.channel_success(channel)
     }
 
-    /// SFTP and other subsystems are not relayed (their transfers would go unrecorded).
+    /// SFTP is relayed with its transfers recorded (`sftp.rs`); other subsystems are
+    /// not relayed (what crosses them would go unrecorded).
     async fn subsystem_request(
         &mut self,
         channel: ChannelId,
-        _name: &str,
+        name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        session.channel_failure(channel)
+        if name == "sftp" {
+            session.channel_success(channel)
+        } else {
+            session.channel_failure(channel)
+        }
     }
 
     async fn window_change_request(

@@ -56,6 +56,8 @@ pub struct SessionEnd {
     /// The broker cut it (access ended or a terminate), rather than the engineer leaving.
     pub cut: bool,
     pub recording: Option<RecordingSummary>,
+    /// Why it ended, in the words the engineer was shown (kept on the session record).
+    pub why: Option<String>,
 }
 
 /// Only an open session recorded by the broker can be terminated: a reported one runs

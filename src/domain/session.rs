@@ -16,6 +16,9 @@ pub struct Session {
     pub started_at: Timestamp,
     pub ended_at: Option<Timestamp>,
     pub source: SessionSource,
+    /// Why it ended (a cut's reason, the engineer leaving...); `None` while open, and
+    /// for sessions their reporter closed.
+    pub close_reason: Option<String>,
 }
 
 /// Where a session record came from.
@@ -143,6 +146,9 @@ pub struct FileTransfer {
     pub duration_ms: i64,
     pub oper_result: String,
     pub operate_time: Timestamp,
+    /// SHA-256 (hex) of the bytes that crossed, when the broker saw them cross as one
+    /// contiguous run; never set for reported transfers.
+    pub sha256: Option<String>,
 }
 
 /// Records per append call.
@@ -295,6 +301,7 @@ pub fn validate_file_transfers(
                 oper_result: required_text(&f("oper_result"), t.oper_result.as_deref(), 1, 64)?
                     .into(),
                 operate_time: required_time(&f("operate_time"), t.operate_time.as_deref(), window)?,
+                sha256: None,
             })
         })
         .collect()

@@ -172,6 +172,9 @@ pub struct OperateHistorySession {
     end_time: Option<String>,
     /// Ours: `broker` (recorded first-hand) or `reported` (posted by the engineer's tools).
     source: &'static str,
+    /// Ours: why the session ended, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    close_reason: Option<String>,
 }
 
 impl OperateHistorySession {
@@ -182,6 +185,7 @@ impl OperateHistorySession {
             start_time: format_wall(s.started_at, tz),
             end_time: s.ended_at.map(|t| format_wall(t, tz)),
             source: s.source.as_str(),
+            close_reason: s.close_reason,
         }
     }
 }
@@ -223,6 +227,11 @@ pub struct FileOperateLog {
     to_path: String,
     file_size: String,
     oper_result: String,
+    /// Ours: the exact size, which `file_size` rounds.
+    file_size_bytes: i64,
+    /// Ours: SHA-256 (hex) of the bytes that crossed the SSH broker, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
 }
 
 impl FileOperateLog {
@@ -231,6 +240,8 @@ impl FileOperateLog {
             duration: format_duration_ms(t.duration_ms),
             operate_time: format_wall(t.operate_time, tz),
             file_size: human_size(t.file_size_bytes),
+            file_size_bytes: t.file_size_bytes,
+            sha256: t.sha256,
             operate_type: t.operate_type,
             file_name: t.file_name,
             from_path: t.from_path,

@@ -8,7 +8,7 @@ use crate::domain::broker::{BrokerLogin, Refusal, gate, parse_login};
 use crate::domain::event::{EventType, OutboxDraft};
 use crate::domain::recording::{SessionEnd, terminated_message};
 use crate::domain::secret::Secret;
-use crate::domain::session::{Operation, Session, SessionSource};
+use crate::domain::session::{FileTransfer, Operation, Session, SessionSource};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, SessionId};
 use crate::store::{AdminChange, HostCheckRecord, SessionRef, StoreError, UserRecord};
 
@@ -259,6 +259,7 @@ impl App {
                 engineer_id: engineer.user.id.clone(),
                 started_at: self.clock.now(),
                 ended_at: None,
+                close_reason: None,
                 source: SessionSource::Broker,
             };
             let id = session.id;
@@ -293,6 +294,24 @@ impl App {
     ) -> ServiceResult<()> {
         self.store
             .append_operations(session.clone(), ops, engineer.actor(), self.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Records file transfers seen in a broker session.
+    pub async fn broker_record_transfers(
+        &self,
+        engineer: &BrokerEngineer,
+        session: &SessionRef,
+        transfers: Vec<FileTransfer>,
+    ) -> ServiceResult<()> {
+        self.store
+            .append_file_transfers(
+                session.clone(),
+                transfers,
+                engineer.actor(),
+                self.clock.now(),
+            )
             .await?;
         Ok(())
     }

@@ -167,6 +167,7 @@ impl App {
                 engineer_id: p.user_id.clone(),
                 started_at: self.clock.now(),
                 ended_at: None,
+                close_reason: None,
                 source: SessionSource::Reported,
             };
             let session_id = session.id;

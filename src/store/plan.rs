@@ -121,6 +121,11 @@ impl<'r> TransitionPlan<'r> {
         })
     }
 
+    /// Why the sessions this transition closes ended, as the engineer is told.
+    pub fn close_reason(&self) -> String {
+        crate::domain::broker::Refusal::NotAuthorized(self.to).message()
+    }
+
     /// The transition's one audit event, with what ending access touched, if it did.
     pub fn event(&self, ended: Option<AccessEnded>) -> AuditDraft {
         let note = ended.map_or_else(String::new, |e| {

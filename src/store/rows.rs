@@ -232,12 +232,22 @@ pub enum SessionEvent<'a> {
     Opened,
     Operations(&'a [Operation]),
     FileTransfers(&'a [FileTransfer]),
-    Closed(CloseReason, Option<&'a RecordingSummary>),
+    /// How it ended, its recording, and why in words, when known.
+    Closed(CloseReason, Option<&'a RecordingSummary>, Option<&'a str>),
     /// The recording of a session that something else closed first (a cancel).
     RecordingSaved(&'a RecordingSummary),
     /// A customer asked for the session to end.
     Terminated,
 }
+
+/// Closes the open sessions of an authorization whose access ended: `$1` the time,
+/// `$2` the reason, `$3` the authorization.
+pub const SESSIONS_END_ACCESS: &str = "UPDATE sessions SET ended_at = $1, close_reason = $2 \
+    WHERE authorization_id = $3 AND ended_at IS NULL";
+
+/// Closes an open session: `$1` the time, `$2` the reason, `$3` the session.
+pub const SESSION_CLOSE: &str =
+    "UPDATE sessions SET ended_at = $1, close_reason = $2 WHERE id = $3 AND ended_at IS NULL";
 
 /// The audit event of `what` in session `target` of an authorization of `domain`.
 pub fn session_event(
@@ -264,8 +274,9 @@ pub fn session_event(
         SessionEvent::FileTransfers(items) => (
             "file_transfers_recorded",
             format!(
-                "session={session} file_transfers={} control_characters={}",
+                "session={session} file_transfers={}{} control_characters={}",
                 items.len(),
+                transfer_hashes(items),
                 flagged_count(items.iter().flat_map(|t| {
                     [
                         t.file_name.as_str(),
@@ -275,12 +286,13 @@ pub fn session_event(
                 }))
             ),
         ),
-        SessionEvent::Closed(reason, recording) => (
+        SessionEvent::Closed(end, recording, why) => (
             "session_closed",
             format!(
-                "session={session} reason={}{}",
-                reason.name(),
-                recording.map_or_else(String::new, recording_note)
+                "session={session} end={}{}{}",
+                end.name(),
+                recording.map_or_else(String::new, recording_note),
+                why.map_or_else(String::new, |why| format!(" reason={why:?}"))
             ),
         ),
         SessionEvent::RecordingSaved(recording) => (
@@ -290,6 +302,17 @@ pub fn session_event(
         SessionEvent::Terminated => ("session_terminate", format!("session={session}")),
     };
     AuditDraft::new(domain, Some(target.authorization_id), actor, kind).note(note)
+}
+
+/// ` sha256=HEX,...` of the transfers whose hash is known (so the audit chain vouches
+/// for them too), or nothing.
+fn transfer_hashes(items: &[FileTransfer]) -> String {
+    let known: Vec<&str> = items.iter().filter_map(|t| t.sha256.as_deref()).collect();
+    if known.is_empty() {
+        String::new()
+    } else {
+        format!(" sha256={}", known.join(","))
+    }
 }
 
 fn recording_note(r: &RecordingSummary) -> String {
@@ -338,7 +361,7 @@ pub fn session_close(
         facts.domain,
         target,
         actor,
-        SessionEvent::Closed(reason, recording),
+        SessionEvent::Closed(reason, recording, facts.end.why.as_deref()),
     );
     let outbox = OutboxDraft {
         close_reason: Some(reason.name().to_owned()),
@@ -494,6 +517,7 @@ pub fn session(r: &impl Columns, id: AuthorizationId, detail: DetailId) -> Store
         started_at: r.time(2)?,
         ended_at: r.opt_time(3)?,
         source: SessionSource::from_stored(&r.text(4)?),
+        close_reason: r.opt_text(5)?,
     })
 }
 
@@ -516,7 +540,7 @@ pub fn group(r: &impl Columns) -> StoreResult<GroupRecord> {
 pub const SESSION_STARTED: &str =
     "SELECT started_at FROM sessions WHERE id = $1 AND detail_id = $2 AND authorization_id = $3";
 
-pub const SESSION_PAGE: &str = "SELECT id, engineer_id, started_at, ended_at, source FROM sessions \
+pub const SESSION_PAGE: &str = "SELECT id, engineer_id, started_at, ended_at, source, close_reason FROM sessions \
     WHERE detail_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3";
 
 /// A page of a session's records in `table` with `columns`, in `order`: `$1` the
@@ -542,7 +566,12 @@ pub fn operation(r: &impl Columns) -> StoreResult<Operation> {
 }
 
 pub const FILE_TRANSFER_COLUMNS: &str = "operate_type, file_name, from_path, to_path, \
-    file_size_bytes, duration_ms, oper_result, operate_time";
+    file_size_bytes, duration_ms, oper_result, operate_time, sha256";
+
+/// Inserts one file transfer: `$1` the session, then [`FILE_TRANSFER_COLUMNS`] in order.
+pub const FILE_TRANSFER_INSERT: &str = "INSERT INTO session_file_transfers (session_id, \
+    operate_type, file_name, from_path, to_path, file_size_bytes, duration_ms, oper_result, \
+    operate_time, sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 pub fn file_transfer(r: &impl Columns) -> StoreResult<FileTransfer> {
     Ok(FileTransfer {
@@ -554,6 +583,7 @@ pub fn file_transfer(r: &impl Columns) -> StoreResult<FileTransfer> {
         duration_ms: r.int(5)?,
         oper_result: r.text(6)?,
         operate_time: r.time(7)?,
+        sha256: r.opt_text(8)?,
     })
 }
 

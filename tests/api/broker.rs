@@ -9,19 +9,13 @@ use crate::broker_host::{ACCOUNT, Broker, EngineerKey, PASSWORD, Running, Sshd, 
 use crate::helpers::{TestServer, World, captured_logs, on_postgres_or_skip};
 
 /// `eng` raises for `bob` a host detail at the sshd; returns (id, host detail).
-pub(crate) async fn raise(w: &World) -> (String, i64) {
+pub async fn raise(w: &World) -> (String, i64) {
     let (id, details) = w.raise_on("eng", "bob", "127.0.0.1").await;
     (id, details[0])
 }
 
 /// Bob confirms with the sshd's account; `window` as (effective, expire) in ms.
-pub(crate) async fn confirm(
-    w: &World,
-    id: &str,
-    detail: i64,
-    sshd: &Sshd,
-    window: Option<(i64, i64)>,
-) {
+pub async fn confirm(w: &World, id: &str, detail: i64, sshd: &Sshd, window: Option<(i64, i64)>) {
     let mut body = json!({"auth_detail_list": [{
         "auth_detail_id": detail, "port": sshd.port, "account": ACCOUNT, "password": PASSWORD
     }]});
@@ -40,7 +34,7 @@ fn sessions_path(id: &str, detail: i64) -> String {
     )
 }
 
-pub(crate) async fn sessions(w: &World, id: &str, detail: i64) -> Vec<Value> {
+pub async fn sessions(w: &World, id: &str, detail: i64) -> Vec<Value> {
     let r = w
         .call(
             "GET",
@@ -53,7 +47,7 @@ pub(crate) async fn sessions(w: &World, id: &str, detail: i64) -> Vec<Value> {
     r.body["session_list"].as_array().unwrap().clone()
 }
 
-async fn commands(w: &World, id: &str, detail: i64, session: i64) -> Vec<String> {
+pub async fn commands(w: &World, id: &str, detail: i64, session: i64) -> Vec<String> {
     let path = format!(
         "/v2/servicerequest/authorizations/{id}/authorization-details/{detail}/sessions/{session}/operation-logs?sort=1"
     );
@@ -68,7 +62,7 @@ async fn commands(w: &World, id: &str, detail: i64, session: i64) -> Vec<String>
 }
 
 /// Waits until `check` holds (records are written right after the connection ends).
-pub(crate) async fn eventually<F, Fut>(what: &str, mut check: F)
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -80,7 +74,7 @@ where
     }
 }
 
-async fn audit_kinds(w: &World) -> Vec<(String, String)> {
+pub async fn audit_kinds(w: &World) -> Vec<(String, String)> {
     let chains = w.app.store_for_inspection().audit_chains().await.unwrap();
     chains
         .iter()
@@ -89,14 +83,14 @@ async fn audit_kinds(w: &World) -> Vec<(String, String)> {
         .collect()
 }
 
-pub(crate) struct Setup {
+pub struct Setup {
     pub w: World,
     pub sshd: Sshd,
     pub broker: Broker,
     pub key: EngineerKey,
 }
 
-pub(crate) async fn setup() -> Setup {
+pub async fn setup() -> Setup {
     let w = World::new().await;
     let sshd = Sshd::start();
     let broker = Broker::start(&w).await;
@@ -246,6 +240,12 @@ async fn cancel_cuts_a_running_session_within_two_seconds() {
             .is_some_and(|x| x["end_time"].is_string())
     })
     .await;
+    // The record says why, as the engineer was told.
+    let closed = &sessions(&s.w, &id, detail).await[0];
+    assert_eq!(
+        closed["close_reason"], "the authorization is canceled",
+        "{closed}"
+    );
 }
 
 /// Runs `id -un` through the broker as `user` with `key`: (exit code, all output).
@@ -479,6 +479,25 @@ async fn the_window_end_and_a_disabled_engineer_cut_live_sessions() {
         list.len() == 2 && list.iter().all(|x| x["end_time"].is_string())
     })
     .await;
+    let mut reasons: Vec<String> = sessions(&s.w, &id, detail)
+        .await
+        .iter()
+        .map(|x| x["close_reason"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "the authorization's access window is not open now",
+            "your account is disabled"
+        ]
+    );
+    let events = audit_kinds(&s.w).await;
+    assert!(
+        events.iter().any(|(k, note)| k == "session_closed"
+            && note.ends_with("reason=\"your account is disabled\"")),
+        "{events:?}"
+    );
 }
 
 #[tokio::test]

@@ -98,7 +98,8 @@ impl Sshd {
                 "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\n\
                  PasswordAuthentication yes\nKbdInteractiveAuthentication no\n\
                  PubkeyAuthentication no\nUsePAM no\nPermitRootLogin no\nAllowUsers {ACCOUNT}\n\
-                 StrictModes no\nPrintMotd no\nPrintLastLog no\nLogLevel ERROR\n",
+                 StrictModes no\nPrintMotd no\nPrintLastLog no\nLogLevel ERROR\n\
+                 Subsystem sftp /usr/lib/openssh/sftp-server\n",
                 key.display(),
                 dir.path().join("sshd.pid").display()
             ),
@@ -221,9 +222,10 @@ impl EngineerKey {
     }
 }
 
-/// The `ssh` command line for `user@broker`.
-pub fn ssh(broker: &Broker, key: &EngineerKey, user: &str) -> Command {
-    let mut cmd = Command::new("ssh");
+/// OpenSSH's `program` (`ssh`, `sftp`, `scp`) with `key`, trusting only the broker's
+/// pinned host key; the port and the destination are the caller's.
+pub fn openssh(program: &str, broker: &Broker, key: &EngineerKey) -> Command {
+    let mut cmd = Command::new(program);
     cmd.args([
         "-F",
         "/dev/null",
@@ -239,9 +241,15 @@ pub fn ssh(broker: &Broker, key: &EngineerKey, user: &str) -> Command {
         broker.known_hosts.display()
     ))
     .arg("-i")
-    .arg(&key.private)
-    .args(["-p", &broker.port.to_string()])
-    .arg(format!("{user}@127.0.0.1"));
+    .arg(&key.private);
+    cmd
+}
+
+/// The `ssh` command line for `user@broker`.
+pub fn ssh(broker: &Broker, key: &EngineerKey, user: &str) -> Command {
+    let mut cmd = openssh("ssh", broker, key);
+    cmd.args(["-p", &broker.port.to_string()])
+        .arg(format!("{user}@127.0.0.1"));
     cmd
 }
 

@@ -4,6 +4,7 @@
 
 mod admin_audit;
 mod broker;
+mod broker_files;
 mod broker_host;
 mod check_hosts;
 mod cli_client;

@@ -277,7 +277,9 @@ async fn the_whole_workflow_answers_in_the_spec_shapes() {
         files.body,
         json!({"total_count": 1, "file_ops_list": [{"duration": "01:02:03",
         "operate_time": "2026-11-28 20:02:00", "operate_type": "download", "file_name": "a.log",
-        "from_path": "/var/log/a.log", "to_path": "/tmp/a.log", "file_size": "1.5K", "oper_result": "success"}]})
+        "from_path": "/var/log/a.log", "to_path": "/tmp/a.log", "file_size": "1.5K", "oper_result": "success",
+        "file_size_bytes": 1536}]}),
+        "a reported transfer has no sha256; the exact size is ours beside Huawei's"
     );
 
     // Login type, then cancel ends it.

@@ -1,7 +1,9 @@
 //! `cargo run --release -p support-access-bench --bin broker` (as root): the SSH broker
 //! row. OpenSSH's `ssh` reads a 200 MiB file with `cat` over `exec`, once through the
 //! broker and once straight from `sshd`, in the same run; then 100 idle interactive
-//! sessions are held open through the broker and the RSS they add is measured.
+//! sessions are held open through the broker and the RSS they add is measured; then
+//! OpenSSH's `sftp` downloads and uploads a 1 GiB file, straight and through the broker
+//! (which hashes every byte on the way), with the RSS it adds sampled throughout.
 //!
 //! The broker runs in this process (release build); `sshd` is Debian's, on loopback,
 //! with its own config in a temp dir.
@@ -26,6 +28,7 @@ const ACCOUNT: &str = "sabroker";
 const PASSWORD: &str = "Broker-Bench-Secret-5133";
 const STREAM_MIB: u64 = 200;
 const IDLE_SESSIONS: usize = 100;
+const SFTP_MIB: u64 = 1024;
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
@@ -104,7 +107,7 @@ fn start_host(dir: &Path, engineer_pub: &Path) -> Host {
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\n\
              PasswordAuthentication yes\nPubkeyAuthentication yes\nKbdInteractiveAuthentication no\n\
              UsePAM no\nAllowUsers {ACCOUNT}\nStrictModes no\nPrintMotd no\nLogLevel ERROR\n\
-             MaxStartups 200\nMaxSessions 200\n",
+             MaxStartups 200\nMaxSessions 200\nSubsystem sftp /usr/lib/openssh/sftp-server\n",
             host_key.display(),
             dir.join("sshd.pid").display(),
             authorized.display()
@@ -125,8 +128,10 @@ fn start_host(dir: &Path, engineer_pub: &Path) -> Host {
     host
 }
 
-fn ssh(key: &Path, known_hosts: &str, port: u16, user: &str) -> Command {
-    let mut cmd = Command::new("ssh");
+/// OpenSSH's `program` (`ssh` or `sftp`) to `port` with `key`; the destination is the
+/// caller's.
+fn openssh(program: &str, key: &Path, known_hosts: &str, port: u16) -> Command {
+    let mut cmd = Command::new(program);
     cmd.args([
         "-F",
         "/dev/null",
@@ -140,8 +145,16 @@ fn ssh(key: &Path, known_hosts: &str, port: u16, user: &str) -> Command {
     .args(["-o", known_hosts])
     .arg("-i")
     .arg(key)
-    .args(["-p", &port.to_string()])
-    .arg(format!("{user}@127.0.0.1"));
+    .args([
+        if program == "ssh" { "-p" } else { "-P" },
+        &port.to_string(),
+    ]);
+    cmd
+}
+
+fn ssh(key: &Path, known_hosts: &str, port: u16, user: &str) -> Command {
+    let mut cmd = openssh("ssh", key, known_hosts, port);
+    cmd.arg(format!("{user}@127.0.0.1"));
     cmd
 }
 
@@ -241,6 +254,15 @@ async fn main() {
         let _ = child.wait();
     }
 
+    let sftp = sftp_row(
+        &engineer_key,
+        (&direct, &via_broker),
+        (host.port, broker_port),
+        &user,
+        dir.path(),
+    )
+    .await;
+
     println!("broker: {STREAM_MIB} MiB over exec `cat`, best of 3");
     println!("  direct to sshd   {direct_rate:8.1} MiB/s");
     println!(
@@ -248,6 +270,20 @@ async fn main() {
         broker_rate / direct_rate
     );
     println!("  {live} idle interactive sessions add {added_mib:.1} MiB RSS (target <= 64)");
+    println!("broker: {SFTP_MIB} MiB over sftp, hashed on the way (SHA-256)");
+    for (what, direct, broker) in [
+        ("get", sftp.direct_get, sftp.broker_get),
+        ("put", sftp.direct_put, sftp.broker_put),
+    ] {
+        println!(
+            "  {what}: direct {direct:8.1} MiB/s, through broker {broker:8.1} MiB/s   ratio {:.2}",
+            broker / direct
+        );
+    }
+    println!(
+        "  RSS growth during the broker transfers: {:.1} MiB (target < 64)",
+        sftp.rss_growth_mib
+    );
     println!(
         "{}",
         serde_json::json!({
@@ -256,8 +292,114 @@ async fn main() {
             "ratio": broker_rate / direct_rate,
             "idle_sessions": live,
             "idle_rss_added_mib": added_mib,
+            "sftp_get_ratio": sftp.broker_get / sftp.direct_get,
+            "sftp_put_ratio": sftp.broker_put / sftp.direct_put,
+            "sftp_broker_get_mib_s": sftp.broker_get,
+            "sftp_broker_put_mib_s": sftp.broker_put,
+            "sftp_rss_growth_mib": sftp.rss_growth_mib,
         })
     );
+}
+
+struct SftpRow {
+    direct_get: f64,
+    broker_get: f64,
+    direct_put: f64,
+    broker_put: f64,
+    rss_growth_mib: f64,
+}
+
+/// One `sftp -b` run: its rate in MiB/s.
+fn sftp_once(key: &Path, known: &str, port: u16, user: &str, batch: &Path) -> f64 {
+    let started = Instant::now();
+    let out = openssh("sftp", key, known, port)
+        .arg("-b")
+        .arg(batch)
+        .arg(format!("{user}@127.0.0.1"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sftp: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    SFTP_MIB as f64 / started.elapsed().as_secs_f64()
+}
+
+/// A 1 GiB download and upload over sftp, straight and through the broker; the RSS of
+/// this process (the broker) is sampled every 20 ms during the broker's transfers.
+async fn sftp_row(
+    key: &Path,
+    (direct, via_broker): (&str, &str),
+    (host_port, broker_port): (u16, u16),
+    user: &str,
+    dir: &Path,
+) -> SftpRow {
+    let remote = format!("/home/{ACCOUNT}/sa-bench-1g.bin");
+    run(Command::new("head")
+        .args(["-c", &format!("{}", SFTP_MIB << 20), "/dev/urandom"])
+        .stdout(std::fs::File::create(&remote).unwrap()));
+    run(Command::new("chown").arg(ACCOUNT).arg(&remote));
+    let local = dir.join("local-1g.bin");
+    let get = dir.join("get.batch");
+    std::fs::write(
+        &get,
+        format!(
+            "get {remote} {}
+",
+            local.display()
+        ),
+    )
+    .unwrap();
+    let put = dir.join("put.batch");
+    std::fs::write(
+        &put,
+        format!(
+            "put {} {remote}
+",
+            local.display()
+        ),
+    )
+    .unwrap();
+
+    let baseline = rss_kib();
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(baseline));
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (peak, sampling) = (peak.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(), std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let (key, direct, via_broker, user) = (
+        key.to_path_buf(),
+        direct.to_owned(),
+        via_broker.to_owned(),
+        user.to_owned(),
+    );
+    let rates = tokio::task::spawn_blocking(move || {
+        let direct_get = sftp_once(&key, &direct, host_port, ACCOUNT, &get);
+        let broker_get = sftp_once(&key, &via_broker, broker_port, &user, &get);
+        let direct_put = sftp_once(&key, &direct, host_port, ACCOUNT, &put);
+        let broker_put = sftp_once(&key, &via_broker, broker_port, &user, &put);
+        (direct_get, broker_get, direct_put, broker_put)
+    })
+    .await
+    .unwrap();
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    sampler.join().unwrap();
+    let _ = std::fs::remove_file(&remote);
+    let growth = peak.load(std::sync::atomic::Ordering::Relaxed) - baseline;
+    SftpRow {
+        direct_get: rates.0,
+        broker_get: rates.1,
+        direct_put: rates.2,
+        broker_put: rates.3,
+        rss_growth_mib: growth as f64 / 1024.0,
+    }
 }
 
 fn wait_for_prompt(child: &mut Child) {

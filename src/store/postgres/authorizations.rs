@@ -269,7 +269,7 @@ pub async fn transition_rows(
         store_grant(tx, plan.id, handler, grant).await?;
     }
     let ended = if plan.ends_access {
-        Some(end_access(tx, plan.id, req.now).await?)
+        Some(end_access(tx, plan.id, req.now, &plan.close_reason()).await?)
     } else {
         None
     };
@@ -323,11 +323,12 @@ async fn end_access(
     tx: &Transaction<'_>,
     id: AuthorizationId,
     now: Timestamp,
+    reason: &str,
 ) -> StoreResult<AccessEnded> {
     let closed = tx
         .execute(
-            "UPDATE sessions SET ended_at = $1 WHERE authorization_id = $2 AND ended_at IS NULL",
-            &[&now.as_millisecond(), &id.0],
+            rows::SESSIONS_END_ACCESS,
+            &[&now.as_millisecond(), &reason, &id.0],
         )
         .await?;
     let purged = tx

@@ -194,13 +194,7 @@ pub async fn append_file_transfers(
     now: Timestamp,
 ) -> StoreResult<()> {
     let domain = require_writable(tx, target).await?;
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO session_file_transfers (session_id, operate_type, file_name, from_path, \
-             to_path, file_size_bytes, duration_ms, oper_result, operate_time) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .await?;
+    let insert = tx.prepare_cached(rows::FILE_TRANSFER_INSERT).await?;
     for t in items {
         tx.execute(
             &insert,
@@ -214,6 +208,7 @@ pub async fn append_file_transfers(
                 &t.duration_ms,
                 &t.oper_result,
                 &t.operate_time.as_millisecond(),
+                &t.sha256,
             ],
         )
         .await?;
@@ -233,10 +228,7 @@ pub async fn close(
     let at = now.as_millisecond();
     // The condition decides between two racing closes.
     let closed = tx
-        .execute(
-            "UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL",
-            &[&at, &target.session_id.0],
-        )
+        .execute(rows::SESSION_CLOSE, &[&at, &end.why, &target.session_id.0])
         .await?;
     let state = session_facts_of(tx, target.session_id).await?;
     let plan = rows::session_close(

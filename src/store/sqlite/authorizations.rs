@@ -222,7 +222,7 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
         store_grant(conn, plan.id, handler, grant)?;
     }
     let ended = if plan.ends_access {
-        Some(end_access(conn, plan.id, req.now)?)
+        Some(end_access(conn, plan.id, req.now, &plan.close_reason())?)
     } else {
         None
     };
@@ -265,12 +265,15 @@ fn store_grant(
 }
 
 /// Closes open sessions and purges host credentials.
-fn end_access(conn: &Connection, id: AuthorizationId, now: Timestamp) -> StoreResult<AccessEnded> {
+fn end_access(
+    conn: &Connection,
+    id: AuthorizationId,
+    now: Timestamp,
+    reason: &str,
+) -> StoreResult<AccessEnded> {
     let closed = conn
-        .prepare_cached(
-            "UPDATE sessions SET ended_at = ? WHERE authorization_id = ? AND ended_at IS NULL",
-        )?
-        .execute(params![now.as_millisecond(), id.0])?;
+        .prepare_cached(rows::SESSIONS_END_ACCESS)?
+        .execute(params![now.as_millisecond(), reason, id.0])?;
     let purged = conn
         .prepare_cached(
             "UPDATE authorization_details SET password_ciphertext = NULL \

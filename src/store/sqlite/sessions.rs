@@ -157,10 +157,7 @@ pub fn append_file_transfers(
     now: Timestamp,
 ) -> StoreResult<()> {
     let domain = require_writable(conn, target)?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO session_file_transfers (session_id, operate_type, file_name, from_path, to_path, \
-         file_size_bytes, duration_ms, oper_result, operate_time) VALUES (?,?,?,?,?,?,?,?,?)",
-    )?;
+    let mut insert = conn.prepare_cached(rows::FILE_TRANSFER_INSERT)?;
     for t in items {
         insert.execute(params![
             target.session_id.0,
@@ -171,7 +168,8 @@ pub fn append_file_transfers(
             t.file_size_bytes,
             t.duration_ms,
             t.oper_result,
-            t.operate_time.as_millisecond()
+            t.operate_time.as_millisecond(),
+            t.sha256
         ])?;
     }
     let event = rows::session_event(&domain, target, actor, SessionEvent::FileTransfers(items));
@@ -199,8 +197,8 @@ pub fn close(
         },
     )?;
     let at = now.as_millisecond();
-    conn.prepare_cached("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL")?
-        .execute(params![at, target.session_id.0])?;
+    conn.prepare_cached(rows::SESSION_CLOSE)?
+        .execute(params![at, end.why, target.session_id.0])?;
     if let Some(recording) = &end.recording {
         conn.prepare_cached(rows::RECORDING_FINISH)?
             .execute(params![at, recording.sha256, target.session_id.0])?;
