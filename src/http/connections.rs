@@ -1,9 +1,12 @@
 //! The connection loop: at most `max_connections` served at once (further ones wait in
 //! the listen backlog), and a client that does not send a request's headers within
 //! `header_read_timeout` is disconnected. hyper starts that timer whenever a connection
-//! waits for a request, so it also closes idle keep-alive connections.
+//! waits for a request, so it also closes idle keep-alive connections. With TLS, the
+//! handshake runs here too, within the same timeout and under the same limit, so HTTPS
+//! clients get no more rope than plain ones.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +14,8 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
@@ -24,12 +28,14 @@ pub struct Limits {
     pub drain_timeout: Duration,
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets open connections
-/// finish their requests (for at most `drain_timeout`).
+/// Serves `router` on `listener` (over TLS when `tls` is given) until `shutdown`
+/// completes, then lets open connections finish their requests (for at most
+/// `drain_timeout`).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<crate::tls::ReloadingTls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -56,15 +62,24 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            router.clone().oneshot(req)
-        });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection = Connection {
+            http: http.clone(),
+            watcher: graceful.watcher(),
+            peer,
+            router: router.clone(),
+        };
+        let acceptor = tls.as_ref().map(crate::tls::ReloadingTls::acceptor);
+        let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, error = %e, "connection ended");
+            match acceptor {
+                None => connection.serve(stream).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => connection.serve(stream).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
             drop(permit);
         });
@@ -77,4 +92,26 @@ pub async fn serve(
         tracing::warn!("connections still open after the drain timeout; closing them");
     }
     Ok(())
+}
+
+/// One accepted connection, plain or after its TLS handshake.
+struct Connection {
+    http: hyper::server::conn::http1::Builder,
+    watcher: Watcher,
+    peer: SocketAddr,
+    router: Router,
+}
+
+impl Connection {
+    async fn serve(self, io: impl AsyncRead + AsyncWrite + Unpin + Send + 'static) {
+        let (router, peer) = (self.router, self.peer);
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(req)
+        });
+        let connection = self.http.serve_connection(TokioIo::new(io), service);
+        if let Err(e) = self.watcher.watch(connection).await {
+            tracing::debug!(%peer, error = %e, "connection ended");
+        }
+    }
 }

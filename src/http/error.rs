@@ -8,6 +8,15 @@ use crate::domain::principal::Forbidden;
 use crate::domain::{Language, TransitionError, ValidationError};
 use crate::service::ServiceError;
 
+/// The body of every error answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// e.g. `OSM.01010001` (invalid parameter) or `APIGW.0301` (authentication).
+    pub error_code: &'static str,
+    /// In the request's language (`X-Language`).
+    pub error_msg: String,
+}
+
 #[derive(Debug, Clone)]
 pub enum ApiError {
     Validation(ValidationError),

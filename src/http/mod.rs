@@ -9,6 +9,7 @@ mod health;
 mod identity;
 pub mod input;
 pub mod middleware;
+pub mod openapi;
 mod provider;
 mod ssh_keys;
 mod webhooks;
@@ -114,6 +115,9 @@ pub fn router(
         )
         .merge(crate::console::router(console))
         .route("/", get(crate::console::root))
+        .route("/openapi.json", get(openapi::document))
+        .route("/docs/api", get(openapi::page))
+        .route("/docs/api/static/{name}", get(openapi::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route_layer(axum::middleware::from_fn(middleware::tag_route))

@@ -3,6 +3,7 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::domain::authorization::{DetailInput, RaiseInput};
 use crate::domain::catalog::{self, CONTENT_TYPES, RESOURCE_TYPES, VISIT_TYPES};
@@ -23,7 +24,7 @@ fn utc(t: Option<Timestamp>) -> Option<String> {
 // ---- Customer API responses -------------------------------------------------------
 
 /// IncidentOrderAuthV2: one row of ListAuthorizations.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct IncidentOrderAuthV2 {
     id: String,
     status: i32,
@@ -72,14 +73,14 @@ impl IncidentOrderAuthV2 {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ListAuthorizationsResponse {
     pub count: u64,
     pub incident_auth_list: Vec<IncidentOrderAuthV2>,
 }
 
 /// IncidentOrderAuthDetailInfoV2.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct IncidentOrderAuthDetailInfoV2 {
     id: i64,
     /// Not in Huawei's model (the SDKs ignore members they do not know): where the
@@ -113,7 +114,7 @@ impl From<Detail> for IncidentOrderAuthDetailInfoV2 {
 }
 
 /// ShowAuthorizationDetailResponse.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AuthorizationDetailResponse {
     id: String,
     status: i32,
@@ -163,7 +164,7 @@ impl AuthorizationDetailResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OperateHistorySession {
     duration: String,
     session_id: i64,
@@ -186,13 +187,13 @@ impl OperateHistorySession {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ListHistorySessionsResponse {
     pub total_count: u64,
     pub session_list: Vec<OperateHistorySession>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OperateLog {
     oper: String,
     operate_time: String,
@@ -207,13 +208,13 @@ impl OperateLog {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ListHistoryOperateLogsResponse {
     pub total_count: u64,
     pub ops_list: Vec<OperateLog>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct FileOperateLog {
     duration: String,
     operate_time: String,
@@ -240,25 +241,25 @@ impl FileOperateLog {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ListTransportHistoriesResponse {
     pub total_count: u64,
     pub file_ops_list: Vec<FileOperateLog>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LoginTypeResponse {
     pub login_type: &'static str,
 }
 
 /// The `{}` of a successful state change.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Empty {}
 
 // ---- Customer API requests --------------------------------------------------------
 
 /// AgreeTenantAuthorizationV2Req.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ConfirmBody {
     auth_detail_list: Option<Vec<TenantAgreeAuthDetailV2>>,
     auth_effective_time: Option<i64>,
@@ -267,7 +268,7 @@ pub struct ConfirmBody {
     agency_id: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct TenantAgreeAuthDetailV2 {
     auth_detail_id: Option<i64>,
     port: Option<i64>,
@@ -297,7 +298,7 @@ impl ConfirmBody {
 }
 
 /// VerifyHostV2Req.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct VerifyHostBody {
     port: Option<i64>,
     account: Option<String>,
@@ -316,7 +317,7 @@ impl VerifyHostBody {
 }
 
 /// CheckHostsResponse: `{}` when the login succeeded, else why not.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CheckHostsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     error_code: Option<&'static str>,
@@ -334,7 +335,7 @@ impl CheckHostsResponse {
 }
 
 /// OperateAuthorizationV2Req.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ActionBody {
     pub reject_reason: Option<String>,
     pub group_id: Option<String>,
@@ -342,7 +343,7 @@ pub struct ActionBody {
 
 // ---- Provider API -----------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RaiseBody {
     customer_id: Option<String>,
     x_customer_id: Option<String>,
@@ -358,7 +359,7 @@ pub struct RaiseBody {
     details: Option<Vec<RaiseDetail>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RaiseDetail {
     #[serde(rename = "type")]
     detail_type: Option<i64>,
@@ -399,17 +400,17 @@ impl From<RaiseBody> for RaiseInput {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RecallBody {
     pub reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct OperationsBody {
     pub operations: Option<Vec<OperationItem>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct OperationItem {
     oper: Option<String>,
     operate_time: Option<String>,
@@ -424,12 +425,12 @@ impl From<OperationItem> for OperationInput {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct FileTransfersBody {
     pub file_transfers: Option<Vec<FileTransferItem>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct FileTransferItem {
     operate_type: Option<String>,
     file_name: Option<String>,
@@ -458,7 +459,7 @@ impl From<FileTransferItem> for FileTransferInput {
 
 /// An authorization as the engineer sees it: customer fields plus provider-only ones,
 /// times in RFC 3339 UTC. Never any secret.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ProviderAuthorization {
     id: String,
     status: i32,
@@ -497,7 +498,7 @@ pub struct ProviderAuthorization {
     details: Option<Vec<ProviderDetail>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ProviderDetail {
     id: i64,
     #[serde(rename = "type")]
@@ -568,54 +569,54 @@ impl ProviderAuthorization {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ProviderListResponse {
     pub count: u64,
     pub authorizations: Vec<ProviderAuthorization>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SessionOpened {
     pub session_id: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Appended {
     pub appended: usize,
 }
 
 // ---- Identity API -----------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenRequest {
     pub auth: Option<TokenAuth>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenAuth {
     pub identity: Option<TokenIdentity>,
     pub scope: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenIdentity {
     pub methods: Option<Vec<String>>,
     pub password: Option<TokenPassword>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenPassword {
     pub user: Option<TokenUser>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenUser {
     pub name: Option<String>,
     pub password: Option<String>,
     pub domain: Option<NameOrId>,
 }
 
-#[derive(Deserialize, Serialize, Clone)]
+#[derive(Deserialize, Serialize, Clone, ToSchema)]
 pub struct NameOrId {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -623,12 +624,12 @@ pub struct NameOrId {
     pub name: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenResponse {
     pub token: TokenBody,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenBody {
     pub expires_at: String,
     pub issued_at: String,
@@ -639,7 +640,13 @@ pub struct TokenBody {
     pub catalog: Vec<serde_json::Value>,
 }
 
-#[derive(Serialize)]
+/// `GET /v3/auth/domains`.
+#[derive(Serialize, ToSchema)]
+pub struct DomainList {
+    pub domains: Vec<NameOrId>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct TokenUserBody {
     pub id: String,
     pub name: String,

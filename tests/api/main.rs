@@ -14,6 +14,7 @@ mod hardening;
 mod helpers;
 mod limits;
 mod malformed;
+mod openapi;
 mod operator;
 mod outage;
 mod outbox;
