@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod broker;
+pub mod causes;
 pub mod cli;
 pub mod clock;
 pub mod config;

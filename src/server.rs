@@ -25,7 +25,7 @@ use crate::store::{Store, StoreError};
 pub enum StartupError {
     #[error("unsupported database URL `{0}` (use sqlite://PATH or postgres://...)")]
     UnsupportedDatabase(String),
-    #[error("cannot open the database: {0}")]
+    #[error("cannot open the database")]
     Store(#[from] StoreError),
     #[error(transparent)]
     MasterKey(#[from] MasterKeyError),

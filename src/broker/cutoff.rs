@@ -38,7 +38,9 @@ async fn recheck(app: &App) {
             Ok(Some(why)) => app.live_sessions.cut(key, &why),
             Ok(None) => {}
             // A database outage does not cut sessions; the next round tries again.
-            Err(e) => tracing::warn!(error = %e, "broker: cannot re-check a live session"),
+            Err(e) => {
+                tracing::warn!(error = %crate::causes::Causes(&e), "broker: cannot re-check a live session");
+            }
         }
     }
 }

@@ -79,7 +79,10 @@ pub async fn spawn(
     config: BrokerConfig,
     stop: watch::Receiver<bool>,
 ) -> Result<JoinHandle<()>, String> {
-    let key = app.broker_host_key().await.map_err(|e| e.to_string())?;
+    let key = app
+        .broker_host_key()
+        .await
+        .map_err(|e| crate::causes::Causes(&e).to_string())?;
     let russh = Arc::new(russh_config(key, &config));
     let shared = Arc::new(server::Shared::new(app.clone(), config.clone()));
     let watcher = tokio::spawn(cutoff::watch(app, config.recheck_interval, stop.clone()));

@@ -59,7 +59,7 @@ pub async fn accept_loop(
                 tokio::spawn(connection(stream, peer, russh.clone(), shared.clone()));
             }
             Err(e) => {
-                tracing::warn!(error = %e, "broker: accept failed");
+                tracing::warn!(error = %crate::causes::Causes(&e), "broker: accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -137,7 +137,7 @@ async fn finish(app: &App, established: Established) {
         .broker_close_session(&established.engineer, &established.session)
         .await
     {
-        tracing::warn!(error = %e, "broker: cannot close the session record");
+        tracing::warn!(error = %crate::causes::Causes(&e), "broker: cannot close the session record");
     }
 }
 
@@ -181,7 +181,7 @@ impl Connection {
                 why: "unknown engineer or unregistered key",
             };
             if let Err(e) = self.app().broker_audit_failed_login(failed).await {
-                tracing::warn!(error = %e, "broker: cannot audit a failed login");
+                tracing::warn!(error = %crate::causes::Causes(&e), "broker: cannot audit a failed login");
             }
         }
         found
@@ -204,7 +204,7 @@ impl Connection {
                 return Err(refusal.message());
             }
             Err(e) => {
-                tracing::warn!(error = %e, "broker: gate unavailable");
+                tracing::warn!(error = %crate::causes::Causes(&e), "broker: gate unavailable");
                 return Err("the service is unavailable, try again".into());
             }
         };
@@ -253,7 +253,7 @@ impl Connection {
             }
         };
         if let Err(e) = app.broker_pin_host_key(engineer, &target, &seen).await {
-            tracing::warn!(error = %e, "broker: cannot pin the host key");
+            tracing::warn!(error = %crate::causes::Causes(&e), "broker: cannot pin the host key");
         }
         let session = app
             .broker_open_session(engineer, &target)
@@ -296,7 +296,7 @@ fn spawn_recorder(app: Arc<App>, engineer: BrokerEngineer, session: SessionRef) 
                 operate_time: app.clock.now(),
             };
             if let Err(e) = app.broker_record(&engineer, &session, vec![op]).await {
-                tracing::info!(error = %e, "broker: command not recorded");
+                tracing::info!(error = %crate::causes::Causes(&e), "broker: command not recorded");
             }
         }
     });

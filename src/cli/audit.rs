@@ -6,7 +6,6 @@ use clap::{Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use super::{CliError, CliResult, GlobalArgs, Output};
-use crate::domain::Scope;
 use crate::domain::audit::SYSTEM_CHAIN;
 use crate::domain::audit_export::{event_json, ocsf_event, verify_export};
 use crate::domain::time::format_utc;
@@ -199,25 +198,26 @@ fn verify_file(output: Output, file: &std::path::Path) -> CliResult {
 }
 
 /// Authorizations whose stored status is not the one their audit events lead to (a
-/// status edited in the database behind the service's back).
+/// status edited in the database behind the service's back): one scan of the stored
+/// statuses, merged with the replayed ones (both in id order).
 async fn status_mismatches(
     store: &dyn Store,
     chains: &[AuditChain],
 ) -> Result<Vec<String>, CliError> {
-    let all = Scope::Provider { raised_by: None };
-    let mut problems = Vec::new();
+    let stored: std::collections::BTreeMap<_, _> =
+        store.authorization_statuses().await?.into_iter().collect();
     let events = chains.iter().flat_map(|c| &c.events);
-    for (id, replayed) in crate::domain::audit::replayed_statuses(events) {
-        match store.get_authorization(&all, id).await? {
-            Some(auth) if auth.status != replayed => problems.push(format!(
-                "authorization {id}: status {:?} in the database, but its audit events lead to {replayed:?}",
-                auth.status
+    let problems = crate::domain::audit::replayed_statuses(events)
+        .into_iter()
+        .filter_map(|(id, replayed)| match stored.get(&id) {
+            Some(status) if *status != replayed => Some(format!(
+                "authorization {id}: status {status:?} in the database, but its audit events lead to {replayed:?}"
             )),
-            Some(_) => {}
-            None => problems.push(format!(
+            Some(_) => None,
+            None => Some(format!(
                 "authorization {id}: audited, but missing from the database"
             )),
-        }
-    }
+        })
+        .collect();
     Ok(problems)
 }

@@ -38,7 +38,7 @@ pub async fn run(global: &GlobalArgs, command: DbCommand) -> CliResult {
     }
     let report = copy::sqlite_to_postgres(&source, &to)
         .await
-        .map_err(|e| CliError::failed(format!("db copy: {e}")))?;
+        .map_err(|e| CliError::failed(format!("db copy: {}", crate::causes::Causes(&e))))?;
     let rows: Map<String, Value> = report
         .tables
         .iter()

@@ -104,20 +104,25 @@ impl CliError {
 impl From<crate::service::ServiceError> for CliError {
     fn from(e: crate::service::ServiceError) -> Self {
         use crate::service::ServiceError as E;
+        use crate::store::StoreError as S;
         let code = match &e {
             E::Invalid(_) => "invalid",
-            E::NotFound | E::Missing(_) => "not_found",
-            E::Duplicate(_) => "duplicate",
-            E::Conflict(_) | E::SessionConflict(_) => "conflict",
+            E::NotFound | E::Missing(_) | E::Store(S::NotFound) => "not_found",
+            E::Duplicate(_) | E::Store(S::Duplicate(_)) => "duplicate",
+            E::Conflict(_) | E::SessionConflict(_) | E::Store(S::Transition(_) | S::Session(_)) => {
+                "conflict"
+            }
             E::Forbidden(_) => "forbidden",
             E::Unauthenticated(_) => "unauthenticated",
-            E::Busy { .. } | E::Unavailable(_) => "unavailable",
+            E::Busy { .. } | E::Store(S::Unavailable(_)) => "unavailable",
             E::Throttled { .. } => "throttled",
-            E::Internal(_) => "internal",
+            E::Store(S::Internal(_)) | E::Internal { .. } => "internal",
         };
-        let message = match e {
+        let message = match &e {
             E::Duplicate(what) => format!("{what} already exists"),
-            other => other.to_string(),
+            E::Store(S::Duplicate(cause)) => format!("{cause} already exists"),
+            // The operator sees every cause (which file, which connection, why).
+            other => crate::causes::Causes(other).to_string(),
         };
         CliError::new(code, message)
     }
@@ -131,7 +136,7 @@ impl From<crate::store::StoreError> for CliError {
 
 impl From<crate::server::StartupError> for CliError {
     fn from(e: crate::server::StartupError) -> Self {
-        CliError::new("unavailable", e.to_string())
+        CliError::new("unavailable", crate::causes::Causes(&e).to_string())
     }
 }
 

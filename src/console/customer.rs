@@ -485,12 +485,8 @@ async fn pending_authorization(
         .show_authorization(&v.principal, group, authorization_id(id))
         .await
         .map_err(|e| layout::failure(v.lang, e))?;
-    if auth.status != Status::Pending {
-        let conflict = crate::domain::TransitionError {
-            action: Action::Confirm,
-            current: auth.status,
-        };
-        return Err(layout::failure(v.lang, ServiceError::Conflict(conflict)));
+    if let Err(conflict) = Action::Confirm.apply(auth.status) {
+        return Err(layout::failure(v.lang, conflict.into()));
     }
     Ok(auth)
 }
@@ -643,17 +639,12 @@ pub async fn revoke(
 async fn transition(app: &App, v: &Viewer, id: &str, action: Action, form: ReasonForm) -> Response {
     let group = nonempty(&form.group);
     let reason = form.reason.filter(|r| !r.trim().is_empty());
-    if action == Action::Reject {
-        let checked = match &reason {
-            Some(r) => text("reject_reason", r, 1, 300),
-            None => Err(crate::domain::ValidationError::new(
-                "reject_reason",
-                crate::domain::Rule::Required,
-            )),
-        };
-        if let Err(e) = checked {
-            return layout::failure(v.lang, e.into());
-        }
+    // The console asks for a reason where the API leaves it optional; its length is
+    // the service's to check.
+    if action == Action::Reject && reason.is_none() {
+        let missing =
+            crate::domain::ValidationError::new("reject_reason", crate::domain::Rule::Required);
+        return layout::failure(v.lang, missing.into());
     }
     let id = authorization_id(id);
     match app

@@ -136,15 +136,15 @@ pub fn failure(lang: Language, e: ServiceError) -> Response {
         StatusCode::FORBIDDEN => M::Forbidden,
         _ => M::Error,
     };
-    if let ApiError::Internal(cause) | ApiError::Unavailable(cause) = &error {
-        tracing::error!(cause = %cause, "console request failed");
+    if let Some(cause) = error.cause() {
+        tracing::error!(cause = %crate::causes::Causes(cause), "console request failed");
     }
-    message_page(lang, error.status(), title, &error.message(lang))
+    message_page(lang, error.status(), title, error.message(lang))
 }
 
 /// A use case's error as a short message (for forms shown again with it).
 pub fn error_text(lang: Language, e: ServiceError) -> String {
-    ApiError::from(e).message(lang)
+    ApiError::from(e).message(lang).to_owned()
 }
 
 pub async fn not_found_page(v: Visitor) -> Response {

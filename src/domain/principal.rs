@@ -59,6 +59,16 @@ pub enum Scope {
     Provider { raised_by: Option<String> },
 }
 
+/// The `group_id` a customer request names, resolved in the caller's domain.
+#[derive(Debug, Clone, Copy)]
+pub enum GroupChoice<'g> {
+    /// No `group_id` was given.
+    None,
+    /// A `group_id` was given but names no group of the caller's domain.
+    Unknown,
+    Group(&'g GroupView),
+}
+
 /// The caller may not use this `group_id`, or this API (HTTP 403).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forbidden {
@@ -73,9 +83,8 @@ impl Principal {
         matches!(self.kind, PrincipalKind::Engineer { .. })
     }
 
-    /// What this caller sees on the customer API. `group` is `Some(None)` when a
-    /// `group_id` was given but names no group of the caller's domain.
-    pub fn customer_scope(&self, group: Option<Option<&GroupView>>) -> Result<Scope, Forbidden> {
+    /// What this caller sees on the customer API, through the `group_id` it named.
+    pub fn customer_scope(&self, group: GroupChoice<'_>) -> Result<Scope, Forbidden> {
         let own = || Scope::Customer {
             domain_id: self.domain_id.clone(),
             submitters: if self.is_domain_admin {
@@ -84,10 +93,11 @@ impl Principal {
                 Some(vec![self.user_id.clone()])
             },
         };
-        let Some(group) = group else {
-            return Ok(own());
+        let group = match group {
+            GroupChoice::None => return Ok(own()),
+            GroupChoice::Unknown => return Err(Forbidden::GroupNotUsable),
+            GroupChoice::Group(group) => group,
         };
-        let group = group.ok_or(Forbidden::GroupNotUsable)?;
         if self.is_domain_admin {
             return Ok(own());
         }
@@ -169,7 +179,7 @@ mod tests {
     #[test]
     fn ordinary_users_see_their_own() {
         assert_eq!(
-            user("u1", false).customer_scope(None),
+            user("u1", false).customer_scope(GroupChoice::None),
             Ok(Scope::Customer {
                 domain_id: "d1".into(),
                 submitters: Some(vec!["u1".into()])
@@ -183,9 +193,12 @@ mod tests {
             domain_id: "d1".into(),
             submitters: None,
         };
-        assert_eq!(user("a", true).customer_scope(None), Ok(scope.clone()));
         assert_eq!(
-            user("a", true).customer_scope(Some(Some(&group(false, false)))),
+            user("a", true).customer_scope(GroupChoice::None),
+            Ok(scope.clone())
+        );
+        assert_eq!(
+            user("a", true).customer_scope(GroupChoice::Group(&group(false, false))),
             Ok(scope)
         );
     }
@@ -193,7 +206,7 @@ mod tests {
     #[test]
     fn operator_group_members_see_each_other() {
         let scope = user("u2", false)
-            .customer_scope(Some(Some(&group(true, true))))
+            .customer_scope(GroupChoice::Group(&group(true, true)))
             .unwrap();
         assert_eq!(
             scope,
@@ -208,16 +221,19 @@ mod tests {
     fn unusable_groups_are_forbidden() {
         let u = user("u1", false);
         assert_eq!(
-            u.customer_scope(Some(Some(&group(true, false)))),
+            u.customer_scope(GroupChoice::Group(&group(true, false))),
             Err(Forbidden::GroupNotUsable)
         );
         assert_eq!(
-            u.customer_scope(Some(Some(&group(false, true)))),
+            u.customer_scope(GroupChoice::Group(&group(false, true))),
             Err(Forbidden::GroupNotUsable)
         );
-        assert_eq!(u.customer_scope(Some(None)), Err(Forbidden::GroupNotUsable));
         assert_eq!(
-            user("a", true).customer_scope(Some(None)),
+            u.customer_scope(GroupChoice::Unknown),
+            Err(Forbidden::GroupNotUsable)
+        );
+        assert_eq!(
+            user("a", true).customer_scope(GroupChoice::Unknown),
             Err(Forbidden::GroupNotUsable)
         );
     }

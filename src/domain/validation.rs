@@ -189,6 +189,13 @@ pub fn optional_text(
     value.map_or(Ok(()), |v| text(field, v, min, max))
 }
 
+/// A reject reason, or a cancel or recall remark, checked here once for every way in
+/// (the API, the console): absent, or 1 to 300 characters.
+pub fn remark(field: &str, value: Option<String>) -> Result<Option<String>, ValidationError> {
+    optional_text(field, value.as_deref(), 1, 300)?;
+    Ok(value)
+}
+
 /// A required string.
 pub fn required_text<'a>(
     field: &str,

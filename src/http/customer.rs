@@ -167,7 +167,6 @@ pub async fn update(
         Some(_) => return Err(ValidationError::new("action_id", Rule::OneOf(ACTIONS)).into()),
         None => return Err(ValidationError::new("action_id", Rule::Required).into()),
     };
-    optional_text("reject_reason", body.reject_reason.as_deref(), 1, 300)?;
     optional_text("group_id", body.group_id.as_deref(), 1, 64)?;
     app.reject_or_cancel(&p, body.group_id.as_deref(), id, action, body.reject_reason)
         .await?;

@@ -27,8 +27,6 @@ pub async fn healthz() -> Json<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "Readyz",
   responses((status = 200, description = "Ready", body = Health)), security(()))]
 pub async fn readyz(State(app): State<Arc<App>>) -> Result<Json<Health>, ApiError> {
-    app.ready()
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("database not ready: {e}")))?;
+    app.ready().await.map_err(ApiError::not_ready)?;
     Ok(Json(Health { status: "ready" }))
 }

@@ -12,8 +12,8 @@ use super::input::{Caller, JsonBody, Source};
 use super::wire::*;
 use crate::domain::secret::Secret;
 use crate::domain::validation::{Rule, ValidationError};
-use crate::service::App;
 use crate::service::identity::DomainRef;
+use crate::service::{App, ServiceError};
 
 /// Keystone prints microseconds; the SDKs parse `%Y-%m-%dT%H:%M:%S.%fZ`.
 fn keystone_time(t: jiff::Timestamp) -> String {
@@ -92,7 +92,7 @@ pub async fn issue_token(
     };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     let header = HeaderValue::from_str(issued.token.expose())
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ServiceError::internal("the token is not a valid header value", e))?;
     response.headers_mut().insert("x-subject-token", header);
     Ok(response)
 }

@@ -7,13 +7,15 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use jiff::tz::TimeZone;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_path_to_error::{Path, Segment};
 
 use super::error::ApiError;
 use crate::domain::ids::parse_long_id;
 use crate::domain::time::parse_time_zone;
 use crate::domain::validation::{Rule, ValidationError, parse_int, text};
 use crate::domain::{AuthorizationId, DetailId, Language, Principal, SessionId};
-use crate::service::SessionPath;
+use crate::service::{ServiceError, SessionPath};
 use crate::store::{Order, Page};
 
 /// The optional headers every customer operation takes (docs/API.md, Common rules).
@@ -68,9 +70,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .get::<Principal>()
             .cloned()
             .map(Caller)
-            .ok_or(ApiError::Unauthenticated(
-                "no credentials were presented".into(),
-            ))
+            .ok_or_else(|| {
+                ServiceError::Unauthenticated("no credentials were presented".into()).into()
+            })
     }
 }
 
@@ -183,66 +185,77 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge(0)
+                // The envelope knows the configured limit and says it.
+                ApiError::payload_too_large(0)
             } else {
-                ApiError::Validation(ValidationError::new("body", Rule::InvalidJson))
+                ApiError::from(ValidationError::new("body", Rule::InvalidJson))
             }
         })?;
-        parse_json(&bytes).map(JsonBody)
+        Ok(JsonBody(parse_json(&bytes)?))
     }
 }
 
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ValidationError> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         bytes
     };
+    let invalid_json = || ValidationError::new("body", Rule::InvalidJson);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
         // A syntax error is the body's fault wherever the parser stopped; a type error
         // belongs to the member it was found in.
-        let error = if !inner.is_data() {
-            ValidationError::new("body", Rule::InvalidJson)
-        } else {
-            let field = if path == "." {
-                "body".to_string()
-            } else {
-                path
-            };
-            ValidationError::new(
-                field,
-                Rule::WrongType {
-                    expected: expected_type(&inner.to_string()),
-                },
-            )
+        if !e.inner().is_data() {
+            return invalid_json();
+        }
+        let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
+            return invalid_json();
         };
-        ApiError::Validation(error)
+        let field = match e.path().iter().next() {
+            None => "body".to_string(),
+            Some(_) => e.path().to_string(),
+        };
+        let expected = expected_at::<T>(&body, e.path());
+        ValidationError::new(field, Rule::WrongType { expected })
     })?;
-    de.end()
-        .map_err(|_| ApiError::Validation(ValidationError::new("body", Rule::InvalidJson)))?;
+    de.end().map_err(|_| invalid_json())?;
     Ok(value)
 }
 
-/// Reads the expected type out of serde's message (`... expected i64`).
-fn expected_type(message: &str) -> &'static str {
-    let expected = message.rsplit("expected").next().unwrap_or("");
-    if ["i64", "i32", "u16", "u32", "u64", "integer"]
-        .iter()
-        .any(|t| expected.contains(t))
-    {
-        "integer"
-    } else if expected.contains("string") {
-        "string"
-    } else if expected.contains("sequence") {
-        "array"
-    } else if expected.contains("bool") {
-        "boolean"
-    } else {
-        "object"
+/// The JSON type `T` takes at `path` of `body`: the first sample value that, put
+/// there, moves the error away from `path` (or ends it). Asked of the type itself, not
+/// read out of serde's message.
+fn expected_at<T: DeserializeOwned>(body: &Value, path: &Path) -> &'static str {
+    let samples: [(&'static str, Value); 5] = [
+        ("integer", Value::from(0)),
+        ("string", Value::from("")),
+        ("array", Value::Array(Vec::new())),
+        ("boolean", Value::Bool(true)),
+        ("object", Value::Object(serde_json::Map::new())),
+    ];
+    for (name, sample) in samples {
+        let mut probe = body.clone();
+        let Some(slot) = member_mut(&mut probe, path) else {
+            break;
+        };
+        *slot = sample;
+        match serde_path_to_error::deserialize::<_, T>(&probe) {
+            Ok(_) => return name,
+            Err(e) if e.path().to_string() != path.to_string() => return name,
+            Err(_) => {}
+        }
     }
+    "object"
+}
+
+/// The member of `value` at `path`, if the path leads to one.
+fn member_mut<'v>(value: &'v mut Value, path: &Path) -> Option<&'v mut Value> {
+    path.iter().try_fold(value, |v, segment| match segment {
+        Segment::Seq { index } => v.get_mut(*index),
+        Segment::Map { key } => v.get_mut(key.as_str()),
+        Segment::Enum { .. } | Segment::Unknown => None,
+    })
 }
 
 #[cfg(test)]
@@ -264,7 +277,7 @@ mod tests {
 
     fn field_of(json: &str) -> (String, Rule) {
         match parse_json::<Body>(json.as_bytes()) {
-            Err(ApiError::Validation(v)) => (v.field, v.rule),
+            Err(v) => (v.field, v.rule),
             other => panic!("{json}: {other:?}"),
         }
     }
@@ -287,7 +300,21 @@ mod tests {
                 Rule::WrongType { expected: "string" }
             )
         );
-        assert_eq!(field_of(r#"[1]"#).0, "body");
+        assert_eq!(
+            field_of(r#"{"items": "x"}"#),
+            ("items".into(), Rule::WrongType { expected: "array" })
+        );
+        assert_eq!(
+            field_of(r#"{"items": [{"name": {}}], "port": 1}"#),
+            (
+                "items[0].name".into(),
+                Rule::WrongType { expected: "string" }
+            )
+        );
+        assert_eq!(
+            field_of(r#"[1]"#),
+            ("body".into(), Rule::WrongType { expected: "object" })
+        );
     }
 
     #[test]

@@ -12,12 +12,11 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use crate::auth::sdk_signature::RawRequest;
+use crate::causes::Causes;
 use crate::domain::Language;
-use crate::service::App;
+use crate::service::{App, ServiceError};
 
 const REQUEST_ID: &str = "x-request-id";
-/// `Retry-After` of a 503 (database unreachable, request timed out).
-const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 
 /// Settings the envelope needs.
 #[derive(Clone, Copy)]
@@ -74,7 +73,7 @@ pub async fn envelope(
         Some(error) => error.into_response(),
         None => match tokio::time::timeout(config.request_timeout, next.run(req)).await {
             Ok(response) => response,
-            Err(_) => ApiError::Timeout.into_response(),
+            Err(_) => ApiError::timeout().into_response(),
         },
     };
     // Taken before an error is rendered into a fresh response.
@@ -83,7 +82,7 @@ pub async fn envelope(
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
         response = render(&error, lang, config, &id);
     } else if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-        response = render(&ApiError::MethodNotAllowed, lang, config, &id);
+        response = render(&ApiError::method_not_allowed(), lang, config, &id);
     }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
@@ -116,7 +115,7 @@ const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// body declared larger than the limit (413 before a byte of it is read).
 fn refused_before_reading(req: &Request, config: EnvelopeConfig) -> Option<ApiError> {
     if req.uri().to_string().len() > MAX_URI_BYTES {
-        return Some(ApiError::UriTooLong);
+        return Some(ApiError::uri_too_long());
     }
     let header_bytes: usize = req
         .headers()
@@ -124,7 +123,7 @@ fn refused_before_reading(req: &Request, config: EnvelopeConfig) -> Option<ApiEr
         .map(|(n, v)| n.as_str().len() + v.len() + 4)
         .sum();
     if header_bytes > MAX_HEADER_BYTES {
-        return Some(ApiError::HeadersTooLarge);
+        return Some(ApiError::headers_too_large());
     }
     let declared = req
         .headers()
@@ -133,26 +132,25 @@ fn refused_before_reading(req: &Request, config: EnvelopeConfig) -> Option<ApiEr
         .and_then(|v| v.parse::<u64>().ok());
     match declared {
         Some(length) if length > config.body_limit as u64 => {
-            Some(ApiError::PayloadTooLarge(config.body_limit))
+            Some(ApiError::payload_too_large(config.body_limit))
         }
         _ => None,
     }
 }
 
 fn render(error: &ApiError, lang: Language, config: EnvelopeConfig, request_id: &str) -> Response {
-    match error {
-        ApiError::Internal(cause) | ApiError::Unavailable(cause) => {
-            tracing::error!(request_id, cause = %cause, code = error.code(), "request failed");
-        }
-        _ => {}
+    if let Some(cause) = error.cause() {
+        tracing::error!(request_id, cause = %Causes(cause), code = error.code(), "request failed");
     }
-    let error = match error {
-        ApiError::PayloadTooLarge(_) => ApiError::PayloadTooLarge(config.body_limit),
-        other => other.clone(),
+    // Extractors refuse an oversized body without knowing the configured limit.
+    let error = if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::payload_too_large(config.body_limit)
+    } else {
+        error.clone()
     };
     let body = super::error::ErrorBody {
         error_code: error.code(),
-        error_msg: error.message(lang),
+        error_msg: error.message(lang).to_owned(),
     };
     let body = serde_json::to_string(&body).unwrap_or_default();
     let mut response = Response::new(Body::from(body));
@@ -162,12 +160,7 @@ fn render(error: &ApiError, lang: Language, config: EnvelopeConfig, request_id: 
         HeaderValue::from_static("application/json"),
     );
     // Passing conditions: say when to come back.
-    let retry_after = match error {
-        ApiError::TooManyRequests(secs) | ApiError::Throttled(secs) => Some(secs),
-        ApiError::Timeout | ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
-        _ => None,
-    };
-    if let Some(secs) = retry_after {
+    if let Some(secs) = error.retry_after_secs() {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -210,16 +203,14 @@ pub async fn authenticate(
             (auth.app.authenticate_token(&token).await?, req)
         }
         Some(_) => {
-            return Err(ApiError::Unauthenticated(
-                "X-Auth-Token is malformed".into(),
-            ));
+            return Err(ServiceError::Unauthenticated("X-Auth-Token is malformed".into()).into());
         }
         None if req.headers().contains_key(header::AUTHORIZATION) => {
             authenticate_signed(&auth, req).await?
         }
         None => {
             let why = "neither X-Auth-Token nor an SDK-HMAC-SHA256 signature was sent";
-            return Err(ApiError::Unauthenticated(why.into()));
+            return Err(ServiceError::Unauthenticated(why.into()).into());
         }
     };
     let principal_id = PrincipalId(principal.user_id.clone());
@@ -238,15 +229,17 @@ async fn authenticate_signed(
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, auth.body_limit)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge(auth.body_limit))?;
+        .map_err(|_| ApiError::payload_too_large(auth.body_limit))?;
     // Nested routers see a shortened path; the signature covers the one the client sent.
     let uri = parts
         .extensions
         .get::<OriginalUri>()
         .map_or(&parts.uri, |o| &o.0);
-    let authorization = parts.headers[header::AUTHORIZATION]
-        .to_str()
-        .map_err(|_| ApiError::Unauthenticated("the Authorization header is not ASCII".into()))?;
+    let authorization = parts.headers[header::AUTHORIZATION].to_str().map_err(|_| {
+        ApiError::from(ServiceError::Unauthenticated(
+            "the Authorization header is not ASCII".into(),
+        ))
+    })?;
     let headers: Vec<(&str, &[u8])> = parts
         .headers
         .iter()
@@ -269,5 +262,5 @@ async fn authenticate_signed(
 
 /// Unknown paths.
 pub async fn fallback() -> ApiError {
-    ApiError::RouteNotFound
+    ApiError::route_not_found()
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use super::error::{ApiError, ErrorBody};
 use super::input::{self, Caller, JsonBody, QueryParams, RequestContext};
 use super::wire::*;
-use crate::domain::validation::{Rule, ValidationError, optional_text};
+use crate::domain::validation::{Rule, ValidationError};
 use crate::domain::{AuthorizationId, DetailId};
 use crate::service::App;
 use crate::service::SessionPath;
@@ -128,7 +128,6 @@ pub async fn recall(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RecallBody>,
 ) -> Result<Json<Empty>, ApiError> {
-    optional_text("reason", body.reason.as_deref(), 1, 300)?;
     app.recall(&p, AuthorizationId::parse(&id)?, body.reason)
         .await?;
     Ok(Json(Empty {}))

@@ -115,7 +115,7 @@ macro_rules! handlers {
             use super::*;
 
             fn owner(p: &crate::domain::Principal) -> Result<String, ApiError> {
-                owner_of(p, $provider).map_err(ApiError::Forbidden)
+                owner_of(p, $provider).map_err(ApiError::from)
             }
 
             /// Subscribe a URL to events; the answer carries the signing secret, once.

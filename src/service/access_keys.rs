@@ -121,7 +121,7 @@ impl App {
         let secret = self
             .secrets
             .open(&key.secret_ciphertext, &sealing_context(&key.access_key))
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            .map_err(|e| ServiceError::internal("cannot open the access key's secret", e))?;
         let entry = Arc::new(CachedKey {
             key,
             user,
@@ -247,9 +247,7 @@ impl App {
                     Ok(())
                 }
             }
-            (Some(_), None, Some(_)) => Err(ServiceError::Internal(
-                "temporary key without a token".into(),
-            )),
+            (Some(_), None, Some(_)) => Err(ServiceError::broken("temporary key without a token")),
         }
     }
 }

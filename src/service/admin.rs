@@ -61,7 +61,7 @@ fn membership(g: &GroupRecord, u: &UserRecord) -> Value {
 /// A taken name, said in words.
 fn duplicate(what: String) -> impl FnOnce(ServiceError) -> ServiceError {
     move |e| match e {
-        ServiceError::Duplicate(_) => ServiceError::Duplicate(what),
+        ServiceError::Store(StoreError::Duplicate(_)) => ServiceError::Duplicate(what),
         other => other,
     }
 }
@@ -158,10 +158,7 @@ impl Admin<'_> {
         // through the SSH broker.
         self.app.credentials.clear();
         self.app.live_sessions.poke();
-        result.map_err(|e| match e {
-            StoreError::Duplicate(what) => ServiceError::Duplicate(what),
-            other => other.into(),
-        })
+        Ok(result?)
     }
 
     pub async fn create_domain(&self, name: &str) -> ServiceResult<DomainRecord> {

@@ -264,8 +264,8 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Internal(
-            "could not allocate a unique session id".into(),
+        Err(ServiceError::broken(
+            "could not allocate a unique session id",
         ))
     }
 
@@ -341,12 +341,12 @@ impl App {
     /// shared by every instance on the same database.
     pub async fn broker_host_key(&self) -> ServiceResult<russh::keys::PrivateKey> {
         use russh::keys::{Algorithm, PrivateKey, ssh_key::LineEnding};
-        let internal = |e: String| ServiceError::Internal(format!("broker host key: {e}"));
+        let internal = |e: crate::store::Cause| ServiceError::internal("broker host key", e);
         let fresh = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)
-            .map_err(|e| internal(e.to_string()))?;
+            .map_err(|e| internal(e.into()))?;
         let pem = fresh
             .to_openssh(LineEnding::LF)
-            .map_err(|e| internal(e.to_string()))?;
+            .map_err(|e| internal(e.into()))?;
         let sealed = self.secrets.seal(pem.as_bytes(), HOST_KEY_CONTEXT);
         let stored = self
             .store
@@ -355,7 +355,7 @@ impl App {
         let pem = self
             .secrets
             .open(&stored, HOST_KEY_CONTEXT)
-            .map_err(|e| internal(e.to_string()))?;
-        PrivateKey::from_openssh(&*pem).map_err(|e| internal(e.to_string()))
+            .map_err(|e| internal(e.into()))?;
+        PrivateKey::from_openssh(&*pem).map_err(|e| internal(e.into()))
     }
 }

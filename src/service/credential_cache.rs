@@ -139,7 +139,7 @@ impl App {
             Ok(epoch) => self.credentials.observe_epoch(epoch),
             Err(e) => {
                 self.credentials.epoch_unknown();
-                tracing::warn!(error = %e, "could not read the credential epoch; cache emptied");
+                tracing::warn!(error = %crate::causes::Causes(&e), "could not read the credential epoch; cache emptied");
             }
         }
     }

@@ -2,12 +2,11 @@
 
 use crate::domain::confirm::{ConfirmInput, ConfirmPolicy};
 use crate::domain::session::{FileTransfer, Operation, Session};
-use crate::domain::{
-    Action, Authorization, AuthorizationId, DetailId, Principal, Status, TransitionError,
-};
+use crate::domain::{Action, Authorization, AuthorizationId, DetailId, Principal};
 use crate::store::{ListFilter, Order, Page, StoredDetailGrant, StoredGrant, TransitionRequest};
 
 use super::{App, ServiceError, ServiceResult, SessionPath, actor};
+use crate::domain::validation::remark;
 
 impl App {
     pub async fn list_authorizations(
@@ -51,12 +50,8 @@ impl App {
             .get_authorization(&scope, id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        if auth.status != Status::Pending {
-            return Err(ServiceError::Conflict(TransitionError {
-                action: Action::Confirm,
-                current: auth.status,
-            }));
-        }
+        // Checked before the grant is validated against the authorization's details.
+        Action::Confirm.apply(auth.status)?;
         let now = self.clock.now();
         let grant = input.validate(
             &auth,
@@ -105,6 +100,7 @@ impl App {
         reason: Option<String>,
     ) -> ServiceResult<()> {
         debug_assert!(matches!(action, Action::Reject | Action::Cancel));
+        let reason = remark("reject_reason", reason)?;
         let scope = self.customer_scope(p, group_id).await?;
         let id = id.ok_or(ServiceError::NotFound)?;
         let request = TransitionRequest {

@@ -15,7 +15,7 @@ use crate::domain::host_check::{
 use crate::domain::network_policy::TargetNetworks;
 use crate::domain::secret::Secret;
 use crate::domain::{AuthorizationId, DetailId, Principal, Rule, ValidationError};
-use crate::store::{HostCheckRecord, Store};
+use crate::store::{HostCheckRecord, HostKeyReset, Store};
 
 use super::in_flight::{InFlight, Limits};
 use super::network_policy::resolve_allowed;
@@ -247,7 +247,7 @@ impl App {
             outcome
         })
         .await
-        .map_err(|e| ServiceError::Internal(format!("the host check task failed: {e}")))?
+        .map_err(|e| ServiceError::internal("the host check task failed", e))?
     }
 
     /// Unpins a detail's host key so that the next accepted login pins the key the host
@@ -265,7 +265,13 @@ impl App {
         };
         Ok(self
             .store
-            .reset_host_key(&scope, id, detail, actor(p), self.clock.now())
+            .reset_host_key(HostKeyReset {
+                scope,
+                id,
+                detail,
+                actor: actor(p),
+                now: self.clock.now(),
+            })
             .await?)
     }
 }

@@ -29,7 +29,7 @@ use crate::clock::Clock;
 use crate::crypto::Cipher;
 use crate::domain::audit::Actor;
 use crate::domain::network_policy::TargetNetworks;
-use crate::domain::principal::Forbidden;
+use crate::domain::principal::{Forbidden, GroupChoice};
 use crate::domain::{
     AuthorizationId, DetailId, Principal, Scope, SessionId, TransitionError, ValidationError,
 };
@@ -77,6 +77,8 @@ pub struct App {
     pub target_networks: Arc<TargetNetworks>,
 }
 
+/// Everything a use case refuses or fails with. The HTTP layer, the console and the CLI
+/// each map it once to their own form; causes stay attached for the logs.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("{}", .0.describe())]
@@ -92,9 +94,11 @@ pub enum ServiceError {
     #[error("{0} not found")]
     Missing(String),
     #[error("conflict: {0:?}")]
-    Conflict(TransitionError),
+    Conflict(#[from] TransitionError),
+    /// Not allowed in the session's or authorization's present state.
     #[error("conflict: {0}")]
     SessionConflict(&'static str),
+    /// Already exists, saying what in words.
     #[error("already exists: {0}")]
     Duplicate(String),
     /// Too much of this is running already; worth retrying after the given time.
@@ -103,10 +107,38 @@ pub enum ServiceError {
     /// Too many failed attempts from this caller; wait before the next one.
     #[error("throttled: retry after {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    #[error("internal: {0}")]
-    Internal(String),
+    /// The store failed: unavailable, broken, or a uniqueness constraint the use case
+    /// did not name (`StoreError::Duplicate`).
+    #[error(transparent)]
+    Store(StoreError),
+    /// Something other than the store failed; `what` says what was being done.
+    #[error("{what}")]
+    Internal {
+        what: std::borrow::Cow<'static, str>,
+        #[source]
+        cause: Option<crate::store::Cause>,
+    },
+}
+
+impl ServiceError {
+    /// A failure of the service itself (not the store), with the error beneath it.
+    pub fn internal(
+        what: impl Into<std::borrow::Cow<'static, str>>,
+        cause: impl Into<crate::store::Cause>,
+    ) -> ServiceError {
+        ServiceError::Internal {
+            what: what.into(),
+            cause: Some(cause.into()),
+        }
+    }
+
+    /// A broken invariant, with nothing beneath it.
+    pub fn broken(what: impl Into<std::borrow::Cow<'static, str>>) -> ServiceError {
+        ServiceError::Internal {
+            what: what.into(),
+            cause: None,
+        }
+    }
 }
 
 impl From<ValidationError> for ServiceError {
@@ -126,10 +158,8 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound => ServiceError::NotFound,
             StoreError::Session(why) => ServiceError::SessionConflict(why.message()),
-            StoreError::Duplicate(what) => ServiceError::Duplicate(what),
-            StoreError::Unavailable(why) => ServiceError::Unavailable(why),
             StoreError::Transition(e) => ServiceError::Conflict(e),
-            StoreError::Internal(why) => ServiceError::Internal(why),
+            infrastructure => ServiceError::Store(infrastructure),
         }
     }
 }
@@ -255,13 +285,16 @@ impl App {
     /// Customer visibility, resolving `group_id` against the caller's domain.
     async fn customer_scope(&self, p: &Principal, group_id: Option<&str>) -> ServiceResult<Scope> {
         let scope = match group_id {
-            None => p.customer_scope(None),
+            None => p.customer_scope(GroupChoice::None),
             Some(group) => {
                 let view = self
                     .store
                     .group_view(&p.domain_id, group, &p.user_id)
                     .await?;
-                p.customer_scope(Some(view.as_ref()))
+                p.customer_scope(
+                    view.as_ref()
+                        .map_or(GroupChoice::Unknown, GroupChoice::Group),
+                )
             }
         };
         Ok(scope?)

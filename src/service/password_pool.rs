@@ -89,7 +89,7 @@ impl PasswordPool {
 }
 
 fn stopped() -> ServiceError {
-    ServiceError::Internal("the password hashing threads stopped".into())
+    ServiceError::broken("the password hashing threads stopped")
 }
 
 fn work(waiting: &Mutex<mpsc::Receiver<Job>>) {

@@ -14,6 +14,7 @@ use crate::store::{ListFilter, StoreError, TransitionRequest};
 
 use super::network_policy::{Refusal, resolve_allowed};
 use super::{App, ServiceError, ServiceResult, SessionPath, actor};
+use crate::domain::validation::remark;
 
 /// How often a random id may collide before we give up (it never should).
 const ID_ATTEMPTS: usize = 3;
@@ -93,8 +94,8 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Internal(
-            "could not allocate a unique authorization id".into(),
+        Err(ServiceError::broken(
+            "could not allocate a unique authorization id",
         ))
     }
 
@@ -127,6 +128,7 @@ impl App {
         id: Option<AuthorizationId>,
         reason: Option<String>,
     ) -> ServiceResult<()> {
+        let reason = remark("reason", reason)?;
         let scope = p.provider_scope()?;
         let id = id.ok_or(ServiceError::NotFound)?;
         let request = TransitionRequest {
@@ -174,8 +176,8 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Internal(
-            "could not allocate a unique session id".into(),
+        Err(ServiceError::broken(
+            "could not allocate a unique session id",
         ))
     }
 

@@ -44,7 +44,9 @@ pub fn spawn(
             match swept {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "expiry sweep"),
-                Err(e) => tracing::warn!(error = %e, "expiry sweep failed; will retry"),
+                Err(e) => {
+                    tracing::warn!(error = %crate::causes::Causes(&e), "expiry sweep failed; will retry");
+                }
             }
         }
     })

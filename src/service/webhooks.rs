@@ -14,7 +14,9 @@ use crate::crypto::webhook::{WebhookSecret, signature_header};
 use crate::domain::event::EventPattern;
 use crate::domain::principal::Forbidden;
 use crate::domain::{Principal, PrincipalKind, Rule, ValidationError};
-use crate::store::{DeliveryJob, DeliveryOutcome, DeliveryRecord, PROVIDER_OWNER, WebhookRecord};
+use crate::store::{
+    DeliveryJob, DeliveryOutcome, DeliveryRecord, FinishedDelivery, PROVIDER_OWNER, WebhookRecord,
+};
 
 /// How long the previous secret keeps signing after a rotation.
 const ROTATION_OVERLAP: SignedDuration = SignedDuration::from_hours(24);
@@ -95,7 +97,7 @@ impl App {
         self.secrets
             .open(sealed, &format!("webhook:{id}"))
             .map(|b| WebhookSecret::from_bytes(b.to_vec()))
-            .map_err(|e| ServiceError::Internal(e.to_string()))
+            .map_err(|e| ServiceError::internal("cannot open the webhook secret", e))
     }
 
     /// Creates a subscription; returns it and its secret (`whsec_…`), shown this once.
@@ -184,7 +186,7 @@ impl App {
         let results = futures_util::future::join_all(attempts).await;
         for r in &results {
             if let Err(e) = r {
-                tracing::warn!(error = %e, "recording a webhook delivery failed");
+                tracing::warn!(error = %crate::causes::Causes(e), "recording a webhook delivery failed");
             }
         }
         Ok(jobs.len())
@@ -213,14 +215,14 @@ impl App {
             }
         };
         self.store
-            .finish_delivery(
-                &job.subscription.id,
-                job.event.seq,
+            .finish_delivery(FinishedDelivery {
+                subscription_id: job.subscription.id.clone(),
+                event_id: job.event.seq,
                 outcome,
                 status,
                 error,
                 now,
-            )
+            })
             .await?;
         Ok(())
     }
@@ -366,7 +368,7 @@ pub fn spawn(
             let busy = match app.deliver_once(&delivery).await {
                 Ok(n) => n > 0,
                 Err(e) => {
-                    tracing::warn!(error = %e, "webhook delivery round failed; will retry");
+                    tracing::warn!(error = %crate::causes::Causes(&e), "webhook delivery round failed; will retry");
                     false
                 }
             };

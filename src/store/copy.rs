@@ -83,10 +83,13 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
     let target = PostgresStore::open(to).await?;
     let (ours, theirs) = (source.schema_versions()?, target.schema_versions().await?);
     if ours != theirs {
-        return Err(StoreError::Internal(format!(
-            "schema versions differ: the SQLite database has {ours:?}, PostgreSQL {theirs:?}; \
+        return Err(StoreError::Internal(
+            format!(
+                "schema versions differ: the SQLite database has {ours:?}, PostgreSQL {theirs:?}; \
              run `support-access migrate` on the SQLite database first"
-        )));
+            )
+            .into(),
+        ));
     }
     target
         .import(&TABLES, |table, after| {
@@ -101,15 +104,15 @@ pub async fn sqlite_to_postgres(from: &Path, to: &str) -> StoreResult<CopyReport
         if expected != copied {
             return Err(StoreError::Internal(format!(
                 "check after copying: {table} has {expected} rows in SQLite but {copied} in PostgreSQL"
-            )));
+            ).into()));
         }
         tables.push((table, copied));
     }
     let chains = target.audit_chains().await?;
     if let Some(problem) = chains.iter().find_map(|c| c.verify().err()) {
-        return Err(StoreError::Internal(format!(
-            "the copied audit chain does not verify: {problem}"
-        )));
+        return Err(StoreError::Internal(
+            format!("the copied audit chain does not verify: {problem}").into(),
+        ));
     }
     Ok(CopyReport {
         tables,

@@ -26,6 +26,28 @@ use crate::domain::{
 pub use broker::{SealedHostLogin, SshKeyRecord};
 pub use records::*;
 
+/// The error beneath a failure, kept whole so that logs show its chain of causes.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// A failure said in words, with the error beneath it (`cannot create /x` caused by
+/// the I/O error).
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+pub struct Failed {
+    what: String,
+    #[source]
+    cause: Cause,
+}
+
+impl Failed {
+    pub fn cause(what: impl Into<String>, cause: impl Into<Cause>) -> Cause {
+        Box::new(Failed {
+            what: what.into(),
+            cause: cause.into(),
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
@@ -36,12 +58,15 @@ pub enum StoreError {
     /// A session that is closed, or whose authorization no longer allows access.
     #[error(transparent)]
     Session(#[from] SessionRefused),
-    #[error("already exists: {0}")]
-    Duplicate(String),
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("database failure: {0}")]
-    Internal(String),
+    /// A uniqueness constraint refused the write; the cause names it.
+    #[error("already exists")]
+    Duplicate(#[source] Cause),
+    /// The database cannot be reached or refused for now; retrying may help.
+    #[error("database unavailable")]
+    Unavailable(#[source] Cause),
+    /// A failure retrying will not fix.
+    #[error("database failure")]
+    Internal(#[source] Cause),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -166,15 +191,7 @@ pub trait Store: Send + Sync + 'static {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryJob>>;
-    async fn finish_delivery(
-        &self,
-        subscription_id: &str,
-        event_id: i64,
-        outcome: DeliveryOutcome,
-        status: Option<u16>,
-        error: Option<String>,
-        now: Timestamp,
-    ) -> StoreResult<()>;
+    async fn finish_delivery(&self, attempt: FinishedDelivery) -> StoreResult<()>;
     /// Delivers `event_id` again to every subscription it went to (delivered or dead
     /// alike), from `now`; how many deliveries that is (`NotFound` if none).
     async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64>;
@@ -240,14 +257,7 @@ pub trait Store: Send + Sync + 'static {
     async fn record_host_check(&self, record: HostCheckRecord) -> StoreResult<()>;
     /// Unpins the host key of a detail visible in `scope`, with an audit event naming the
     /// key that was pinned.
-    async fn reset_host_key(
-        &self,
-        scope: &Scope,
-        id: AuthorizationId,
-        detail: DetailId,
-        actor: Actor,
-        now: Timestamp,
-    ) -> StoreResult<()>;
+    async fn reset_host_key(&self, reset: HostKeyReset) -> StoreResult<()>;
 
     // Web console sessions.
     /// Stores a new session and drops every session whose absolute end has passed.
@@ -287,6 +297,8 @@ pub trait Store: Send + Sync + 'static {
     // Audit.
     /// Every event of every chain, ordered by domain then sequence, plus each chain's head.
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>>;
+    /// Every authorization's stored status, in id order.
+    async fn authorization_statuses(&self) -> StoreResult<Vec<(AuthorizationId, Status)>>;
     /// The events `filter` selects, newest first, and how many there are in all.
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(u64, Vec<AuditEvent>)>;
 }
@@ -322,6 +334,28 @@ pub struct HostCheckRecord {
     pub pin: Option<String>,
     pub event: AuditDraft,
     pub now: Timestamp,
+}
+
+/// The unpinning of a detail's host key, seen through `scope`.
+#[derive(Debug, Clone)]
+pub struct HostKeyReset {
+    pub scope: Scope,
+    pub id: AuthorizationId,
+    pub detail: DetailId,
+    pub actor: Actor,
+    pub now: Timestamp,
+}
+
+impl HostKeyReset {
+    /// Its audit event in `domain_id`'s chain, naming the key that was pinned.
+    pub fn event(&self, domain_id: &str, previous: Option<&str>) -> AuditDraft {
+        let note = format!(
+            "detail={} previous_host_key={}",
+            self.detail.0,
+            previous.unwrap_or("none")
+        );
+        AuditDraft::new(domain_id, Some(self.id), &self.actor, "host_key_reset").note(note)
+    }
 }
 
 /// A session addressed through the authorization and detail it belongs to.
@@ -389,13 +423,21 @@ impl ListFilter {
         }
     }
 
-    /// As `total_query`, per status: to be followed by the condition and
-    /// `GROUP BY a.status`.
-    pub fn totals_by_status_query(&self, scope: &Scope) -> &'static str {
-        if self.counts_kept(scope) {
+    /// As `total_query`, per status, where `condition` (on `a`) holds.
+    pub fn totals_by_status_sql(&self, scope: &Scope, condition: &str) -> String {
+        let source = if self.counts_kept(scope) {
             "SELECT a.status, CAST(SUM(a.n) AS BIGINT) FROM authorization_counts a"
         } else {
             "SELECT a.status, COUNT(*) FROM authorizations a"
+        };
+        format!("{source} WHERE {condition} GROUP BY a.status")
+    }
+
+    /// The same filter for every status (`count_by_status` ignores the filter's own).
+    pub fn any_status(&self) -> ListFilter {
+        ListFilter {
+            status: None,
+            ..self.clone()
         }
     }
 

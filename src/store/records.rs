@@ -183,6 +183,55 @@ pub struct DeliveryJob {
     pub detail_ids: Vec<i64>,
 }
 
+impl DeliveryJob {
+    /// `authorization`: the incident id and detail ids of the event's authorization,
+    /// if it has one that still exists.
+    pub fn new(
+        subscription: WebhookRecord,
+        event: crate::domain::event::OutboxEvent,
+        attempts: i64,
+        authorization: Option<(Option<String>, Vec<i64>)>,
+    ) -> DeliveryJob {
+        let (incident_id, detail_ids) = authorization.unwrap_or_default();
+        DeliveryJob {
+            subscription,
+            event,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            incident_id,
+            detail_ids,
+        }
+    }
+}
+
+/// One delivery attempt's end, as `finish_delivery` records it.
+#[derive(Debug, Clone)]
+pub struct FinishedDelivery {
+    pub subscription_id: String,
+    pub event_id: i64,
+    pub outcome: DeliveryOutcome,
+    /// The receiver's HTTP status, if it answered.
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub now: Timestamp,
+}
+
+impl FinishedDelivery {
+    /// Records the attempt; the parameters, in order, are those of [`Self::params`].
+    pub const SQL: &'static str = "UPDATE webhook_deliveries SET state = $1, \
+        attempts = attempts + 1, next_attempt_at = $2, last_status = $3, last_error = $4, \
+        updated_at = $5 WHERE subscription_id = $6 AND event_id = $7";
+
+    /// The delivery's stored state (0 due, 1 delivered, 2 dead) and when it is next due.
+    pub fn state(&self) -> (i64, i64) {
+        let (state, next) = match self.outcome {
+            DeliveryOutcome::Delivered => (1, self.now),
+            DeliveryOutcome::RetryAt(at) => (0, at),
+            DeliveryOutcome::Dead => (2, self.now),
+        };
+        (state, next.as_millisecond())
+    }
+}
+
 /// How an attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryOutcome {

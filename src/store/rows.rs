@@ -34,7 +34,8 @@ pub trait Columns {
 
     fn status(&self, i: usize) -> StoreResult<Status> {
         let code = self.int(i)?;
-        Status::from_code(code).ok_or_else(|| StoreError::Internal(format!("stored status {code}")))
+        Status::from_code(code)
+            .ok_or_else(|| StoreError::Internal(format!("stored status {code}").into()))
     }
 }
 
@@ -332,6 +333,20 @@ pub fn file_transfer(r: &impl Columns) -> StoreResult<FileTransfer> {
         oper_result: r.text(6)?,
         operate_time: r.time(7)?,
     })
+}
+
+/// A `(status, count)` row of a count by status; `None` for a status this version does
+/// not know.
+pub fn status_count(r: &impl Columns) -> StoreResult<Option<(Status, u64)>> {
+    let n = u64::try_from(r.int(1)?).unwrap_or(0);
+    Ok(Status::from_code(r.int(0)?).map(|status| (status, n)))
+}
+
+/// Every authorization's stored status, in one scan (for `audit verify`).
+pub const AUTHORIZATION_STATUSES: &str = "SELECT id, status FROM authorizations ORDER BY id";
+
+pub fn authorization_status(r: &impl Columns) -> StoreResult<(AuthorizationId, Status)> {
+    Ok((AuthorizationId(r.int(0)?), r.status(1)?))
 }
 
 pub const AUDIT_EVENT_COLUMNS: &str = "domain_id, seq, at, authorization_id, actor_id, \

@@ -256,6 +256,8 @@ pub async fn output(mut cmd: Command) -> (Option<i32>, String, String) {
 pub struct Running {
     pub child: Child,
     pub out: Arc<Mutex<Vec<u8>>>,
+    /// The threads copying stdout and stderr into `out`; they end at the pipes' EOF.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
@@ -267,19 +269,26 @@ impl Running {
             .spawn()
             .unwrap();
         let out = Arc::new(Mutex::new(Vec::new()));
-        for mut pipe in [
+        let readers = [
             Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
             Box::new(child.stderr.take().unwrap()),
-        ] {
+        ]
+        .into_iter()
+        .map(|mut pipe| {
             let out = out.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
                 while let Ok(n @ 1..) = pipe.read(&mut buf) {
                     out.lock().unwrap().extend_from_slice(&buf[..n]);
                 }
-            });
+            })
+        })
+        .collect();
+        Running {
+            child,
+            out,
+            readers,
         }
-        Running { child, out }
     }
 
     pub fn text(&self) -> String {
@@ -305,11 +314,20 @@ impl Running {
         stdin.flush().unwrap();
     }
 
-    /// Waits for the process to end; its exit code.
+    /// Waits for the process to end; its exit code. Once it returns, `text()` holds
+    /// everything the process wrote: the reader threads may lag behind the exit on a
+    /// loaded machine, so their EOF is awaited too.
     pub async fn exited_within(&mut self, limit: Duration) -> Option<Option<i32>> {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
+                while !self
+                    .readers
+                    .iter()
+                    .all(std::thread::JoinHandle::is_finished)
+                {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
                 return Some(status.code());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -3,9 +3,9 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
-use crate::domain::Status;
 use crate::domain::audit::AuditEvent;
 use crate::domain::audit::{AuditDraft, GENESIS_HASH};
+use crate::domain::{AuthorizationId, Status};
 use crate::store::rows::{self, AUDIT_EVENT_COLUMNS, Columns};
 use crate::store::{AuditChain, AuditFilter, StoreResult};
 
@@ -115,6 +115,16 @@ pub async fn events(
 }
 
 /// Run inside one snapshot so the heads match the events read.
+pub async fn authorization_statuses(
+    c: &impl GenericClient,
+) -> StoreResult<Vec<(AuthorizationId, Status)>> {
+    c.query(rows::AUTHORIZATION_STATUSES, &[])
+        .await?
+        .iter()
+        .map(rows::authorization_status)
+        .collect()
+}
+
 pub async fn chains(c: &impl GenericClient) -> StoreResult<Vec<AuditChain>> {
     let sql = format!(
         "SELECT {AUDIT_EVENT_COLUMNS} FROM audit_events ORDER BY domain_id COLLATE \"C\", seq"

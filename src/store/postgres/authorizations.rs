@@ -156,26 +156,16 @@ pub async fn count_by_status(
     scope: &Scope,
     f: &ListFilter,
 ) -> StoreResult<Vec<(Status, u64)>> {
-    let any_status = ListFilter {
-        status: None,
-        ..f.clone()
-    };
     let mut q = Query::default();
-    let sql = condition(&mut q, scope, &any_status);
+    let f = f.any_status();
     let stmt = c
-        .prepare_cached(&format!(
-            "{} WHERE {sql} GROUP BY a.status",
-            any_status.totals_by_status_query(scope)
-        ))
+        .prepare_cached(&f.totals_by_status_sql(scope, &condition(&mut q, scope, &f)))
         .await?;
-    let mut counts = Vec::new();
-    for row in c.query(&stmt, &q.params()).await? {
-        let (status, n): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
-        if let Some(status) = Status::from_code(status) {
-            counts.push((status, n.max(0) as u64));
-        }
-    }
-    Ok(counts)
+    let rows = c.query(&stmt, &q.params()).await?;
+    rows.iter()
+        .map(rows::status_count)
+        .filter_map(Result::transpose)
+        .collect()
 }
 
 fn escape_like(text: &str) -> String {

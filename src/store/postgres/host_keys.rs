@@ -1,13 +1,11 @@
 //! Host checks: finding a detail's authorization, pinning and unpinning host keys.
 
 use deadpool_postgres::{GenericClient, Transaction};
-use jiff::Timestamp;
 
 use super::query::Query;
 use super::{audit, authorizations};
-use crate::domain::audit::{Actor, AuditDraft};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope};
-use crate::store::{HostCheckRecord, StoreError, StoreResult};
+use crate::store::{HostCheckRecord, HostKeyReset, StoreError, StoreResult};
 
 pub async fn authorization_by_detail(
     c: &impl GenericClient,
@@ -38,22 +36,15 @@ pub async fn record_check(tx: &Transaction<'_>, record: HostCheckRecord) -> Stor
     audit::append(tx, record.event, record.now).await
 }
 
-pub async fn reset(
-    tx: &Transaction<'_>,
-    scope: &Scope,
-    id: AuthorizationId,
-    detail: DetailId,
-    actor: &Actor,
-    now: Timestamp,
-) -> StoreResult<()> {
+pub async fn reset(tx: &Transaction<'_>, reset: &HostKeyReset) -> StoreResult<()> {
     let mut q = Query::default();
     let sql = format!(
         "SELECT a.customer_id, d.host_key_fingerprint FROM authorizations a \
          JOIN authorization_details d ON d.authorization_id = a.id AND d.id = {} \
          WHERE a.id = {} AND {} FOR UPDATE OF d",
-        q.bind(detail.0),
-        q.bind(id.0),
-        q.scope(scope)
+        q.bind(reset.detail.0),
+        q.bind(reset.id.0),
+        q.scope(&reset.scope)
     );
     let stmt = tx.prepare_cached(&sql).await?;
     let row = tx
@@ -66,12 +57,7 @@ pub async fn reset(
             "UPDATE authorization_details SET host_key_fingerprint = NULL WHERE id = $1",
         )
         .await?;
-    tx.execute(&stmt, &[&detail.0]).await?;
-    let note = format!(
-        "detail={} previous_host_key={}",
-        detail.0,
-        previous.as_deref().unwrap_or("none")
-    );
-    let event = AuditDraft::new(&domain_id, Some(id), actor, "host_key_reset").note(note);
-    audit::append(tx, event, now).await
+    tx.execute(&stmt, &[&reset.detail.0]).await?;
+    let event = reset.event(&domain_id, previous.as_deref());
+    audit::append(tx, event, reset.now).await
 }

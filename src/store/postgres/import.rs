@@ -62,9 +62,9 @@ impl PostgresStore {
                 .await?
                 .try_get(0)?;
             if holds {
-                return Err(StoreError::Duplicate(format!(
-                    "the target database is not empty (table {table} has rows)"
-                )));
+                return Err(StoreError::Duplicate(
+                    format!("the target database is not empty (table {table} has rows)").into(),
+                ));
             }
         }
         // The per-row counting triggers would run once per imported row (they tripled
@@ -138,10 +138,9 @@ async fn insert(
     for (cell, ty) in rows.iter().flatten().zip(stmt.params()) {
         let column = &columns[values.len() % columns.len()];
         values.push(value(cell, ty).ok_or_else(|| {
-            StoreError::Internal(format!(
-                "{table}.{column}: cannot store {} as {ty}",
-                cell.kind()
-            ))
+            StoreError::Internal(
+                format!("{table}.{column}: cannot store {} as {ty}", cell.kind()).into(),
+            )
         })?);
     }
     let params: Vec<&(dyn ToSql + Sync)> = values

@@ -17,7 +17,7 @@ pub fn spawn(config: Config, tls: MakeRustlsConnect) -> mpsc::Receiver<()> {
     tokio::spawn(async move {
         while !tx.is_closed() {
             if let Err(e) = listen(&config, tls.clone(), &tx).await {
-                tracing::warn!(error = %e, "PostgreSQL LISTEN connection lost; reconnecting");
+                tracing::warn!(error = %crate::causes::Causes(&e), "PostgreSQL LISTEN connection lost; reconnecting");
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }

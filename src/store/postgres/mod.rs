@@ -67,20 +67,6 @@ pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// The error and its causes, e.g. "error connecting to server: Connection refused".
-fn with_causes(e: &tokio_postgres::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let next = c.to_string();
-        if !text.contains(&next) {
-            text = format!("{text}: {next}");
-        }
-        cause = c.source();
-    }
-    text
-}
-
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         let Some(db) = e.as_db_error() else {
@@ -88,21 +74,19 @@ impl From<tokio_postgres::Error> for StoreError {
             let io = std::error::Error::source(&e)
                 .is_some_and(<dyn std::error::Error + 'static>::is::<std::io::Error>);
             return if e.is_closed() || io {
-                StoreError::Unavailable(with_causes(&e))
+                StoreError::Unavailable(e.into())
             } else {
-                StoreError::Internal(with_causes(&e))
+                StoreError::Internal(e.into())
             };
         };
-        let code = db.code();
+        let code = db.code().clone();
         match code.code().get(..2) {
-            Some("23") => StoreError::Duplicate(db.message().to_owned()),
+            Some("23") => StoreError::Duplicate(e.into()),
             // Connection exceptions, resources, operator intervention (shutdown, restart),
             // and the transient transaction rollbacks.
-            Some("08" | "53" | "57" | "40") => StoreError::Unavailable(db.message().to_owned()),
-            _ if *code == SqlState::READ_ONLY_SQL_TRANSACTION => {
-                StoreError::Unavailable(db.message().to_owned())
-            }
-            _ => StoreError::Internal(format!("{}: {}", code.code(), db.message())),
+            Some("08" | "53" | "57" | "40") => StoreError::Unavailable(e.into()),
+            _ if code == SqlState::READ_ONLY_SQL_TRANSACTION => StoreError::Unavailable(e.into()),
+            _ => StoreError::Internal(e.into()),
         }
     }
 }
@@ -111,8 +95,8 @@ impl From<PoolError> for StoreError {
     fn from(e: PoolError) -> Self {
         match e {
             PoolError::Backend(e) => e.into(),
-            PoolError::Timeout(_) | PoolError::Closed => StoreError::Unavailable(e.to_string()),
-            other => StoreError::Internal(other.to_string()),
+            PoolError::Timeout(_) | PoolError::Closed => StoreError::Unavailable(e.into()),
+            other => StoreError::Internal(other.into()),
         }
     }
 }
@@ -148,7 +132,7 @@ impl PostgresStore {
             .create_timeout(Some(CONNECT_TIMEOUT))
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
-            .map_err(|e| StoreError::Internal(e.to_string()))?;
+            .map_err(|e| StoreError::Internal(e.into()))?;
         let transitions = TransitionBatcher::spawn(pool.clone());
         let store = PostgresStore {
             pool,
@@ -333,18 +317,8 @@ impl Store for PostgresStore {
         in_transaction!(self, |tx| host_keys::record_check(&tx, record).await?)
     }
 
-    async fn reset_host_key(
-        &self,
-        scope: &Scope,
-        id: AuthorizationId,
-        detail: DetailId,
-        actor: Actor,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        in_transaction!(self, |tx| host_keys::reset(
-            &tx, scope, id, detail, &actor, now
-        )
-        .await?)
+    async fn reset_host_key(&self, reset: HostKeyReset) -> StoreResult<()> {
+        in_transaction!(self, |tx| host_keys::reset(&tx, &reset).await?)
     }
 
     async fn transition(&self, request: TransitionRequest) -> StoreResult<Status> {
@@ -403,25 +377,8 @@ impl Store for PostgresStore {
             .await?)
     }
 
-    async fn finish_delivery(
-        &self,
-        subscription_id: &str,
-        event_id: i64,
-        outcome: DeliveryOutcome,
-        status: Option<u16>,
-        error: Option<String>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        webhooks::finish(
-            &self.client().await?,
-            subscription_id,
-            event_id,
-            &outcome,
-            status,
-            error.as_deref(),
-            now,
-        )
-        .await
+    async fn finish_delivery(&self, attempt: FinishedDelivery) -> StoreResult<()> {
+        webhooks::finish(&self.client().await?, &attempt).await
     }
 
     async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64> {
@@ -569,6 +526,10 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = Self::snapshot(&mut client).await?;
         audit::chains(&tx).await
+    }
+
+    async fn authorization_statuses(&self) -> StoreResult<Vec<(AuthorizationId, Status)>> {
+        audit::authorization_statuses(&self.client().await?).await
     }
 
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(u64, Vec<AuditEvent>)> {

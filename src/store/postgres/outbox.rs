@@ -35,7 +35,7 @@ pub async fn append(tx: &Transaction<'_>, draft: &OutboxDraft) -> StoreResult<()
 fn event_from_row(r: &Row) -> StoreResult<OutboxEvent> {
     let type_name: String = r.try_get(1)?;
     let event_type = EventType::from_name(&type_name)
-        .ok_or_else(|| StoreError::Internal(format!("stored event type {type_name}")))?;
+        .ok_or_else(|| StoreError::Internal(format!("stored event type {type_name}").into()))?;
     Ok(OutboxEvent {
         seq: r.try_get(0)?,
         draft: OutboxDraft {

@@ -19,7 +19,7 @@ use rustls::{
 use tokio_postgres::config::SslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::store::StoreError;
+use crate::store::{Failed, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -32,7 +32,8 @@ enum Mode {
 
 /// The connection settings and the TLS connector for a `postgres://` URL.
 pub fn connection(url: &str) -> Result<(tokio_postgres::Config, MakeRustlsConnect), StoreError> {
-    let invalid = |why: String| StoreError::Internal(format!("invalid PostgreSQL URL: {why}"));
+    let invalid =
+        |why: String| StoreError::Internal(format!("invalid PostgreSQL URL: {why}").into());
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut mode = Mode::Disable;
     let mut root_file = None;
@@ -62,7 +63,8 @@ pub fn connection(url: &str) -> Result<(tokio_postgres::Config, MakeRustlsConnec
     } else {
         format!("{base}?{}", rest.join("&"))
     };
-    let mut config = tokio_postgres::Config::from_str(&url).map_err(|e| invalid(e.to_string()))?;
+    let mut config = tokio_postgres::Config::from_str(&url)
+        .map_err(|e| StoreError::Internal(Failed::cause("invalid PostgreSQL URL", e)))?;
     config.ssl_mode(match mode {
         Mode::Disable => SslMode::Disable,
         Mode::Prefer => SslMode::Prefer,
@@ -231,7 +233,7 @@ mod tests {
         let (config, _) = connection("postgres://sa@db/x").unwrap();
         assert_eq!(config.get_ssl_mode(), SslMode::Disable);
         let err = |url: &str| match connection(url) {
-            Err(e) => e.to_string(),
+            Err(e) => crate::causes::Causes(&e).to_string(),
             Ok(_) => panic!("{url} was accepted"),
         };
         assert!(err("postgres://sa@db/x?sslmode=verify-full").contains("sslrootcert"));

@@ -10,7 +10,7 @@ use super::{from_ms, outbox};
 use crate::domain::event::{EventPattern, OutboxEvent};
 use crate::store::rows::{self, WEBHOOK_COLUMNS as COLUMNS};
 use crate::store::{
-    DeliveryJob, DeliveryOutcome, DeliveryRecord, PROVIDER_OWNER, StoreError, StoreResult,
+    DeliveryJob, DeliveryRecord, FinishedDelivery, PROVIDER_OWNER, StoreError, StoreResult,
     WebhookRecord, delivery_state_name,
 };
 
@@ -179,60 +179,37 @@ pub async fn claim(
             .await?,
         )?;
         let event = outbox::by_id(tx, event_id).await?;
-        let (incident_id, detail_ids) = match event.draft.authorization_id {
-            Some(a) => {
-                let facts = tx
-                    .query_opt(
-                        "SELECT a.incident_id, ARRAY(SELECT d.id FROM authorization_details d \
-                         WHERE d.authorization_id = a.id ORDER BY d.position) \
-                         FROM authorizations a WHERE a.id = $1",
-                        &[&a.0],
-                    )
-                    .await?;
-                match facts {
-                    Some(r) => (Some(r.try_get(0)?), r.try_get(1)?),
-                    None => (None, Vec::new()),
-                }
-            }
-            None => (None, Vec::new()),
+        let facts = match event.draft.authorization_id {
+            Some(a) => tx
+                .query_opt(
+                    "SELECT a.incident_id, ARRAY(SELECT d.id FROM authorization_details d \
+                     WHERE d.authorization_id = a.id ORDER BY d.position) \
+                     FROM authorizations a WHERE a.id = $1",
+                    &[&a.0],
+                )
+                .await?
+                .map(|r| Ok::<_, StoreError>((r.try_get(0)?, r.try_get(1)?)))
+                .transpose()?,
+            None => None,
         };
-        jobs.push(DeliveryJob {
-            subscription,
-            event,
-            attempts: attempts as u32,
-            incident_id,
-            detail_ids,
-        });
+        jobs.push(DeliveryJob::new(subscription, event, attempts, facts));
     }
     Ok(jobs)
 }
 
-pub async fn finish(
-    c: &impl GenericClient,
-    subscription_id: &str,
-    event_id: i64,
-    outcome: &DeliveryOutcome,
-    status: Option<u16>,
-    error: Option<&str>,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let (state, next) = match outcome {
-        DeliveryOutcome::Delivered => (1_i64, now),
-        DeliveryOutcome::RetryAt(at) => (0, *at),
-        DeliveryOutcome::Dead => (2, now),
-    };
+pub async fn finish(c: &impl GenericClient, done: &FinishedDelivery) -> StoreResult<()> {
+    let (state, next) = done.state();
+    let stmt = c.prepare_cached(FinishedDelivery::SQL).await?;
     c.execute(
-        "UPDATE webhook_deliveries SET state = $1, attempts = attempts + 1, \
-         next_attempt_at = $2, last_status = $3, last_error = $4, updated_at = $5 \
-         WHERE subscription_id = $6 AND event_id = $7",
+        &stmt,
         &[
             &state,
-            &next.as_millisecond(),
-            &status.map(i64::from),
-            &error,
-            &now.as_millisecond(),
-            &subscription_id,
-            &event_id,
+            &next,
+            &done.status.map(i64::from),
+            &done.error,
+            &done.now.as_millisecond(),
+            &done.subscription_id,
+            &done.event_id,
         ],
     )
     .await?;

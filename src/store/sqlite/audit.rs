@@ -4,9 +4,9 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::all;
-use crate::domain::Status;
 use crate::domain::audit::AuditEvent;
 use crate::domain::audit::{AuditDraft, GENESIS_HASH};
+use crate::domain::{AuthorizationId, Status};
 use crate::store::rows::{self, AUDIT_EVENT_COLUMNS, Columns};
 use crate::store::{AuditChain, AuditFilter, StoreResult};
 
@@ -80,6 +80,11 @@ pub fn events(conn: &Connection, filter: &AuditFilter) -> StoreResult<(u64, Vec<
         |r| rows::audit_event(r),
     )?;
     Ok((total as u64, events))
+}
+
+pub fn authorization_statuses(conn: &Connection) -> StoreResult<Vec<(AuthorizationId, Status)>> {
+    let mut scan = conn.prepare(rows::AUTHORIZATION_STATUSES)?;
+    all(&mut scan, [], |r| rows::authorization_status(r))
 }
 
 pub fn chains(conn: &Connection) -> StoreResult<Vec<AuditChain>> {

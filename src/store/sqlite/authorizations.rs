@@ -125,24 +125,13 @@ pub fn count_by_status(
     scope: &Scope,
     f: &ListFilter,
 ) -> StoreResult<Vec<(Status, u64)>> {
-    let any_status = ListFilter {
-        status: None,
-        ..f.clone()
-    };
-    let (sql, args) = condition(scope, &any_status);
-    let mut stmt = conn.prepare_cached(&format!(
-        "{} WHERE {sql} GROUP BY a.status",
-        any_status.totals_by_status_query(scope)
-    ))?;
-    let rows = stmt
-        .query_map(params_from_iter(args.iter()), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(status, n)| Some((Status::from_code(status)?, n.max(0) as u64)))
-        .collect())
+    let f = f.any_status();
+    let (sql, args) = condition(scope, &f);
+    let mut stmt = conn.prepare_cached(&f.totals_by_status_sql(scope, &sql))?;
+    let counts = all(&mut stmt, params_from_iter(args.iter()), |r| {
+        rows::status_count(r)
+    })?;
+    Ok(counts.into_iter().flatten().collect())
 }
 
 fn escape_like(text: &str) -> String {

@@ -17,10 +17,9 @@ pub struct Snapshot {
 impl Snapshot {
     pub fn open(path: &Path) -> StoreResult<Snapshot> {
         if !path.is_file() {
-            return Err(StoreError::Unavailable(format!(
-                "no SQLite database at {}",
-                path.display()
-            )));
+            return Err(StoreError::Unavailable(
+                format!("no SQLite database at {}", path.display()).into(),
+            ));
         }
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.execute_batch("BEGIN")?;

@@ -1,13 +1,11 @@
 //! Host checks: finding a detail's authorization, pinning and unpinning host keys.
 
-use jiff::Timestamp;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::{audit, authorizations, scope};
-use crate::domain::audit::{Actor, AuditDraft};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope};
-use crate::store::{HostCheckRecord, StoreError, StoreResult};
+use crate::store::{HostCheckRecord, HostKeyReset, StoreError, StoreResult};
 
 pub fn authorization_by_detail(
     conn: &Connection,
@@ -36,16 +34,12 @@ pub fn record_check(conn: &Connection, record: HostCheckRecord) -> StoreResult<(
     audit::append(conn, record.event, record.now)
 }
 
-pub fn reset(
-    conn: &Connection,
-    scope: &Scope,
-    id: AuthorizationId,
-    detail: DetailId,
-    actor: &Actor,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let (sql, mut args) = scope::condition(scope);
-    args.splice(0..0, [Value::Integer(detail.0), Value::Integer(id.0)]);
+pub fn reset(conn: &Connection, reset: &HostKeyReset) -> StoreResult<()> {
+    let (sql, mut args) = scope::condition(&reset.scope);
+    args.splice(
+        0..0,
+        [Value::Integer(reset.detail.0), Value::Integer(reset.id.0)],
+    );
     let (domain_id, previous): (String, Option<String>) = conn
         .prepare_cached(&format!(
             "SELECT a.customer_id, d.host_key_fingerprint FROM authorizations a \
@@ -60,12 +54,7 @@ pub fn reset(
     conn.prepare_cached(
         "UPDATE authorization_details SET host_key_fingerprint = NULL WHERE id = ?",
     )?
-    .execute([detail.0])?;
-    let note = format!(
-        "detail={} previous_host_key={}",
-        detail.0,
-        previous.as_deref().unwrap_or("none")
-    );
-    let event = AuditDraft::new(&domain_id, Some(id), actor, "host_key_reset").note(note);
-    audit::append(conn, event, now)
+    .execute([reset.detail.0])?;
+    let event = reset.event(&domain_id, previous.as_deref());
+    audit::append(conn, event, reset.now)
 }

@@ -95,7 +95,7 @@ fn first<T>(
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         match e.sqlite_error_code() {
-            Some(ErrorCode::ConstraintViolation) => StoreError::Duplicate(e.to_string()),
+            Some(ErrorCode::ConstraintViolation) => StoreError::Duplicate(e.into()),
             Some(
                 ErrorCode::DatabaseBusy
                 | ErrorCode::DatabaseLocked
@@ -103,8 +103,8 @@ impl From<rusqlite::Error> for StoreError {
                 | ErrorCode::DiskFull
                 | ErrorCode::CannotOpen
                 | ErrorCode::ReadOnly,
-            ) => StoreError::Unavailable(e.to_string()),
-            _ => StoreError::Internal(e.to_string()),
+            ) => StoreError::Unavailable(e.into()),
+            _ => StoreError::Internal(e.into()),
         }
     }
 }
@@ -158,18 +158,24 @@ impl SqliteStore {
     pub fn open(path: &Path, sync: Synchronous) -> Result<SqliteStore, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                StoreError::Unavailable(Failed::cause(
+                    format!("cannot create {}", dir.display()),
+                    e,
+                ))
             })?;
         }
         create_private(path).map_err(|e| {
-            StoreError::Unavailable(format!("cannot create {}: {e}", path.display()))
+            StoreError::Unavailable(Failed::cause(
+                format!("cannot create {}", path.display()),
+                e,
+            ))
         })?;
         let conn = open_connection(path, sync)?;
         migrations::apply(&conn)?;
         // Checkpoints are the checkpointer's (see there); a WAL that grew under load is
         // cut back to 64 MiB once it restarts.
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864")?;
-        let thread_error = |e: std::io::Error| StoreError::Internal(e.to_string());
+        let thread_error = |e: std::io::Error| StoreError::Internal(e.into());
         let catch_up = CatchUp::default();
         let checkpointer = Checkpointer::spawn(open_connection(path, sync)?, catch_up.clone())
             .map_err(thread_error)?;
@@ -389,7 +395,7 @@ impl Store for SqliteStore {
         overlap_until: Timestamp,
     ) -> StoreResult<()> {
         let (owner, id) = (owner.to_owned(), id.to_owned());
-        self.write(move |c| webhooks::rotate(c, &owner, &id, &secret_sealed, overlap_until))
+        self.write(move |c| webhooks::rotate(c, overlap_until, &secret_sealed, &owner, &id))
             .await
     }
 
@@ -407,28 +413,8 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn finish_delivery(
-        &self,
-        subscription_id: &str,
-        event_id: i64,
-        outcome: DeliveryOutcome,
-        status: Option<u16>,
-        error: Option<String>,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let subscription_id = subscription_id.to_owned();
-        self.write(move |c| {
-            webhooks::finish(
-                c,
-                &subscription_id,
-                event_id,
-                &outcome,
-                status,
-                error.as_deref(),
-                now,
-            )
-        })
-        .await
+    async fn finish_delivery(&self, attempt: FinishedDelivery) -> StoreResult<()> {
+        self.write(move |c| webhooks::finish(c, &attempt)).await
     }
 
     async fn redeliver(&self, event_id: i64, now: Timestamp) -> StoreResult<u64> {
@@ -524,17 +510,8 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn reset_host_key(
-        &self,
-        scope: &Scope,
-        id: AuthorizationId,
-        detail: DetailId,
-        actor: Actor,
-        now: Timestamp,
-    ) -> StoreResult<()> {
-        let scope = scope.clone();
-        self.write(move |c| host_keys::reset(c, &scope, id, detail, &actor, now))
-            .await
+    async fn reset_host_key(&self, reset: HostKeyReset) -> StoreResult<()> {
+        self.write(move |c| host_keys::reset(c, &reset)).await
     }
 
     async fn insert_console_session(&self, session: ConsoleSessionRecord) -> StoreResult<()> {
@@ -593,6 +570,10 @@ impl Store for SqliteStore {
 
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {
         self.read(audit::chains)
+    }
+
+    async fn authorization_statuses(&self) -> StoreResult<Vec<(AuthorizationId, Status)>> {
+        self.read(audit::authorization_statuses)
     }
 
     async fn audit_events(&self, filter: &AuditFilter) -> StoreResult<(u64, Vec<AuditEvent>)> {

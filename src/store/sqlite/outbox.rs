@@ -52,7 +52,7 @@ pub fn after(conn: &Connection, after_seq: i64, limit: u32) -> StoreResult<Vec<O
          FROM outbox_events WHERE id > ? ORDER BY id LIMIT ?",
     )?
     .query_map(params![after_seq, limit], event_from_row)?
-    .map(|r| r?.map_err(StoreError::Internal))
+    .map(|r| r?.map_err(|e| StoreError::Internal(e.into())))
     .collect()
 }
 
@@ -65,12 +65,12 @@ pub fn undispatched(conn: &Connection, limit: u32) -> StoreResult<Vec<OutboxEven
         "{SELECT} WHERE dispatched_at IS NULL ORDER BY id LIMIT ?"
     ))?
     .query_map([limit], event_from_row)?
-    .map(|r| r?.map_err(StoreError::Internal))
+    .map(|r| r?.map_err(|e| StoreError::Internal(e.into())))
     .collect()
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> StoreResult<OutboxEvent> {
     conn.prepare_cached(&format!("{SELECT} WHERE id = ?"))?
         .query_row([id], event_from_row)?
-        .map_err(StoreError::Internal)
+        .map_err(|e| StoreError::Internal(e.into()))
 }

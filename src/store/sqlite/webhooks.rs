@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{all, first, from_ms, outbox};
 use crate::domain::event::{EventPattern, OutboxEvent};
 use crate::store::{
-    DeliveryJob, DeliveryOutcome, DeliveryRecord, PROVIDER_OWNER, StoreError, StoreResult,
+    DeliveryJob, DeliveryRecord, FinishedDelivery, PROVIDER_OWNER, StoreError, StoreResult,
     WebhookRecord, delivery_state_name,
 };
 
@@ -53,12 +53,13 @@ pub fn delete(conn: &Connection, owner: &str, id: &str) -> StoreResult<()> {
     )
 }
 
+/// The arguments in the order the statement binds them.
 pub fn rotate(
     conn: &Connection,
+    until: Timestamp,
+    sealed: &[u8],
     owner: &str,
     id: &str,
-    sealed: &[u8],
-    until: Timestamp,
 ) -> StoreResult<()> {
     found(
         conn.prepare_cached(
@@ -139,7 +140,7 @@ pub fn claim(
         let subscription = first(&mut by_id, [&subscription_id], |r| rows::webhook(r))?
             .ok_or(StoreError::NotFound)?;
         let event = outbox::by_id(conn, event_id)?;
-        let (incident_id, detail_ids) = match event.draft.authorization_id {
+        let facts = match event.draft.authorization_id {
             Some(a) => {
                 let incident: Option<String> = conn
                     .prepare_cached("SELECT incident_id FROM authorizations WHERE id = ?")?
@@ -151,48 +152,27 @@ pub fn claim(
                     )?
                     .query_map([a.0], |r| r.get(0))?
                     .collect::<rusqlite::Result<_>>()?;
-                (incident, details)
+                Some((incident, details))
             }
-            None => (None, Vec::new()),
+            None => None,
         };
-        jobs.push(DeliveryJob {
-            subscription,
-            event,
-            attempts: attempts as u32,
-            incident_id,
-            detail_ids,
-        });
+        jobs.push(DeliveryJob::new(subscription, event, attempts, facts));
     }
     Ok(jobs)
 }
 
-pub fn finish(
-    conn: &Connection,
-    subscription_id: &str,
-    event_id: i64,
-    outcome: &DeliveryOutcome,
-    status: Option<u16>,
-    error: Option<&str>,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let (state, next) = match outcome {
-        DeliveryOutcome::Delivered => (1, now),
-        DeliveryOutcome::RetryAt(at) => (0, *at),
-        DeliveryOutcome::Dead => (2, now),
-    };
-    conn.prepare_cached(
-        "UPDATE webhook_deliveries SET state = ?, attempts = attempts + 1, next_attempt_at = ?, \
-         last_status = ?, last_error = ?, updated_at = ? WHERE subscription_id = ? AND event_id = ?",
-    )?
-    .execute(params![
-        state,
-        next.as_millisecond(),
-        status,
-        error,
-        now.as_millisecond(),
-        subscription_id,
-        event_id
-    ])?;
+pub fn finish(conn: &Connection, done: &FinishedDelivery) -> StoreResult<()> {
+    let (state, next) = done.state();
+    conn.prepare_cached(FinishedDelivery::SQL)?
+        .execute(params![
+            state,
+            next,
+            done.status,
+            done.error,
+            done.now.as_millisecond(),
+            done.subscription_id,
+            done.event_id
+        ])?;
     Ok(())
 }
 

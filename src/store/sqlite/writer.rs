@@ -123,16 +123,17 @@ fn run_batch(conn: &Connection, first: Box<dyn Job>, queue: &mpsc::Receiver<Box<
         execute(conn, "COMMIT")
     })();
     crate::telemetry::commit_batch("sqlite", batch.len(), started.elapsed());
+    // Every job of the batch fails with the one cause.
     let commit = outcome.map_err(|e| {
         // Leave no transaction open for the next batch.
         let _ = conn.execute_batch("ROLLBACK");
         tracing::error!(error = %e, "sqlite batch transaction failed");
-        StoreError::Unavailable(e.to_string())
+        std::sync::Arc::new(e)
     });
     for job in batch {
         job.finish(match &commit {
             Ok(()) => Ok(()),
-            Err(e) => Err(StoreError::Unavailable(e.to_string())),
+            Err(e) => Err(StoreError::Unavailable(Box::new(e.clone()))),
         });
     }
 }
