@@ -77,7 +77,9 @@ impl ReloadingTls {
             while hangups.recv().await.is_some() {
                 match files.load() {
                     Ok(config) => {
-                        *replaced.write().unwrap_or_else(|p| p.into_inner()) = config;
+                        *replaced
+                            .write()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = config;
                         tracing::info!("TLS certificate reloaded");
                     }
                     Err(e) => {
@@ -94,7 +96,7 @@ impl ReloadingTls {
         let config = self
             .current
             .read()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         TlsAcceptor::from(config)
     }

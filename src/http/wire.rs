@@ -345,28 +345,56 @@ pub struct ActionBody {
 
 #[derive(Deserialize, ToSchema)]
 pub struct RaiseBody {
+    /// The customer's domain id.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64)]
     customer_id: Option<String>,
+    /// The user id of the ticket's submitter in that domain.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64)]
     x_customer_id: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64, example = "CS-20261128-0001")]
     incident_id: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2000)]
     simple_description: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2000)]
     auth_describe: Option<String>,
+    /// A catalogue id, `1` to `4` (docs/API.md).
+    #[schema(value_type = String, required = true, pattern = "^[1-4]$")]
     resource_type_id: Option<String>,
+    /// A catalogue id, `1` to `4`.
+    #[schema(value_type = String, required = true, pattern = "^[1-4]$")]
     visit_type_id: Option<String>,
+    /// A catalogue id, `1` to `4`.
+    #[schema(value_type = String, required = true, pattern = "^[1-4]$")]
     content_type_id: Option<String>,
+    #[schema(max_length = 20000)]
     content_of_auth_letter: Option<String>,
+    /// RFC 3339.
+    #[schema(example = "2026-11-28T13:00:00Z")]
     requested_effective_time: Option<String>,
+    /// RFC 3339, after `requested_effective_time`.
+    #[schema(example = "2026-11-28T15:00:00Z")]
     requested_expire_time: Option<String>,
+    #[schema(value_type = Vec<RaiseDetail>, required = true, min_items = 1, max_items = 6)]
     details: Option<Vec<RaiseDetail>>,
 }
 
 #[derive(Deserialize, ToSchema)]
 struct RaiseDetail {
+    /// 1: a host reached over SSH (`host` required), 0: a console.
     #[serde(rename = "type")]
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 1)]
     detail_type: Option<i64>,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64)]
     instance_id: Option<String>,
+    #[schema(max_length = 128)]
     instance_name: Option<String>,
+    #[schema(max_length = 64)]
     region_id: Option<String>,
+    /// An IP address or host name, inside the server's `target_networks`.
+    #[schema(max_length = 253, example = "10.0.0.5")]
     host: Option<String>,
+    /// Default 22.
+    #[schema(minimum = 1, maximum = 65535)]
     port: Option<i64>,
 }
 
@@ -407,12 +435,17 @@ pub struct RecallBody {
 
 #[derive(Deserialize, ToSchema)]
 pub struct OperationsBody {
+    #[schema(value_type = Vec<OperationItem>, required = true, min_items = 1, max_items = 1000)]
     pub operations: Option<Vec<OperationItem>>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct OperationItem {
+    /// The command line.
+    #[schema(value_type = String, required = true, min_length = 1)]
     oper: Option<String>,
+    /// RFC 3339, within the session.
+    #[schema(value_type = String, required = true, example = "2026-11-28T13:05:00Z")]
     operate_time: Option<String>,
 }
 
@@ -427,18 +460,30 @@ impl From<OperationItem> for OperationInput {
 
 #[derive(Deserialize, ToSchema)]
 pub struct FileTransfersBody {
+    #[schema(value_type = Vec<FileTransferItem>, required = true, min_items = 1, max_items = 1000)]
     pub file_transfers: Option<Vec<FileTransferItem>>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct FileTransferItem {
+    /// e.g. `upload` or `download`.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64)]
     operate_type: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 512)]
     file_name: Option<String>,
+    #[schema(max_length = 1024)]
     from_path: Option<String>,
+    #[schema(max_length = 1024)]
     to_path: Option<String>,
+    #[schema(value_type = i64, required = true, minimum = 0)]
     file_size_bytes: Option<i64>,
+    #[schema(value_type = i64, required = true, minimum = 0)]
     duration_ms: Option<i64>,
+    /// e.g. `success`.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64)]
     oper_result: Option<String>,
+    /// RFC 3339, within the session.
+    #[schema(value_type = String, required = true, example = "2026-11-28T13:05:00Z")]
     operate_time: Option<String>,
 }
 

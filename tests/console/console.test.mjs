@@ -378,9 +378,10 @@ test("the API reference (/docs/api) renders from this server alone, within its C
   page.on("console", (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text()); });
   await page.goto(`${base}/docs/api`);
   // Redoc renders the document's operations and the security schemes.
-  await page.getByText("ListAuthorizations", { exact: false }).first().waitFor({ timeout: 30_000 });
-  await page.getByText("X-Auth-Token").first().waitFor();
-  await page.getByText("SDK-HMAC-SHA256").first().waitFor();
+  await page.getByRole("heading", { name: /ListAuthorizations:/ }).waitFor({ timeout: 30_000 });
+  await page.getByRole("heading", { name: /Log in: Keystone/ }).waitFor();
+  await page.getByText("X-Auth-Token").filter({ visible: true }).first().waitFor();
+  await page.getByText("SDK-HMAC-SHA256").filter({ visible: true }).first().waitFor();
   await shot(page, "api-reference-desktop");
   assert.deepEqual(elsewhere, [], "requests to other origins");
   assert.deepEqual(refused, [], "CSP violations");

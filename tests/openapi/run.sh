@@ -45,7 +45,7 @@ run() { # name token tags...
   "$VENV/bin/schemathesis" run "$BASE/openapi.json" --url "$BASE" \
     -H "X-Auth-Token: $token" "${tags[@]}" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
-    --phases examples,coverage,fuzzing --max-examples 20 --seed 1 \
+    --phases examples,coverage,fuzzing --max-examples 10 --seed 1 \
     --workers 1 --request-timeout 10 --no-shrink \
     --report junit --report-junit-path "$WORK/$name.xml" --suppress-health-check all \
     --warnings off
