@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{ApiError, ErrorBody};
 use super::input::{Caller, JsonBody};
-use crate::service::App;
 use crate::service::webhooks::{Webhook, owner_of};
+use crate::service::{App, actor};
 use crate::store::DeliveryRecord;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -86,10 +86,13 @@ pub struct RotatedSecret {
 
 async fn create(
     app: &App,
+    p: &crate::domain::Principal,
     owner: Result<String, ApiError>,
     body: CreateBody,
 ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
-    let (webhook, secret) = app.create_webhook(&owner?, &body.url, body.events).await?;
+    let (webhook, secret) = app
+        .create_webhook(&actor(p), &owner?, &body.url, body.events)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(WebhookView::new(webhook, Some(secret))),
@@ -128,7 +131,7 @@ macro_rules! handlers {
                 Caller(p): Caller,
                 JsonBody(body): JsonBody<CreateBody>,
             ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
-                super::create(&app, owner(&p), body).await
+                super::create(&app, &p, owner(&p), body).await
             }
 
             /// The subscriptions (without secrets).
@@ -153,7 +156,7 @@ macro_rules! handlers {
                 Caller(p): Caller,
                 Path(id): Path<String>,
             ) -> Result<StatusCode, ApiError> {
-                app.delete_webhook(&owner(&p)?, &id).await?;
+                app.delete_webhook(&actor(&p), &owner(&p)?, &id).await?;
                 Ok(StatusCode::NO_CONTENT)
             }
 
@@ -168,7 +171,9 @@ macro_rules! handlers {
                 Caller(p): Caller,
                 Path(id): Path<String>,
             ) -> Result<Json<RotatedSecret>, ApiError> {
-                let secret = app.rotate_webhook_secret(&owner(&p)?, &id).await?;
+                let secret = app
+                    .rotate_webhook_secret(&actor(&p), &owner(&p)?, &id)
+                    .await?;
                 Ok(Json(RotatedSecret { id, secret }))
             }
 
