@@ -102,6 +102,11 @@ pub async fn serve(
     settings: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // First: a certificate that does not load stops start-up before anything runs.
+    let tls = match settings.tls_files() {
+        Some(files) => Some(crate::tls::ReloadingTls::start(files)?),
+        None => None,
+    };
     let (stop_sweeper, sweeper_stopped) = watch::channel(false);
     let sweeper = sweeper::spawn(
         app.clone(),
@@ -149,17 +154,12 @@ pub async fn serve(
         default_language: settings.default_language,
     };
     let router = crate::http::router(app, config, console);
-    let result = match settings.tls_files() {
-        Some(files) => crate::tls::serve_https(listener, router, files, shutdown).await,
-        None => {
-            let connections = connections::Limits {
-                max_connections: settings.max_connections,
-                header_read_timeout: settings.header_read_timeout,
-                drain_timeout: settings.request_timeout,
-            };
-            connections::serve(listener, router, connections, shutdown).await
-        }
+    let connections = connections::Limits {
+        max_connections: settings.max_connections,
+        header_read_timeout: settings.header_read_timeout,
+        drain_timeout: settings.request_timeout,
     };
+    let result = connections::serve(listener, router, connections, tls, shutdown).await;
     let _ = stop_sweeper.send(true);
     let _ = sweeper.await;
     let _ = deliveries.await;

@@ -1,13 +1,15 @@
 //! TLS with rustls on the `ring` provider (the one russh already builds): the HTTPS
-//! listener, whose certificate is reloaded on SIGHUP, and the HTTP client.
+//! listener's configuration, whose certificate is reloaded on SIGHUP, and the HTTP
+//! client. The handshake itself runs in the connection loop (`http::connections`), so
+//! HTTPS gets the same connection limit and timeouts as plain HTTP.
 
-use std::future::Future;
 use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
-use axum::Router;
-use axum_server::Handle;
-use axum_server::tls_rustls::RustlsConfig;
-use tokio::net::TcpListener;
+use rustls::ServerConfig;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::TlsAcceptor;
 
 /// Makes `ring` the process's rustls provider; later calls change nothing.
 pub fn install_crypto_provider() {
@@ -28,66 +30,80 @@ pub struct CertificateFiles {
 }
 
 impl CertificateFiles {
-    async fn load(&self) -> std::io::Result<RustlsConfig> {
-        RustlsConfig::from_pem_file(&self.cert, &self.key)
-            .await
-            .map_err(|e| self.failed(e))
-    }
-
-    async fn reload(&self, config: &RustlsConfig) -> std::io::Result<()> {
-        config
-            .reload_from_pem_file(&self.cert, &self.key)
-            .await
-            .map_err(|e| self.failed(e))
-    }
-
-    fn failed(&self, e: std::io::Error) -> std::io::Error {
-        std::io::Error::new(
-            e.kind(),
-            format!(
-                "TLS certificate {} or key {}: {e}",
-                self.cert.display(),
-                self.key.display()
-            ),
-        )
+    fn load(&self) -> std::io::Result<Arc<ServerConfig>> {
+        install_crypto_provider();
+        let failed = |e: &dyn std::fmt::Display| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "TLS certificate {} or key {}: {e}",
+                    self.cert.display(),
+                    self.key.display()
+                ),
+            )
+        };
+        let chain = CertificateDer::pem_file_iter(&self.cert)
+            .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+            .map_err(|e| failed(&e))?;
+        if chain.is_empty() {
+            return Err(failed(&"no certificate in the file"));
+        }
+        let key = PrivateKeyDer::from_pem_file(&self.key).map_err(|e| failed(&e))?;
+        let mut config = ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| failed(&e))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
     }
 }
 
-/// Serves `router` over HTTPS on `listener` until `shutdown` completes, then lets open
-/// connections finish. SIGHUP reloads the certificate for new connections; open ones
-/// keep theirs. A certificate that fails to load at SIGHUP is logged and the current
-/// one kept.
-pub async fn serve_https(
-    listener: TcpListener,
-    router: Router,
-    files: CertificateFiles,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    install_crypto_provider();
-    let config = files.load().await?;
-    // Registered before the first connection is accepted, so no SIGHUP is missed.
-    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-    let reloading = config.clone();
-    let reloader = tokio::spawn(async move {
-        while hangups.recv().await.is_some() {
-            match files.reload(&reloading).await {
-                Ok(()) => tracing::info!("TLS certificate reloaded"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "TLS certificate not reloaded; the current one stays");
+/// The HTTPS listener's TLS configuration. SIGHUP reloads the certificate for new
+/// connections; open ones keep theirs. A certificate that fails to load at SIGHUP is
+/// logged and the current one kept. Dropping it stops listening for SIGHUP.
+pub struct ReloadingTls {
+    current: Arc<RwLock<Arc<ServerConfig>>>,
+    reloader: tokio::task::JoinHandle<()>,
+}
+
+impl ReloadingTls {
+    /// Loads the files (an error if they do not load) and starts watching for SIGHUP.
+    pub fn start(files: CertificateFiles) -> std::io::Result<ReloadingTls> {
+        let current = Arc::new(RwLock::new(files.load()?));
+        // Registered before the first connection is accepted, so no SIGHUP is missed.
+        let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        let replaced = current.clone();
+        let reloader = tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match files.load() {
+                    Ok(config) => {
+                        *replaced
+                            .write()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) = config;
+                        tracing::info!("TLS certificate reloaded");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "TLS certificate not reloaded; the current one stays");
+                    }
                 }
             }
-        }
-    });
-    let handle = Handle::new();
-    let stopping = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopping.graceful_shutdown(None);
-    });
-    let result = axum_server::from_tcp_rustls(listener.into_std()?, config)?
-        .handle(handle)
-        .serve(router.into_make_service())
-        .await;
-    reloader.abort();
-    result
+        });
+        Ok(ReloadingTls { current, reloader })
+    }
+
+    /// The acceptor for the next connection, with the certificate loaded last.
+    pub fn acceptor(&self) -> TlsAcceptor {
+        let config = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        TlsAcceptor::from(config)
+    }
+}
+
+impl Drop for ReloadingTls {
+    fn drop(&mut self) {
+        self.reloader.abort();
+    }
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 use crate::load::{ConnectionTally, Measured, summarize};
 use crate::process::run_cli;
@@ -14,10 +14,16 @@ use crate::seed::{self, Template};
 /// The scratch database, dropped and made again on every run.
 const DATABASE: &str = "support_access_bench";
 
+/// Connects as the server does: the URL's `sslmode` and `sslrootcert` are honoured by
+/// the server's own reading of them (`store::postgres::connection`).
 async fn connect(url: &str) -> Result<Client, String> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
+    let shown = support_access::config::redacted_url(url);
+    let (config, tls) =
+        support_access::store::postgres::connection(url).map_err(|e| format!("{shown}: {e}"))?;
+    let (client, connection) = config
+        .connect(tls)
         .await
-        .map_err(|e| format!("{url}: {e}"))?;
+        .map_err(|e| format!("{shown}: {e}"))?;
     tokio::spawn(connection);
     Ok(client)
 }

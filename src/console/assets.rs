@@ -15,7 +15,7 @@ pub struct Asset {
     body: &'static [u8],
 }
 
-fn asset(stem: &str, ext: &str, content_type: &'static str, body: &'static [u8]) -> Asset {
+pub fn asset(stem: &str, ext: &str, content_type: &'static str, body: &'static [u8]) -> Asset {
     let digest = Sha256::digest(body);
     Asset {
         name: format!("{stem}.{}.{ext}", hex::encode(&digest[..8])),
@@ -68,10 +68,12 @@ pub fn url(asset: &Asset) -> String {
 }
 
 pub async fn serve(Path(name): Path<String>) -> Response {
-    let Some(asset) = [&*SCRIPT, &*STYLE, &*PLAYER_SCRIPT, &*PLAYER_STYLE]
-        .into_iter()
-        .find(|a| a.name == name)
-    else {
+    serve_one(&[&*SCRIPT, &*STYLE, &*PLAYER_SCRIPT, &*PLAYER_STYLE], &name)
+}
+
+/// The asset of `assets` named `name`, to be kept a year; 404 if there is none.
+pub fn serve_one(assets: &[&Asset], name: &str) -> Response {
+    let Some(asset) = assets.iter().find(|a| a.name == name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     (

@@ -3,7 +3,7 @@
 //! (raise, follow, recall). Templates are compiled in (maud); the only script is our
 //! own small static file, so the Content-Security-Policy allows no inline script.
 
-mod assets;
+pub(crate) mod assets;
 mod auth;
 mod customer;
 mod engineer;

@@ -5,14 +5,23 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::input::{Caller, QueryParams};
 use crate::domain::audit_export::event_json;
 use crate::domain::validation::{Rule, ValidationError};
 use crate::service::App;
 use crate::store::AuditFilter;
+
+/// A page of audit events.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditEventList {
+    count: u64,
+    /// Events as `audit export` writes them (docs/API.md, Audit events).
+    audit_events: Vec<Value>,
+}
 
 fn time(q: &QueryParams, name: &'static str) -> Result<Option<jiff::Timestamp>, ApiError> {
     match q.text(name, 1, 64)? {
@@ -24,11 +33,27 @@ fn time(q: &QueryParams, name: &'static str) -> Result<Option<jiff::Timestamp>, 
     }
 }
 
+/// The audit trail of the caller's domain (domain administrators).
+///
+/// Newest first, with the chain hashes so it can be verified offline.
+#[utoipa::path(get, path = "/customer/v1/audit-events", tag = "extensions",
+  operation_id = "ListAuditEvents",
+  params(
+    ("authorization_id" = Option<i64>, Query, minimum = 1, description = "Only this authorization's events"),
+    ("since" = Option<String>, Query, description = "RFC 3339 time: events at or after it"),
+    ("until" = Option<String>, Query, description = "RFC 3339 time: events before it"),
+    ("type" = Option<String>, Query, max_length = 64, description = "Only events of this type"),
+    ("offset" = Option<u32>, Query, maximum = 65535, description = "Rows to skip (default 0)"),
+    ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Rows to return (default 10)"),
+  ),
+  responses((status = 200, description = "A page of events", body = AuditEventList),
+    (status = 403, description = "Not a domain administrator", body = ErrorBody)),
+)]
 pub async fn list(
     State(app): State<Arc<App>>,
     Caller(p): Caller,
     q: QueryParams,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditEventList>, ApiError> {
     let page = q.page()?;
     let filter = AuditFilter {
         chain: None,
@@ -40,8 +65,8 @@ pub async fn list(
         limit: Some(page.limit),
     };
     let (count, events) = app.domain_audit_events(&p, filter).await?;
-    let audit_events: Vec<Value> = events.iter().map(event_json).collect();
-    Ok(Json(
-        json!({ "count": count, "audit_events": audit_events }),
-    ))
+    Ok(Json(AuditEventList {
+        count,
+        audit_events: events.iter().map(event_json).collect(),
+    }))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::input::{self, Caller, JsonBody, QueryParams, RequestContext};
 use super::wire::*;
 use crate::domain::validation::{Rule, ValidationError, optional_text};
@@ -32,6 +32,22 @@ fn query_group(q: &QueryParams) -> Result<Option<String>, ApiError> {
     q.text("group_id", 0, 64)
 }
 
+/// ListAuthorizations: the authorizations the caller may see, newest first.
+#[utoipa::path(get, path = "/v2/servicerequest/authorizations", tag = "customer",
+  operation_id = "ListAuthorizations",
+  params(
+    ("sub_customer_name" = Option<String>, Query, max_length = 64, description = "Only this sub-customer's"),
+    ("incident_id" = Option<String>, Query, max_length = 64, description = "Only this incident's"),
+    ("status" = Option<i32>, Query, minimum = -1, maximum = 10, description = "Only this status (-1: any)"),
+    ("simple_description" = Option<String>, Query, max_length = 2000, description = "Description contains"),
+    ("group_id" = Option<String>, Query, description = "A ticket group the caller operates: widens the view to the group's tickets"),
+    ("offset" = Option<u32>, Query, maximum = 65535, description = "Rows to skip (default 0)"),
+    ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Rows to return (default 10)"),
+    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+  ),
+  responses((status = 200, description = "A page of authorizations", body = ListAuthorizationsResponse),
+    (status = 403, description = "Not an operator of `group_id`", body = ErrorBody)),
+)]
 pub async fn list_authorizations(
     State(app): State<Arc<App>>,
     ctx: RequestContext,
@@ -59,6 +75,18 @@ pub async fn list_authorizations(
     }))
 }
 
+/// ShowAuthorizationDetail: one authorization with its details.
+#[utoipa::path(get, path = "/v2/servicerequest/authorizations/{authorization_id}", tag = "customer",
+  operation_id = "ShowAuthorizationDetail",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("group_id" = Option<String>, Query, description = "A ticket group the caller operates: widens the view to the group's tickets"),
+    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+  ),
+  responses((status = 200, description = "The authorization", body = AuthorizationDetailResponse),
+    (status = 403, description = "Not an operator of `group_id`", body = ErrorBody),
+    (status = 404, description = "No such authorization visible to the caller", body = ErrorBody)),
+)]
 pub async fn show_authorization(
     State(app): State<Arc<App>>,
     ctx: RequestContext,
@@ -72,6 +100,22 @@ pub async fn show_authorization(
     Ok(Json(AuthorizationDetailResponse::new(auth, ctx.lang)))
 }
 
+/// AgreeTenantAuthorizationV2: approve an authorization.
+///
+/// Grants the host credentials and the access window.
+#[utoipa::path(put, path = "/v2/servicerequest/authorizations/{authorization_id}", tag = "customer",
+  operation_id = "AgreeTenantAuthorization",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("group_id" = Option<String>, Query, description = "A ticket group the caller operates: widens the view to the group's tickets"),
+    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+  ),
+  request_body = ConfirmBody,
+  responses((status = 200, description = "Approved", body = Empty),
+    (status = 403, description = "Not allowed to approve it", body = ErrorBody),
+    (status = 404, description = "No such authorization visible to the caller", body = ErrorBody),
+    (status = 409, description = "Not pending (already decided, expired, recalled)", body = ErrorBody)),
+)]
 pub async fn confirm(
     State(app): State<Arc<App>>,
     _ctx: RequestContext,
@@ -93,6 +137,20 @@ pub async fn confirm(
     Ok(Json(Empty {}))
 }
 
+/// OperateAuthorization: reject a pending authorization or cancel a granted one.
+#[utoipa::path(put, path = "/v2/servicerequest/authorizations/{authorization_id}/action", tag = "customer",
+  operation_id = "OperateAuthorization",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("action_id" = String, Query, description = "`reject` or `cancel`"),
+    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+  ),
+  request_body = ActionBody,
+  responses((status = 200, description = "Done", body = Empty),
+    (status = 403, description = "Not allowed", body = ErrorBody),
+    (status = 404, description = "No such authorization visible to the caller", body = ErrorBody),
+    (status = 409, description = "Not in a status that allows it", body = ErrorBody)),
+)]
 pub async fn update(
     State(app): State<Arc<App>>,
     _ctx: RequestContext,
@@ -115,7 +173,22 @@ pub async fn update(
     Ok(Json(Empty {}))
 }
 
-/// CheckHosts: a real SSH login; its outcome is a 200 body, not an HTTP error.
+/// CheckHosts: try the credentials on the detail's host.
+///
+/// A real SSH password login; its outcome is the 200 body (`{}` when the login
+/// succeeded), not an HTTP error.
+#[utoipa::path(post, path = "/v2/servicerequest/authorizations/authorization-details/{authorization_detail_id}/verify-host", tag = "customer",
+  operation_id = "CheckHosts",
+  params(
+    ("authorization_detail_id" = String, Path, description = "The authorization detail's id (a decimal number)"),
+    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+  ),
+  request_body = VerifyHostBody,
+  responses((status = 200, description = "The outcome of the login", body = CheckHostsResponse),
+    (status = 403, description = "Not allowed", body = ErrorBody),
+    (status = 404, description = "No such detail visible to the caller", body = ErrorBody),
+    (status = 409, description = "The authorization is not pending", body = ErrorBody)),
+)]
 pub async fn check_hosts(
     State(app): State<Arc<App>>,
     ctx: RequestContext,
@@ -132,6 +205,22 @@ pub async fn check_hosts(
     Ok(Json(CheckHostsResponse::new(outcome, ctx.lang)))
 }
 
+/// ListHistorySessions: the sessions opened on one detail.
+#[utoipa::path(get, path = "/v2/servicerequest/authorizations/{authorization_id}/authorization-details/{authorization_detail_id}/history-sessions", tag = "customer",
+  operation_id = "ListHistorySessions",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("authorization_detail_id" = String, Path, description = "The authorization detail's id (a decimal number)"),
+    ("group_id" = Option<String>, Query, description = "A ticket group the caller operates: widens the view to the group's tickets"),
+    ("offset" = Option<u32>, Query, maximum = 65535, description = "Rows to skip (default 0)"),
+    ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Rows to return (default 10)"),
+    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+    ("X-Time-Zone" = Option<String>, Header, description = "IANA zone (or UTC offset) in which wall-clock times are shown"),
+  ),
+  responses((status = 200, description = "A page of sessions", body = ListHistorySessionsResponse),
+    (status = 403, description = "Not an operator of `group_id`", body = ErrorBody),
+    (status = 404, description = "No such authorization or detail visible to the caller", body = ErrorBody)),
+)]
 pub async fn list_sessions(
     State(app): State<Arc<App>>,
     ctx: RequestContext,
@@ -155,6 +244,24 @@ pub async fn list_sessions(
     }))
 }
 
+/// ListHistoryOperateLogs: the commands run in one session.
+#[utoipa::path(get, path = "/v2/servicerequest/authorizations/{authorization_id}/authorization-details/{authorization_detail_id}/sessions/{session_id}/operation-logs", tag = "customer",
+  operation_id = "ListHistoryOperateLogs",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("authorization_detail_id" = String, Path, description = "The authorization detail's id (a decimal number)"),
+    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
+    ("group_id" = Option<String>, Query, description = "A ticket group the caller operates: widens the view to the group's tickets"),
+    ("sort" = Option<u8>, Query, maximum = 1, description = "0 newest first (default), 1 oldest first"),
+    ("offset" = Option<u32>, Query, maximum = 65535, description = "Rows to skip (default 0)"),
+    ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Rows to return (default 10)"),
+    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+    ("X-Time-Zone" = Option<String>, Header, description = "IANA zone (or UTC offset) in which wall-clock times are shown"),
+  ),
+  responses((status = 200, description = "A page of commands", body = ListHistoryOperateLogsResponse),
+    (status = 403, description = "Not an operator of `group_id`", body = ErrorBody),
+    (status = 404, description = "No such session visible to the caller", body = ErrorBody)),
+)]
 pub async fn list_operations(
     State(app): State<Arc<App>>,
     ctx: RequestContext,
@@ -177,6 +284,24 @@ pub async fn list_operations(
     }))
 }
 
+/// ListTransportHistories: the files transferred in one session.
+#[utoipa::path(get, path = "/v2/servicerequest/authorizations/{authorization_id}/authorization-details/{authorization_detail_id}/sessions/{session_id}/operation-file-logs", tag = "customer",
+  operation_id = "ListTransportHistories",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("authorization_detail_id" = String, Path, description = "The authorization detail's id (a decimal number)"),
+    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
+    ("group_id" = Option<String>, Query, description = "A ticket group the caller operates: widens the view to the group's tickets"),
+    ("sort" = Option<u8>, Query, maximum = 1, description = "0 newest first (default), 1 oldest first"),
+    ("offset" = Option<u32>, Query, maximum = 65535, description = "Rows to skip (default 0)"),
+    ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Rows to return (default 10)"),
+    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+    ("X-Time-Zone" = Option<String>, Header, description = "IANA zone (or UTC offset) in which wall-clock times are shown"),
+  ),
+  responses((status = 200, description = "A page of file transfers", body = ListTransportHistoriesResponse),
+    (status = 403, description = "Not an operator of `group_id`", body = ErrorBody),
+    (status = 404, description = "No such session visible to the caller", body = ErrorBody)),
+)]
 pub async fn list_file_transfers(
     State(app): State<Arc<App>>,
     ctx: RequestContext,
@@ -199,6 +324,11 @@ pub async fn list_file_transfers(
     }))
 }
 
+/// ShowLoginType: how the caller authenticated.
+#[utoipa::path(get, path = "/v2/servicerequest/authorizations/login-type", tag = "customer",
+  operation_id = "ShowLoginType",
+  responses((status = 200, description = "The caller's login type", body = LoginTypeResponse)),
+)]
 pub async fn login_type(_ctx: RequestContext, Caller(p): Caller) -> ApiResult<LoginTypeResponse> {
     Ok(Json(LoginTypeResponse {
         login_type: p.credential.login_type(),

@@ -31,6 +31,15 @@ const TOO_MANY: &str = "OSM.01010104";
 const IDEMPOTENCY_KEY_REUSED: &str = "OSM.01010105";
 const FAILED: &str = "OSM.01010014";
 
+/// The body of every error answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// e.g. `OSM.01010001` (invalid parameter) or `APIGW.0301` (authentication).
+    pub error_code: &'static str,
+    /// In the request's language (`X-Language`).
+    pub error_msg: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,

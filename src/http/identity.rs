@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::input::{Caller, JsonBody, Source};
 use super::wire::*;
 use crate::domain::secret::Secret;
@@ -24,6 +24,19 @@ fn missing(field: &str) -> ApiError {
     ValidationError::new(field, Rule::Required).into()
 }
 
+/// Log in: Keystone's password method, domain scope.
+///
+/// The token is returned in the `X-Subject-Token` header.
+#[utoipa::path(post, path = "/v3/auth/tokens", tag = "identity",
+  operation_id = "KeystoneCreateUserTokenByPassword",
+  request_body = TokenRequest,
+  responses((status = 201, description = "Issued; the token is in `X-Subject-Token`", body = TokenResponse,
+      headers(("X-Subject-Token" = String, description = "The token, for `X-Auth-Token`"))),
+    (status = 401, description = "Wrong name, password or domain, or a scope naming another domain", body = ErrorBody),
+    (status = 429, description = "Too many failed logins for this user or source, or too many logins at once", body = ErrorBody,
+      headers(("Retry-After" = u64, description = "Seconds to wait before retrying")))),
+  security(()),
+)]
 pub async fn issue_token(
     State(app): State<Arc<App>>,
     Source(source): Source,
@@ -111,7 +124,16 @@ fn role_names(user: &crate::store::UserRecord) -> Vec<NameOrId> {
     }
 }
 
-/// `GET /v3/auth/domains`: the caller's own domain, for the SDKs' domain-id discovery.
-pub async fn caller_domains(Caller(p): Caller) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "domains": [{ "id": p.domain_id, "name": p.domain_name }] }))
+/// The caller's own domain, for the SDKs' domain-id discovery.
+#[utoipa::path(get, path = "/v3/auth/domains", tag = "identity",
+  operation_id = "KeystoneListAuthDomains",
+  responses((status = 200, description = "The caller's domain", body = DomainList)),
+)]
+pub async fn caller_domains(Caller(p): Caller) -> Json<DomainList> {
+    Json(DomainList {
+        domains: vec![NameOrId {
+            id: Some(p.domain_id),
+            name: Some(p.domain_name),
+        }],
+    })
 }

@@ -148,8 +148,12 @@ fn render(error: &ApiError, lang: Language, config: EnvelopeConfig, request_id: 
     } else {
         error.clone()
     };
-    let body = serde_json::json!({ "error_code": error.code(), "error_msg": error.message(lang) });
-    let mut response = Response::new(Body::from(body.to_string()));
+    let body = super::error::ErrorBody {
+        error_code: error.code(),
+        error_msg: error.message(lang).to_owned(),
+    };
+    let body = serde_json::to_string(&body).unwrap_or_default();
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = error.status();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

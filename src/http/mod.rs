@@ -10,6 +10,7 @@ mod idempotency;
 mod identity;
 pub mod input;
 pub mod middleware;
+pub mod openapi;
 mod provider;
 pub mod recordings;
 mod ssh_keys;
@@ -134,6 +135,9 @@ pub fn router(
         )
         .merge(crate::console::router(console))
         .route("/", get(crate::console::root))
+        .route("/openapi.json", get(openapi::document))
+        .route("/docs/api", get(openapi::page))
+        .route("/docs/api/static/{name}", get(openapi::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route_layer(axum::middleware::from_fn(middleware::tag_route))

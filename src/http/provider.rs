@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::input::{self, Caller, JsonBody, QueryParams, RequestContext};
 use super::wire::*;
 use crate::domain::validation::{Rule, ValidationError};
@@ -27,6 +27,20 @@ fn required<T>(field: &str, value: Option<T>) -> Result<T, ApiError> {
     value.ok_or_else(|| ValidationError::new(field, Rule::Required).into())
 }
 
+/// Raise an authorization request for a customer to review.
+#[utoipa::path(post, path = "/provider/v1/authorizations", tag = "provider",
+  operation_id = "RaiseAuthorization",
+  params(
+    ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (at most 255 printable characters): a retry with the same key and body answers the first result again for 24 hours"),
+    ("X-Site" = Option<u8>, Header, maximum = 1, description = "0 (default) or 1"),
+    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+  ),
+  request_body = RaiseBody,
+  responses((status = 201, description = "Raised, pending the customer's decision", body = ProviderAuthorization),
+    (status = 403, description = "Not a support engineer", body = ErrorBody),
+    (status = 409, description = "A duplicate", body = ErrorBody),
+    (status = 422, description = "The Idempotency-Key was used with another request", body = ErrorBody)),
+)]
 pub async fn raise(
     State(app): State<Arc<App>>,
     ctx: RequestContext,
@@ -40,6 +54,19 @@ pub async fn raise(
     ))
 }
 
+/// The caller's authorization requests (all of them for provider administrators).
+#[utoipa::path(get, path = "/provider/v1/authorizations", tag = "provider",
+  operation_id = "ListRaisedAuthorizations",
+  params(
+    ("incident_id" = Option<String>, Query, max_length = 64, description = "Only this incident's"),
+    ("status" = Option<i32>, Query, minimum = -1, maximum = 10, description = "Only this status (-1: any)"),
+    ("offset" = Option<u32>, Query, maximum = 65535, description = "Rows to skip (default 0)"),
+    ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Rows to return (default 10)"),
+    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+  ),
+  responses((status = 200, description = "A page of authorizations (without details)", body = ProviderListResponse),
+    (status = 403, description = "Not a support engineer", body = ErrorBody)),
+)]
 pub async fn list(
     State(app): State<Arc<App>>,
     ctx: RequestContext,
@@ -64,6 +91,17 @@ pub async fn list(
     }))
 }
 
+/// One authorization request with its details.
+#[utoipa::path(get, path = "/provider/v1/authorizations/{authorization_id}", tag = "provider",
+  operation_id = "ShowRaisedAuthorization",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+  ),
+  responses((status = 200, description = "The authorization", body = ProviderAuthorization),
+    (status = 403, description = "Not a support engineer", body = ErrorBody),
+    (status = 404, description = "No such authorization, detail or session of the caller's", body = ErrorBody)),
+)]
 pub async fn show(
     State(app): State<Arc<App>>,
     ctx: RequestContext,
@@ -74,6 +112,18 @@ pub async fn show(
     Ok(Json(ProviderAuthorization::new(auth, ctx.lang, true)))
 }
 
+/// Recall a pending authorization request.
+#[utoipa::path(post, path = "/provider/v1/authorizations/{authorization_id}/recall", tag = "provider",
+  operation_id = "RecallAuthorization",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+  ),
+  request_body = RecallBody,
+  responses((status = 200, description = "Recalled", body = Empty),
+    (status = 403, description = "Not a support engineer", body = ErrorBody),
+    (status = 404, description = "No such authorization, detail or session of the caller's", body = ErrorBody),
+    (status = 409, description = "Not pending", body = ErrorBody)),
+)]
 pub async fn recall(
     State(app): State<Arc<App>>,
     Caller(p): Caller,
@@ -85,6 +135,20 @@ pub async fn recall(
     Ok(Json(Empty {}))
 }
 
+/// Open a session on a granted detail (reported sessions; the SSH broker opens its own).
+#[utoipa::path(post, path = "/provider/v1/authorizations/{authorization_id}/details/{detail_id}/sessions", tag = "provider",
+  operation_id = "OpenSession",
+  params(
+    ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (at most 255 printable characters): a retry with the same key and body answers the first result again for 24 hours"),
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("detail_id" = String, Path, description = "The detail's id (a decimal number)"),
+  ),
+  responses((status = 201, description = "Opened", body = SessionOpened),
+    (status = 403, description = "Not the engineer who raised it", body = ErrorBody),
+    (status = 404, description = "No such authorization, detail or session of the caller's", body = ErrorBody),
+    (status = 409, description = "Outside the access window", body = ErrorBody),
+    (status = 422, description = "The Idempotency-Key was used with another request", body = ErrorBody)),
+)]
 pub async fn open_session(
     State(app): State<Arc<App>>,
     Caller(p): Caller,
@@ -101,6 +165,22 @@ pub async fn open_session(
     ))
 }
 
+/// Append commands run in a reported session.
+#[utoipa::path(post, path = "/provider/v1/authorizations/{authorization_id}/details/{detail_id}/sessions/{session_id}/operations", tag = "provider",
+  operation_id = "AppendOperations",
+  params(
+    ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (at most 255 printable characters): a retry with the same key and body answers the first result again for 24 hours"),
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("detail_id" = String, Path, description = "The detail's id (a decimal number)"),
+    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
+  ),
+  request_body = OperationsBody,
+  responses((status = 200, description = "Appended", body = Appended),
+    (status = 403, description = "Not the session's engineer", body = ErrorBody),
+    (status = 404, description = "No such authorization, detail or session of the caller's", body = ErrorBody),
+    (status = 409, description = "The session is closed", body = ErrorBody),
+    (status = 422, description = "The Idempotency-Key was used with another request", body = ErrorBody)),
+)]
 pub async fn append_operations(
     State(app): State<Arc<App>>,
     Caller(p): Caller,
@@ -116,6 +196,22 @@ pub async fn append_operations(
     Ok(Json(Appended { appended }))
 }
 
+/// Append file transfers made in a reported session.
+#[utoipa::path(post, path = "/provider/v1/authorizations/{authorization_id}/details/{detail_id}/sessions/{session_id}/file-transfers", tag = "provider",
+  operation_id = "AppendFileTransfers",
+  params(
+    ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (at most 255 printable characters): a retry with the same key and body answers the first result again for 24 hours"),
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("detail_id" = String, Path, description = "The detail's id (a decimal number)"),
+    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
+  ),
+  request_body = FileTransfersBody,
+  responses((status = 200, description = "Appended", body = Appended),
+    (status = 403, description = "Not the session's engineer", body = ErrorBody),
+    (status = 404, description = "No such authorization, detail or session of the caller's", body = ErrorBody),
+    (status = 409, description = "The session is closed", body = ErrorBody),
+    (status = 422, description = "The Idempotency-Key was used with another request", body = ErrorBody)),
+)]
 pub async fn append_file_transfers(
     State(app): State<Arc<App>>,
     Caller(p): Caller,
@@ -131,6 +227,19 @@ pub async fn append_file_transfers(
     Ok(Json(Appended { appended }))
 }
 
+/// Close a reported session.
+#[utoipa::path(post, path = "/provider/v1/authorizations/{authorization_id}/details/{detail_id}/sessions/{session_id}/close", tag = "provider",
+  operation_id = "CloseSession",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("detail_id" = String, Path, description = "The detail's id (a decimal number)"),
+    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
+  ),
+  responses((status = 200, description = "Closed", body = Empty),
+    (status = 403, description = "Not the session's engineer", body = ErrorBody),
+    (status = 404, description = "No such authorization, detail or session of the caller's", body = ErrorBody),
+    (status = 409, description = "Already closed", body = ErrorBody)),
+)]
 pub async fn close_session(
     State(app): State<Arc<App>>,
     Caller(p): Caller,
@@ -141,7 +250,17 @@ pub async fn close_session(
     Ok(Json(Empty {}))
 }
 
-/// Unpins a detail's host key after the host's key really changed (provider admins).
+/// Unpin a detail's host key after the host's key really changed (provider admins).
+#[utoipa::path(post, path = "/provider/v1/authorizations/{authorization_id}/details/{detail_id}/host-key/reset", tag = "provider",
+  operation_id = "ResetHostKey",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("detail_id" = String, Path, description = "The detail's id (a decimal number)"),
+  ),
+  responses((status = 200, description = "Unpinned", body = Empty),
+    (status = 403, description = "Not a provider administrator", body = ErrorBody),
+    (status = 404, description = "No such authorization, detail or session of the caller's", body = ErrorBody)),
+)]
 pub async fn reset_host_key(
     State(app): State<Arc<App>>,
     Caller(p): Caller,

@@ -14,8 +14,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
+use utoipa::ToSchema;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::input::{self, Caller, JsonBody, QueryParams};
 use super::wire::Empty;
 use crate::domain::recording::Transcript;
@@ -35,6 +36,21 @@ fn group(q: &QueryParams) -> Result<Option<String>, ApiError> {
 }
 
 /// `GET …/sessions/{session_id}/recording[?format=text]`.
+#[utoipa::path(get, path = "/v2/servicerequest/authorizations/{authorization_id}/authorization-details/{authorization_detail_id}/sessions/{session_id}/recording", tag = "customer",
+  operation_id = "ShowSessionRecording",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("authorization_detail_id" = String, Path, description = "The authorization detail's id (a decimal number)"),
+    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
+    ("group_id" = Option<String>, Query, description = "A ticket group the caller operates: widens the view to the group's tickets"),
+    ("format" = Option<String>, Query, description = "`asciicast` (default) or `text`"),
+  ),
+  responses((status = 200, description = "The recording, streamed: asciicast v2 (`X-Recording-Sha256` once the session ended), or with `format=text` the plain transcript",
+      content(("application/x-asciicast"), ("text/plain"))),
+    (status = 403, description = "Not an operator of `group_id`", body = ErrorBody),
+    (status = 404, description = "No such session visible to the caller", body = ErrorBody),
+    (status = 409, description = "A reported session, or one without a recording, or one past its retention", body = ErrorBody)),
+)]
 pub async fn recording(
     State(app): State<Arc<App>>,
     Caller(p): Caller,
@@ -127,6 +143,19 @@ fn stream(
 
 /// `GET …/sessions/{session_id}/live`: a WebSocket of asciicast lines, one per text
 /// message: the header, the current screen, then every event as it happens.
+#[utoipa::path(get, path = "/v2/servicerequest/authorizations/{authorization_id}/authorization-details/{authorization_detail_id}/sessions/{session_id}/live", tag = "customer",
+  operation_id = "WatchSessionLive",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("authorization_detail_id" = String, Path, description = "The authorization detail's id (a decimal number)"),
+    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
+    ("group_id" = Option<String>, Query, description = "A ticket group the caller operates: widens the view to the group's tickets"),
+  ),
+  responses((status = 101, description = "Switching to a WebSocket: text messages, one asciicast v2 line each (the header, the current screen, then events as they happen)"),
+    (status = 403, description = "Not an operator of `group_id`", body = ErrorBody),
+    (status = 404, description = "No such session visible to the caller", body = ErrorBody),
+    (status = 409, description = "The session has ended, was not recorded, or runs on another instance", body = ErrorBody)),
+)]
 pub async fn live(
     State(app): State<Arc<App>>,
     Caller(p): Caller,
@@ -184,12 +213,27 @@ async fn watch(mut socket: WebSocket, mut sub: Subscription) {
     let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TerminateBody {
+    /// Why, shown to the engineer (at most 300 characters).
     pub reason: Option<String>,
 }
 
 /// `POST …/sessions/{session_id}/terminate`.
+#[utoipa::path(post, path = "/v2/servicerequest/authorizations/{authorization_id}/authorization-details/{authorization_detail_id}/sessions/{session_id}/terminate", tag = "customer",
+  operation_id = "TerminateSession",
+  params(
+    ("authorization_id" = String, Path, description = "The authorization's id"),
+    ("authorization_detail_id" = String, Path, description = "The authorization detail's id (a decimal number)"),
+    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
+    ("group_id" = Option<String>, Query, description = "A ticket group the caller operates: widens the view to the group's tickets"),
+  ),
+  request_body(content = TerminateBody, description = "Optional reason"),
+  responses((status = 200, description = "The session is being cut (within 2 s, on whichever instance holds it)", body = Empty),
+    (status = 403, description = "Not an operator of `group_id`", body = ErrorBody),
+    (status = 404, description = "No such session visible to the caller", body = ErrorBody),
+    (status = 409, description = "The session has ended or is not a broker session", body = ErrorBody)),
+)]
 pub async fn terminate(
     State(app): State<Arc<App>>,
     Caller(p): Caller,

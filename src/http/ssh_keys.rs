@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::input::{Caller, JsonBody, QueryParams};
 use super::wire::Empty;
 use crate::domain::time::format_utc;
@@ -15,12 +15,12 @@ use crate::domain::validation::{Rule, ValidationError};
 use crate::service::App;
 use crate::store::SshKeyRecord;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AddSshKeyBody {
     public_key: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SshKey {
     fingerprint: String,
     algorithm: String,
@@ -41,11 +41,17 @@ impl From<SshKeyRecord> for SshKey {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SshKeyList {
     ssh_keys: Vec<SshKey>,
 }
 
+/// The calling engineer's SSH public keys.
+#[utoipa::path(get, path = "/provider/v1/ssh-keys", tag = "provider",
+  operation_id = "ListSshKeys",
+  responses((status = 200, description = "The keys", body = SshKeyList),
+    (status = 403, description = "Not a support engineer", body = ErrorBody)),
+)]
 pub async fn list(
     State(app): State<Arc<App>>,
     Caller(p): Caller,
@@ -56,6 +62,14 @@ pub async fn list(
     }))
 }
 
+/// Add an SSH public key (an OpenSSH `authorized_keys` line) for the broker.
+#[utoipa::path(post, path = "/provider/v1/ssh-keys", tag = "provider",
+  operation_id = "AddSshKey",
+  request_body = AddSshKeyBody,
+  responses((status = 201, description = "Added", body = SshKey),
+    (status = 403, description = "Not a support engineer", body = ErrorBody),
+    (status = 409, description = "The key is already registered", body = ErrorBody)),
+)]
 pub async fn add(
     State(app): State<Arc<App>>,
     Caller(p): Caller,
@@ -68,7 +82,14 @@ pub async fn add(
     Ok((StatusCode::CREATED, Json(key.into())))
 }
 
-/// `DELETE /ssh-keys?fingerprint=SHA256:…`
+/// Remove one of the caller's SSH keys by fingerprint (`SHA256:…`).
+#[utoipa::path(delete, path = "/provider/v1/ssh-keys", tag = "provider",
+  operation_id = "RemoveSshKey",
+  params(("fingerprint" = String, Query, max_length = 128, description = "The key's `SHA256:…` fingerprint")),
+  responses((status = 200, description = "Removed", body = Empty),
+    (status = 403, description = "Not a support engineer", body = ErrorBody),
+    (status = 404, description = "The caller has no such key", body = ErrorBody)),
+)]
 pub async fn remove(
     State(app): State<Arc<App>>,
     Caller(p): Caller,

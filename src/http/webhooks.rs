@@ -8,17 +8,19 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::input::{Caller, JsonBody};
 use crate::service::webhooks::{Webhook, owner_of};
 use crate::service::{App, actor};
 use crate::store::DeliveryRecord;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
+    /// Where deliveries are POSTed (https; private addresses only when allowed).
     #[serde(default)]
     url: String,
+    /// Event types, or `*` (the default) for all.
     #[serde(default = "every_event")]
     events: Vec<String>,
 }
@@ -27,7 +29,7 @@ fn every_event() -> Vec<String> {
     vec!["*".into()]
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct WebhookView {
     id: String,
     url: String,
@@ -50,7 +52,7 @@ impl WebhookView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     event_id: String,
     event_type: String,
@@ -73,6 +75,13 @@ impl From<DeliveryRecord> for DeliveryView {
             updated_at: d.updated_at.to_string(),
         }
     }
+}
+
+/// A webhook's new signing secret (returned once).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RotatedSecret {
+    id: String,
+    secret: String,
 }
 
 async fn create(
@@ -100,8 +109,11 @@ async fn list(
     ))
 }
 
+/// The same five handlers for each owner, each documented at its own paths (`$base` is
+/// the subscriptions' path, `$id` prefixes the operation ids).
 macro_rules! handlers {
-    ($module:ident, $provider:expr) => {
+    ($module:ident, $provider:expr, $tag:tt, $base:tt, $item:tt, $rotate:tt, $deliveries:tt,
+     [$create_id:tt, $list_id:tt, $delete_id:tt, $rotate_id:tt, $deliveries_id:tt]) => {
         pub mod $module {
             use super::*;
 
@@ -109,6 +121,11 @@ macro_rules! handlers {
                 owner_of(p, $provider).map_err(ApiError::from)
             }
 
+            /// Subscribe a URL to events; the answer carries the signing secret, once.
+            #[utoipa::path(post, path = $base, tag = $tag, operation_id = $create_id,
+              request_body = CreateBody,
+              responses((status = 201, description = "Created", body = WebhookView),
+                (status = 403, description = "Not an administrator", body = ErrorBody)))]
             pub async fn create(
                 State(app): State<Arc<App>>,
                 Caller(p): Caller,
@@ -117,6 +134,10 @@ macro_rules! handlers {
                 super::create(&app, &p, owner(&p), body).await
             }
 
+            /// The subscriptions (without secrets).
+            #[utoipa::path(get, path = $base, tag = $tag, operation_id = $list_id,
+              responses((status = 200, description = "The subscriptions", body = Vec<WebhookView>),
+                (status = 403, description = "Not an administrator", body = ErrorBody)))]
             pub async fn list(
                 State(app): State<Arc<App>>,
                 Caller(p): Caller,
@@ -124,6 +145,12 @@ macro_rules! handlers {
                 super::list(&app, owner(&p)).await
             }
 
+            /// Delete a subscription.
+            #[utoipa::path(delete, path = $item, tag = $tag, operation_id = $delete_id,
+              params(("id" = String, Path, description = "The subscription's id")),
+              responses((status = 204, description = "Deleted"),
+                (status = 403, description = "Not an administrator", body = ErrorBody),
+                (status = 404, description = "No such subscription", body = ErrorBody)))]
             pub async fn delete(
                 State(app): State<Arc<App>>,
                 Caller(p): Caller,
@@ -133,17 +160,29 @@ macro_rules! handlers {
                 Ok(StatusCode::NO_CONTENT)
             }
 
+            /// Replace a subscription's signing secret; the new one is returned once.
+            #[utoipa::path(post, path = $rotate, tag = $tag, operation_id = $rotate_id,
+              params(("id" = String, Path, description = "The subscription's id")),
+              responses((status = 200, description = "The new secret", body = RotatedSecret),
+                (status = 403, description = "Not an administrator", body = ErrorBody),
+                (status = 404, description = "No such subscription", body = ErrorBody)))]
             pub async fn rotate_secret(
                 State(app): State<Arc<App>>,
                 Caller(p): Caller,
                 Path(id): Path<String>,
-            ) -> Result<Json<serde_json::Value>, ApiError> {
+            ) -> Result<Json<RotatedSecret>, ApiError> {
                 let secret = app
                     .rotate_webhook_secret(&actor(&p), &owner(&p)?, &id)
                     .await?;
-                Ok(Json(serde_json::json!({"id": id, "secret": secret})))
+                Ok(Json(RotatedSecret { id, secret }))
             }
 
+            /// The latest deliveries of a subscription, with their state.
+            #[utoipa::path(get, path = $deliveries, tag = $tag, operation_id = $deliveries_id,
+              params(("id" = String, Path, description = "The subscription's id")),
+              responses((status = 200, description = "The deliveries", body = Vec<DeliveryView>),
+                (status = 403, description = "Not an administrator", body = ErrorBody),
+                (status = 404, description = "No such subscription", body = ErrorBody)))]
             pub async fn deliveries(
                 State(app): State<Arc<App>>,
                 Caller(p): Caller,
@@ -156,8 +195,38 @@ macro_rules! handlers {
     };
 }
 
-handlers!(customer, false);
-handlers!(provider, true);
+handlers!(
+    customer,
+    false,
+    "extensions",
+    "/customer/v1/webhooks",
+    "/customer/v1/webhooks/{id}",
+    "/customer/v1/webhooks/{id}/rotate-secret",
+    "/customer/v1/webhooks/{id}/deliveries",
+    [
+        "CreateCustomerWebhook",
+        "ListCustomerWebhooks",
+        "DeleteCustomerWebhook",
+        "RotateCustomerWebhookSecret",
+        "ListCustomerWebhookDeliveries"
+    ]
+);
+handlers!(
+    provider,
+    true,
+    "provider",
+    "/provider/v1/webhooks",
+    "/provider/v1/webhooks/{id}",
+    "/provider/v1/webhooks/{id}/rotate-secret",
+    "/provider/v1/webhooks/{id}/deliveries",
+    [
+        "CreateProviderWebhook",
+        "ListProviderWebhooks",
+        "DeleteProviderWebhook",
+        "RotateProviderWebhookSecret",
+        "ListProviderWebhookDeliveries"
+    ]
+);
 
 /// The subscription routes, to nest under `/customer/v1` or `/provider/v1`.
 pub fn routes(provider: bool) -> axum::Router<Arc<App>> {

@@ -3,6 +3,7 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::domain::authorization::{DetailInput, RaiseInput};
 use crate::domain::catalog::{self, CONTENT_TYPES, RESOURCE_TYPES, VISIT_TYPES};
@@ -23,7 +24,7 @@ fn utc(t: Option<Timestamp>) -> Option<String> {
 // ---- Customer API responses -------------------------------------------------------
 
 /// IncidentOrderAuthV2: one row of ListAuthorizations.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct IncidentOrderAuthV2 {
     id: String,
     status: i32,
@@ -72,14 +73,14 @@ impl IncidentOrderAuthV2 {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ListAuthorizationsResponse {
     pub count: u64,
     pub incident_auth_list: Vec<IncidentOrderAuthV2>,
 }
 
 /// IncidentOrderAuthDetailInfoV2.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct IncidentOrderAuthDetailInfoV2 {
     id: i64,
     /// Not in Huawei's model (the SDKs ignore members they do not know): where the
@@ -113,7 +114,7 @@ impl From<Detail> for IncidentOrderAuthDetailInfoV2 {
 }
 
 /// ShowAuthorizationDetailResponse.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AuthorizationDetailResponse {
     id: String,
     status: i32,
@@ -163,7 +164,7 @@ impl AuthorizationDetailResponse {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OperateHistorySession {
     duration: String,
     session_id: i64,
@@ -190,13 +191,13 @@ impl OperateHistorySession {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ListHistorySessionsResponse {
     pub total_count: u64,
     pub session_list: Vec<OperateHistorySession>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OperateLog {
     oper: String,
     operate_time: String,
@@ -211,13 +212,13 @@ impl OperateLog {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ListHistoryOperateLogsResponse {
     pub total_count: u64,
     pub ops_list: Vec<OperateLog>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct FileOperateLog {
     duration: String,
     operate_time: String,
@@ -251,25 +252,25 @@ impl FileOperateLog {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ListTransportHistoriesResponse {
     pub total_count: u64,
     pub file_ops_list: Vec<FileOperateLog>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LoginTypeResponse {
     pub login_type: &'static str,
 }
 
 /// The `{}` of a successful state change.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Empty {}
 
 // ---- Customer API requests --------------------------------------------------------
 
 /// AgreeTenantAuthorizationV2Req.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ConfirmBody {
     auth_detail_list: Option<Vec<TenantAgreeAuthDetailV2>>,
     auth_effective_time: Option<i64>,
@@ -278,7 +279,7 @@ pub struct ConfirmBody {
     agency_id: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct TenantAgreeAuthDetailV2 {
     auth_detail_id: Option<i64>,
     port: Option<i64>,
@@ -308,7 +309,7 @@ impl ConfirmBody {
 }
 
 /// VerifyHostV2Req.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct VerifyHostBody {
     port: Option<i64>,
     account: Option<String>,
@@ -327,7 +328,7 @@ impl VerifyHostBody {
 }
 
 /// CheckHostsResponse: `{}` when the login succeeded, else why not.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CheckHostsResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     error_code: Option<&'static str>,
@@ -345,7 +346,7 @@ impl CheckHostsResponse {
 }
 
 /// OperateAuthorizationV2Req.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ActionBody {
     pub reject_reason: Option<String>,
     pub group_id: Option<String>,
@@ -353,30 +354,58 @@ pub struct ActionBody {
 
 // ---- Provider API -----------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RaiseBody {
+    /// The customer's domain id.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64)]
     customer_id: Option<String>,
+    /// The user id of the ticket's submitter in that domain.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64)]
     x_customer_id: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64, example = "CS-20261128-0001")]
     incident_id: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2000)]
     simple_description: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2000)]
     auth_describe: Option<String>,
+    /// A catalogue id, `1` to `4` (docs/API.md).
+    #[schema(value_type = String, required = true, pattern = "^[1-4]$")]
     resource_type_id: Option<String>,
+    /// A catalogue id, `1` to `4`.
+    #[schema(value_type = String, required = true, pattern = "^[1-4]$")]
     visit_type_id: Option<String>,
+    /// A catalogue id, `1` to `4`.
+    #[schema(value_type = String, required = true, pattern = "^[1-4]$")]
     content_type_id: Option<String>,
+    #[schema(max_length = 20000)]
     content_of_auth_letter: Option<String>,
+    /// RFC 3339.
+    #[schema(example = "2026-11-28T13:00:00Z")]
     requested_effective_time: Option<String>,
+    /// RFC 3339, after `requested_effective_time`.
+    #[schema(example = "2026-11-28T15:00:00Z")]
     requested_expire_time: Option<String>,
+    #[schema(value_type = Vec<RaiseDetail>, required = true, min_items = 1, max_items = 6)]
     details: Option<Vec<RaiseDetail>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct RaiseDetail {
+    /// 1: a host reached over SSH (`host` required), 0: a console.
     #[serde(rename = "type")]
+    #[schema(value_type = i64, required = true, minimum = 0, maximum = 1)]
     detail_type: Option<i64>,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64)]
     instance_id: Option<String>,
+    #[schema(max_length = 128)]
     instance_name: Option<String>,
+    #[schema(max_length = 64)]
     region_id: Option<String>,
+    /// An IP address or host name, inside the server's `target_networks`.
+    #[schema(max_length = 253, example = "10.0.0.5")]
     host: Option<String>,
+    /// Default 22.
+    #[schema(minimum = 1, maximum = 65535)]
     port: Option<i64>,
 }
 
@@ -410,19 +439,24 @@ impl From<RaiseBody> for RaiseInput {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RecallBody {
     pub reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct OperationsBody {
+    #[schema(value_type = Vec<OperationItem>, required = true, min_items = 1, max_items = 1000)]
     pub operations: Option<Vec<OperationItem>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct OperationItem {
+    /// The command line.
+    #[schema(value_type = String, required = true, min_length = 1)]
     oper: Option<String>,
+    /// RFC 3339, within the session.
+    #[schema(value_type = String, required = true, example = "2026-11-28T13:05:00Z")]
     operate_time: Option<String>,
 }
 
@@ -435,20 +469,32 @@ impl From<OperationItem> for OperationInput {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct FileTransfersBody {
+    #[schema(value_type = Vec<FileTransferItem>, required = true, min_items = 1, max_items = 1000)]
     pub file_transfers: Option<Vec<FileTransferItem>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct FileTransferItem {
+    /// e.g. `upload` or `download`.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64)]
     operate_type: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 512)]
     file_name: Option<String>,
+    #[schema(max_length = 1024)]
     from_path: Option<String>,
+    #[schema(max_length = 1024)]
     to_path: Option<String>,
+    #[schema(value_type = i64, required = true, minimum = 0)]
     file_size_bytes: Option<i64>,
+    #[schema(value_type = i64, required = true, minimum = 0)]
     duration_ms: Option<i64>,
+    /// e.g. `success`.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 64)]
     oper_result: Option<String>,
+    /// RFC 3339, within the session.
+    #[schema(value_type = String, required = true, example = "2026-11-28T13:05:00Z")]
     operate_time: Option<String>,
 }
 
@@ -469,7 +515,7 @@ impl From<FileTransferItem> for FileTransferInput {
 
 /// An authorization as the engineer sees it: customer fields plus provider-only ones,
 /// times in RFC 3339 UTC. Never any secret.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ProviderAuthorization {
     id: String,
     status: i32,
@@ -508,7 +554,7 @@ pub struct ProviderAuthorization {
     details: Option<Vec<ProviderDetail>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ProviderDetail {
     id: i64,
     #[serde(rename = "type")]
@@ -579,54 +625,54 @@ impl ProviderAuthorization {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ProviderListResponse {
     pub count: u64,
     pub authorizations: Vec<ProviderAuthorization>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SessionOpened {
     pub session_id: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Appended {
     pub appended: usize,
 }
 
 // ---- Identity API -----------------------------------------------------------------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenRequest {
     pub auth: Option<TokenAuth>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenAuth {
     pub identity: Option<TokenIdentity>,
     pub scope: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenIdentity {
     pub methods: Option<Vec<String>>,
     pub password: Option<TokenPassword>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenPassword {
     pub user: Option<TokenUser>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenUser {
     pub name: Option<String>,
     pub password: Option<String>,
     pub domain: Option<NameOrId>,
 }
 
-#[derive(Deserialize, Serialize, Clone)]
+#[derive(Deserialize, Serialize, Clone, ToSchema)]
 pub struct NameOrId {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -634,12 +680,12 @@ pub struct NameOrId {
     pub name: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenResponse {
     pub token: TokenBody,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenBody {
     pub expires_at: String,
     pub issued_at: String,
@@ -650,7 +696,13 @@ pub struct TokenBody {
     pub catalog: Vec<serde_json::Value>,
 }
 
-#[derive(Serialize)]
+/// `GET /v3/auth/domains`.
+#[derive(Serialize, ToSchema)]
+pub struct DomainList {
+    pub domains: Vec<NameOrId>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct TokenUserBody {
     pub id: String,
     pub name: String,

@@ -303,7 +303,10 @@ fn address(w: &TestServer) -> String {
 
 /// Reads from `stream` until the server closes it or `within` passes; `None` if it
 /// was still open then.
-async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Option<String> {
+pub async fn read_until_closed(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    within: Duration,
+) -> Option<String> {
     let mut seen = Vec::new();
     let read_all = async {
         let mut buf = [0u8; 4096];

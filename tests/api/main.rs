@@ -17,6 +17,7 @@ mod helpers;
 mod idempotency;
 mod limits;
 mod malformed;
+mod openapi;
 mod operator;
 mod outage;
 mod outbox;

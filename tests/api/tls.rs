@@ -57,10 +57,20 @@ impl TestCa {
 
 /// A server on HTTPS with `cert`, spoken to by a client that trusts `ca` alone.
 async fn https_server(ca: &TestCa, cert: &Path, key: &Path) -> (TestServer, String) {
+    https_server_with(ca, cert, key, |_| {}).await
+}
+
+async fn https_server_with(
+    ca: &TestCa,
+    cert: &Path,
+    key: &Path,
+    tweak: impl FnOnce(&mut support_access::config::Settings),
+) -> (TestServer, String) {
     let (cert, key) = (cert.to_owned(), key.to_owned());
     let mut server = TestServer::start_with(|s| {
         s.tls_cert_file = Some(cert);
         s.tls_key_file = Some(key);
+        tweak(s);
     })
     .await;
     server.base = server.base.replacen("http://", "https://", 1);
@@ -283,4 +293,125 @@ async fn postgres_connections_are_encrypted_when_the_url_asks() {
             "encrypted {encrypted}, plain {plain}"
         );
     }
+}
+
+/// A TLS connection to `https` (its address) from a client that trusts `ca` alone.
+async fn tls_connect(
+    ca: &TestCa,
+    https: &str,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    support_access::tls::install_crypto_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(ca.pem.as_bytes()).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(https.trim_start_matches("https://"))
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap()
+}
+
+/// HTTPS runs through the same connection loop as plain HTTP: a client that never
+/// finishes its TLS handshake, dribbles its headers or idles between requests is
+/// disconnected after `header_read_timeout`; at most `max_connections` are served at
+/// once (a handshake counts); a body declared too large is refused from the head.
+#[tokio::test]
+async fn https_gets_the_slow_client_protections() {
+    use crate::hardening::read_until_closed;
+    use tokio::io::AsyncWriteExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("support-access test CA");
+    let (_, cert, key) = ca.write(dir.path(), &["127.0.0.1"]);
+    let (_server, https) = https_server_with(&ca, &cert, &key, |s| {
+        s.header_read_timeout = Duration::from_secs(1);
+        s.max_connections = 2;
+    })
+    .await;
+    let address = https.trim_start_matches("https://").to_owned();
+
+    // No handshake at all: closed.
+    let mut silent = tokio::net::TcpStream::connect(&address).await.unwrap();
+    assert!(
+        read_until_closed(&mut silent, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "a connection that never started its TLS handshake was kept open"
+    );
+
+    // Headers dribbled after the handshake: closed.
+    let mut dribbler = tls_connect(&ca, &https).await;
+    dribbler
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    assert!(
+        read_until_closed(&mut dribbler, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "headers never finished over TLS: closed"
+    );
+
+    // Idle after an answer: closed.
+    let mut idler = tls_connect(&ca, &https).await;
+    idler
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = read_until_closed(&mut idler, Duration::from_secs(5)).await;
+    let answered = answered.expect("an idle keep-alive TLS connection is closed");
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+
+    // A declared oversized body: 413 before it is sent.
+    let mut large = tls_connect(&ca, &https).await;
+    large
+        .write_all(
+            b"POST /v3/auth/tokens HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 10000000\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut large, Duration::from_secs(5))
+        .await
+        .expect("answered and closed without waiting for the body");
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // The limit: two connections in their handshake hold both places; a third waits.
+    let held: Vec<tokio::net::TcpStream> = futures_util::future::join_all(
+        (0..2).map(|_| tokio::net::TcpStream::connect(address.as_str())),
+    )
+    .await
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = tokio::spawn({
+        let (ca_pem, https) = (ca.pem.clone(), https.clone());
+        async move {
+            let client = support_access::tls::http_client()
+                .tls_certs_only([reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap()])
+                .build()
+                .unwrap();
+            let status = client.get(format!("{https}/healthz")).send().await;
+            (Instant::now(), status.map(|r| r.status().as_u16()))
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !waiting.is_finished(),
+        "served while two connections were open"
+    );
+    let released = Instant::now();
+    drop(held);
+    let (answered_at, status) = waiting.await.unwrap();
+    assert_eq!(status.unwrap(), 200);
+    assert!(answered_at >= released);
 }

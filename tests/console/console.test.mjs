@@ -405,3 +405,24 @@ test("the console end to end", async (t) => {
     await shot(engineer, "mine-en-phone");
   });
 });
+
+test("the API reference (/docs/api) renders from this server alone, within its CSP", async () => {
+  const page = await newPage();
+  const elsewhere = [];
+  const refused = [];
+  page.on("request", (r) => {
+    const url = r.url();
+    if (!url.startsWith(base) && !url.startsWith("data:") && !url.startsWith("blob:")) elsewhere.push(url);
+  });
+  page.on("console", (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text()); });
+  await page.goto(`${base}/docs/api`);
+  // Redoc renders the document's operations and the security schemes.
+  await page.getByRole("heading", { name: /ListAuthorizations:/ }).waitFor({ timeout: 30_000 });
+  await page.getByRole("heading", { name: /Log in: Keystone/ }).waitFor();
+  await page.getByText("X-Auth-Token").filter({ visible: true }).first().waitFor();
+  await page.getByText("SDK-HMAC-SHA256").filter({ visible: true }).first().waitFor();
+  await shot(page, "api-reference-desktop");
+  assert.deepEqual(elsewhere, [], "requests to other origins");
+  assert.deepEqual(refused, [], "CSP violations");
+  await page.context().close();
+});
