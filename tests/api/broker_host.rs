@@ -321,7 +321,11 @@ impl Running {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
-                while !self.readers.iter().all(|r| r.is_finished()) {
+                while !self
+                    .readers
+                    .iter()
+                    .all(std::thread::JoinHandle::is_finished)
+                {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 return Some(status.code());
