@@ -121,11 +121,22 @@ pub struct Target {
     pub met: Option<bool>,
 }
 
-/// PostgreSQL's plain single-update rate at one concurrency.
+/// A raw write rate at one concurrency, measured without the service: PostgreSQL's
+/// plain single-row update per transaction, or SQLite's batched update.
 #[derive(Serialize)]
 pub struct Baseline {
     pub concurrency: usize,
     pub plain_update: Measured,
+}
+
+fn baselines(measured: Vec<(usize, Measured)>) -> Vec<Baseline> {
+    measured
+        .into_iter()
+        .map(|(concurrency, plain_update)| Baseline {
+            concurrency,
+            plain_update,
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -135,6 +146,8 @@ pub struct Report {
     /// Median 4 KiB append + fdatasync on the database's disk.
     pub fsync_ms: f64,
     pub rows: Vec<Row>,
+    /// SQLite's raw `UPDATE … SET status = ? WHERE id = ?`, `c` rows a commit.
+    pub sqlite_baseline: Vec<Baseline>,
     pub postgres_baseline: Vec<Baseline>,
     pub targets: Vec<Target>,
 }
@@ -145,22 +158,19 @@ impl Report {
         rows: Vec<Row>,
         startups: [Duration; 2],
         fsync_ms: f64,
-        baseline: Vec<(usize, Measured)>,
+        sqlite_baseline: Vec<(usize, Measured)>,
+        postgres_baseline: Vec<(usize, Measured)>,
     ) -> Report {
         let startup_ms = startups.map(|d| d.as_secs_f64() * 1000.0);
-        let postgres_baseline: Vec<Baseline> = baseline
-            .into_iter()
-            .map(|(concurrency, plain_update)| Baseline {
-                concurrency,
-                plain_update,
-            })
-            .collect();
-        let targets = targets(&rows, startup_ms, &postgres_baseline);
+        let sqlite_baseline = baselines(sqlite_baseline);
+        let postgres_baseline = baselines(postgres_baseline);
+        let targets = targets(&rows, startup_ms, &sqlite_baseline, &postgres_baseline);
         Report {
             setup: setup.clone(),
             startup_ms,
             fsync_ms,
             rows,
+            sqlite_baseline,
             postgres_baseline,
             targets,
         }
@@ -196,11 +206,28 @@ impl Report {
             find(&self.rows, Store::Sqlite, Kind::Reject, 16).map_or(0.0, |r| self.fsync_bound(16)
                 / r.ceiling.per_second.max(1e-9)),
         ));
+        for b in &self.sqlite_baseline {
+            let m = &b.plain_update;
+            out.push_str(&format!(
+                "SQLite raw UPDATE of random rows, {} a commit (synchronous=FULL): {:.0}/s (commit p50 {:.2} ms, p99 {:.2} ms); \
+                 service reject / this: {}\n",
+                b.concurrency,
+                m.per_second,
+                m.p50_ms,
+                m.p99_ms,
+                over(find(&self.rows, Store::Sqlite, Kind::Reject, b.concurrency), m),
+            ));
+        }
         for b in &self.postgres_baseline {
             let m = &b.plain_update;
             out.push_str(&format!(
-                "PostgreSQL plain single-row UPDATE per transaction, c={}: {:.0}/s (p50 {:.2} ms, p99 {:.2} ms)\n",
-                b.concurrency, m.per_second, m.p50_ms, m.p99_ms
+                "PostgreSQL plain single-row UPDATE per transaction, c={}: {:.0}/s (p50 {:.2} ms, p99 {:.2} ms); \
+                 service reject / this: {}\n",
+                b.concurrency,
+                m.per_second,
+                m.p50_ms,
+                m.p99_ms,
+                over(find(&self.rows, Store::Postgres, Kind::Reject, b.concurrency), m),
             ));
         }
         out.push('\n');
@@ -218,6 +245,16 @@ impl Report {
         }
         out
     }
+}
+
+/// A row's service rate over a baseline's, as the table prints it.
+fn over(row: Option<&Row>, baseline: &Measured) -> String {
+    row.map_or("-".into(), |r| {
+        format!(
+            "{:.2}",
+            r.service.per_second / baseline.per_second.max(1e-9)
+        )
+    })
 }
 
 fn find(rows: &[Row], store: Store, kind: Kind, c: usize) -> Option<&Row> {
@@ -244,7 +281,12 @@ fn at_most(name: &'static str, wanted: f64, unit: &str, measured: Option<f64>) -
 }
 
 /// Issue 5's targets, read off this run.
-fn targets(rows: &[Row], startup_ms: [f64; 2], baseline: &[Baseline]) -> Vec<Target> {
+fn targets(
+    rows: &[Row],
+    startup_ms: [f64; 2],
+    sqlite_baseline: &[Baseline],
+    baseline: &[Baseline],
+) -> Vec<Target> {
     let sqlite = |kind, c| find(rows, Store::Sqlite, kind, c);
     let ratio16 = |kind| sqlite(kind, 16).map(|r| r.ratio);
     let p99_64 = |kind| sqlite(kind, 64).map(|r| r.service.p99_ms);
@@ -256,6 +298,15 @@ fn targets(rows: &[Row], startup_ms: [f64; 2], baseline: &[Baseline]) -> Vec<Tar
     let pg_reject_vs_plain = find(rows, Store::Postgres, Kind::Reject, 16)
         .zip(baseline.iter().find(|b| b.concurrency == 16))
         .map(|(r, b)| r.service.per_second / b.plain_update.per_second.max(1e-9));
+    let sqlite_reject_vs_raw = find(rows, Store::Sqlite, Kind::Reject, 16)
+        .zip(sqlite_baseline.iter().find(|b| b.concurrency == 16))
+        .map(|(r, b)| r.service.per_second / b.plain_update.per_second.max(1e-9));
+    // A hot tenant against scattered rejects, on the same store in the same run.
+    let one_domain = |store| {
+        find(rows, store, Kind::RejectOneDomain, 16)
+            .zip(find(rows, store, Kind::Reject, 16))
+            .map(|(hot, spread)| hot.service.per_second / spread.service.per_second.max(1e-9))
+    };
     let mixed_rss = rows
         .iter()
         .filter(|r| r.store == Store::Sqlite && r.kind == Kind::Mixed)
@@ -269,6 +320,11 @@ fn targets(rows: &[Row], startup_ms: [f64; 2], baseline: &[Baseline]) -> Vec<Tar
         at_most("list offset 1000 p99, c=64", 10.0, "ms", p99_64(deep)),
         at_least("reject ratio, c=16", 0.35, ratio16(Kind::Reject)),
         at_least(
+            "reject / raw batched SQLite update, c=16",
+            0.65,
+            sqlite_reject_vs_raw,
+        ),
+        at_least(
             "console list / API list, c=16",
             0.5,
             ratio16(Kind::ConsoleList),
@@ -281,9 +337,35 @@ fn targets(rows: &[Row], startup_ms: [f64; 2], baseline: &[Baseline]) -> Vec<Tar
         ),
         at_least("AK/SK show / token show, c=16", 0.90, signed_vs_token),
         at_least(
+            "reject, one domain / scattered, c=16",
+            0.90,
+            one_domain(Store::Sqlite),
+        ),
+        at_least(
+            "PostgreSQL show ratio, c=16",
+            0.40,
+            find(rows, Store::Postgres, Kind::ShowToken, 16).map(|r| r.ratio),
+        ),
+        at_least(
+            "PostgreSQL list offset 0 ratio, c=16",
+            0.25,
+            find(rows, Store::Postgres, shallow, 16).map(|r| r.ratio),
+        ),
+        at_most(
+            "PostgreSQL list offset 0 p99, c=64",
+            10.0,
+            "ms",
+            find(rows, Store::Postgres, shallow, 64).map(|r| r.service.p99_ms),
+        ),
+        at_least(
             "PostgreSQL reject / plain update, c=16",
-            1.5,
+            0.50,
             pg_reject_vs_plain,
+        ),
+        at_least(
+            "PostgreSQL reject, one domain / scattered, c=16",
+            0.90,
+            one_domain(Store::Postgres),
         ),
         at_most("peak RSS under mixed load", 150.0, "MiB", mixed_rss),
         at_most(
