@@ -377,6 +377,7 @@ impl Run<'_> {
             service,
             ceiling_measured,
             server.peak_rss_mib(),
+            server.anon_rss_mib(),
         );
         eprintln!("{}", row.line());
         if kind == Kind::Reject || kind == Kind::Mixed {

@@ -51,6 +51,8 @@ pub struct Row {
     /// Service requests/s over ceiling requests/s.
     pub ratio: f64,
     pub peak_rss_mib: f64,
+    /// `RssAnon` at the end of the measurement.
+    pub anon_rss_mib: f64,
 }
 
 impl Row {
@@ -61,6 +63,7 @@ impl Row {
         service: Measured,
         ceiling: Measured,
         peak_rss_mib: f64,
+        anon_rss_mib: f64,
     ) -> Row {
         let ratio = if ceiling.per_second > 0.0 {
             service.per_second / ceiling.per_second
@@ -77,6 +80,7 @@ impl Row {
             ceiling,
             ratio,
             peak_rss_mib,
+            anon_rss_mib,
         }
     }
 
@@ -84,7 +88,7 @@ impl Row {
         let s = &self.service;
         let c = &self.ceiling;
         let mut line = format!(
-            "| {:<8} | {:<16} | {:>3} | {:>8.0} | {:>6.2} | {:>6.2} | {:>8.0} | {:>6.2} | {:>6.2} | {:>5.2} | {:>6.1} |",
+            "| {:<8} | {:<18} | {:>3} | {:>8.0} | {:>6.2} | {:>6.2} | {:>8.0} | {:>6.2} | {:>6.2} | {:>5.2} | {:>6.1} | {:>6.1} |",
             self.store.name(),
             self.workload,
             self.concurrency,
@@ -96,6 +100,7 @@ impl Row {
             c.p99_ms,
             self.ratio,
             self.peak_rss_mib,
+            self.anon_rss_mib,
         );
         if s.errors > 0 || s.exhausted {
             line.push_str(&format!(
@@ -188,8 +193,8 @@ impl Report {
              {} s per run after {} s warm-up; latencies in ms\n\n",
             s.authorizations, s.domains, s.users_per_domain, s.cpus, s.duration_s, s.warmup_s
         );
-        out.push_str("| database | workload         |   c |  service |    p50 |    p99 |  ceiling |    p50 |    p99 | ratio | RSS MiB |\n");
-        out.push_str("|----------|------------------|----:|---------:|-------:|-------:|---------:|-------:|-------:|------:|-------:|\n");
+        out.push_str("| database | workload           |   c |  service |    p50 |    p99 |  ceiling |    p50 |    p99 | ratio | RSS MiB | RssAnon |\n");
+        out.push_str("|----------|--------------------|----:|---------:|-------:|-------:|---------:|-------:|-------:|------:|-------:|-------:|\n");
         for row in &self.rows {
             out.push_str(&row.line());
             out.push('\n');
@@ -206,29 +211,31 @@ impl Report {
             find(&self.rows, Store::Sqlite, Kind::Reject, 16).map_or(0.0, |r| self.fsync_bound(16)
                 / r.ceiling.per_second.max(1e-9)),
         ));
-        for b in &self.sqlite_baseline {
-            let m = &b.plain_update;
-            out.push_str(&format!(
-                "SQLite raw UPDATE of random rows, {} a commit (synchronous=FULL): {:.0}/s (commit p50 {:.2} ms, p99 {:.2} ms); \
-                 service reject / this: {}\n",
-                b.concurrency,
-                m.per_second,
-                m.p50_ms,
-                m.p99_ms,
-                over(find(&self.rows, Store::Sqlite, Kind::Reject, b.concurrency), m),
-            ));
-        }
-        for b in &self.postgres_baseline {
-            let m = &b.plain_update;
-            out.push_str(&format!(
-                "PostgreSQL plain single-row UPDATE per transaction, c={}: {:.0}/s (p50 {:.2} ms, p99 {:.2} ms); \
-                 service reject / this: {}\n",
-                b.concurrency,
-                m.per_second,
-                m.p50_ms,
-                m.p99_ms,
-                over(find(&self.rows, Store::Postgres, Kind::Reject, b.concurrency), m),
-            ));
+        let baselines = [
+            (
+                Store::Sqlite,
+                "SQLite raw UPDATE of random rows, synchronous=FULL, rows a commit",
+                &self.sqlite_baseline,
+            ),
+            (
+                Store::Postgres,
+                "PostgreSQL plain single-row UPDATE per transaction, c",
+                &self.postgres_baseline,
+            ),
+        ];
+        for (store, what, measured) in baselines {
+            for b in measured {
+                let m = &b.plain_update;
+                let reject = find(&self.rows, store, Kind::Reject, b.concurrency);
+                out.push_str(&format!(
+                    "{what}={}: {:.0}/s (p50 {:.2} ms, p99 {:.2} ms); service reject / this: {}\n",
+                    b.concurrency,
+                    m.per_second,
+                    m.p50_ms,
+                    m.p99_ms,
+                    over(reject, m),
+                ));
+            }
         }
         out.push('\n');
         out.push_str("| target | wanted | measured | met |\n|---|---|---|---|\n");
@@ -314,6 +321,12 @@ fn targets(
         .reduce(f64::max);
     vec![
         at_least("show ratio, c=16", 0.60, ratio16(Kind::ShowToken)),
+        at_most(
+            "SQLite RssAnon after show, c=16",
+            150.0,
+            "MiB",
+            sqlite(Kind::ShowToken, 16).map(|r| r.anon_rss_mib),
+        ),
         at_least("list offset 0 ratio, c=16", 0.25, ratio16(shallow)),
         at_least("list offset 1000 ratio, c=16", 0.25, ratio16(deep)),
         at_most("list offset 0 p99, c=64", 10.0, "ms", p99_64(shallow)),

@@ -198,7 +198,10 @@ async fn a_refused_job_in_a_batch_fails_alone_and_the_others_commit() {
         ids.push(w.raise("bob").await.0);
     }
     let refused = ids[5].clone();
-    assert_eq!(w.act("bob", &refused, "reject", json!({})).await.status, 200);
+    assert_eq!(
+        w.act("bob", &refused, "reject", json!({})).await.status,
+        200
+    );
     let events = w.audit_events().await;
     let answers = futures_util::future::join_all(
         ids.iter()
