@@ -206,6 +206,11 @@ fn json_of(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
+/// An engineer's SSH public key (the private half was thrown away).
+const EVE_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIALr04DS/b/6jxo1sPkXXtllOBKf1n1G9TSPOAEvOYbq ops-laptop";
+const EVE_FINGERPRINT: &str = "SHA256:CwjrahfGvqNOtW2kI6E+EV+fR3zYiN5ZKMWWVeOUpk4";
+
 /// Every admin command in table and JSON mode, on one installation.
 #[test]
 fn admin_commands_in_table_and_json_modes() {
@@ -369,6 +374,29 @@ fn admin_commands_in_table_and_json_modes() {
     let shown = json_of(&ok("--output json admin domain show --name acme"));
     assert_eq!(shown["users"], serde_json::json!(["bob"]));
 
+    // SSH keys, webhook subscriptions and the broker's host key are administrative too.
+    std::fs::write(d.join("eve.pub"), format!("{EVE_KEY}\n")).unwrap();
+    ok("admin engineer add-ssh-key --name eve --public-key-file eve.pub");
+    ok(&format!(
+        "admin engineer remove-ssh-key --name eve --fingerprint {EVE_FINGERPRINT}"
+    ));
+    let hook = json_of(&ok(
+        "--output json admin webhook create --domain acme --url https://hooks.example.com/in",
+    ));
+    let hook_id = hook["id"].as_str().unwrap();
+    let rotated = json_of(&ok(&format!(
+        "--output json admin webhook rotate-secret --domain acme --id {hook_id}"
+    )));
+    let secrets = [
+        hook["secret"].as_str().unwrap(),
+        rotated["secret"].as_str().unwrap(),
+    ];
+    ok(&format!(
+        "admin webhook delete --domain acme --id {hook_id}"
+    ));
+    ok("ssh host-key");
+    ok("ssh host-key");
+
     // Every change above is in the audit trail, made by the operator, with before/after.
     let events = json_of(&ok("--output json audit list --limit 1000"));
     let events = events.as_array().unwrap();
@@ -391,9 +419,42 @@ fn admin_commands_in_table_and_json_modes() {
         "access_key.disabled",
         "access_key.enabled",
         "access_key.deleted",
+        "ssh_key.added",
+        "ssh_key.removed",
+        "webhook.created",
+        "webhook.secret_rotated",
+        "webhook.deleted",
+        "broker.host_key_created",
     ] {
         assert!(kinds.contains(kind), "{kind} is not audited: {kinds:?}");
     }
+    let of_kind = |kind: &str| -> Vec<&serde_json::Value> {
+        events.iter().filter(|e| e["type"] == kind).collect()
+    };
+    assert_eq!(
+        of_kind("broker.host_key_created").len(),
+        1,
+        "the host key is made once, then read"
+    );
+    let removed = json_of(of_kind("ssh_key.removed")[0]["note"].as_str().unwrap());
+    assert_eq!(removed["before"]["fingerprint"], EVE_FINGERPRINT);
+    assert!(removed["after"].is_null(), "{removed}");
+    let rotation = json_of(
+        of_kind("webhook.secret_rotated")[0]["note"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(rotation["before"]["url"], "https://hooks.example.com/in");
+    assert!(
+        rotation["after"]["previous_secret_until"].is_string(),
+        "{rotation}"
+    );
+    assert!(
+        events.iter().all(|e| secrets
+            .iter()
+            .all(|s| !e["note"].as_str().unwrap().contains(&s[6..]))),
+        "no webhook secret in the trail"
+    );
     assert!(
         events
             .iter()
@@ -424,18 +485,29 @@ fn admin_commands_in_table_and_json_modes() {
     assert_eq!(verified["result"], "ok");
     assert!(verified["events"].as_u64().unwrap() >= 20, "{verified}");
 
-    // A tampered administrative event fails verification.
+    // A tampered administrative event fails verification: an older one, and one of
+    // those that landed later (an SSH key said to be someone else's).
     let conn = rusqlite::Connection::open(d.join("data/support-access.db")).unwrap();
-    conn.execute(
-        "UPDATE audit_events SET note = replace(note, 'bob@example.com', 'eve@example.com') \
-         WHERE kind = 'user.updated'",
-        [],
-    )
-    .unwrap();
+    let edit = |kind: &str, from: &str, to: &str| {
+        let sql = "UPDATE audit_events SET note = replace(note, ?1, ?2) WHERE kind = ?3";
+        assert!(conn.execute(sql, [from, to, kind]).unwrap() >= 1, "{kind}");
+    };
+    for (kind, from, to) in [
+        ("user.updated", "bob@example.com", "eve@example.com"),
+        ("ssh_key.added", "ops-laptop", "someone-else"),
+    ] {
+        edit(kind, from, to);
+        let o = admin(d, &["audit", "verify"], "");
+        edit(kind, to, from);
+        assert_eq!(o.status.code(), Some(1), "{kind}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("FAILED") && err.contains("altered"),
+            "{kind}: {err}"
+        );
+    }
     let o = admin(d, &["audit", "verify"], "");
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("FAILED") && err.contains("altered"), "{err}");
+    assert!(o.status.success(), "restored, the chains verify again");
 }
 
 #[test]

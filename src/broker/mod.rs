@@ -80,7 +80,7 @@ pub async fn spawn(
     stop: watch::Receiver<bool>,
 ) -> Result<JoinHandle<()>, String> {
     let key = app
-        .broker_host_key()
+        .broker_host_key(crate::domain::audit::Actor::system())
         .await
         .map_err(|e| crate::causes::Causes(&e).to_string())?;
     let russh = Arc::new(russh_config(key, &config));

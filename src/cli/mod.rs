@@ -109,9 +109,10 @@ impl From<crate::service::ServiceError> for CliError {
             E::Invalid(_) => "invalid",
             E::NotFound | E::Missing(_) | E::Store(S::NotFound) => "not_found",
             E::Duplicate(_) | E::Store(S::Duplicate(_)) => "duplicate",
-            E::Conflict(_) | E::SessionConflict(_) | E::Store(S::Transition(_) | S::Session(_)) => {
-                "conflict"
-            }
+            E::Conflict(_)
+            | E::SessionConflict(_)
+            | E::IdempotencyKeyReused
+            | E::Store(S::Transition(_) | S::Session(_)) => "conflict",
             E::Forbidden(_) => "forbidden",
             E::Unauthenticated(_) => "unauthenticated",
             E::Busy { .. } | E::Store(S::Unavailable(_)) => "unavailable",

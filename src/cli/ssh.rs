@@ -18,7 +18,9 @@ pub async fn run(global: &GlobalArgs, command: SshCommand) -> CliResult {
     let app = crate::server::open_app(&settings, Clock::System).await?;
     match command {
         SshCommand::HostKey => {
-            let key = app.broker_host_key().await?;
+            let key = app
+                .broker_host_key(crate::domain::audit::Actor::cli(&super::admin::os_user()))
+                .await?;
             let (line, fingerprint) = crate::broker::describe_host_key(&key);
             match global.output {
                 super::Output::Json => global

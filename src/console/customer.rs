@@ -135,10 +135,11 @@ pub async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<ListQu
         let (total, rows) = app
             .list_authorizations(&v.principal, group, &filter)
             .await?;
-        Ok::<_, ServiceError>((filter, counts, total, rows))
+        let groups = app.my_operator_groups(&v.principal).await?;
+        Ok::<_, ServiceError>((filter, counts, total, rows, groups))
     }
     .await;
-    let (filter, counts, total, rows) = match result {
+    let (filter, counts, total, rows, groups) = match result {
         Ok(found) => found,
         Err(e) => return layout::failure(v.lang, e),
     };
@@ -170,7 +171,17 @@ pub async fn list(State(app): State<Arc<App>>, v: Viewer, Query(q): Query<ListQu
                     div { label for="f-incident" { (t(M::IncidentId)) } input #f-incident name="incident_id" maxlength="64" value=[nonempty(&q.incident_id)]; }
                     div { label for="f-description" { (t(M::Summary)) } input #f-description name="description" maxlength="2000" value=[nonempty(&q.description)]; }
                     div { label for="f-submitter" { (t(M::Submitter)) } input #f-submitter name="submitter" maxlength="64" value=[nonempty(&q.submitter)]; }
-                    div { label for="f-group" { (t(M::OperatorGroup)) } input #f-group name="group" maxlength="64" value=[group]; }
+                    @if !groups.is_empty() {
+                        div {
+                            label for="f-group" { (t(M::OperatorGroup)) }
+                            select #f-group name="group" {
+                                option value="" { (t(M::NoGroup)) }
+                                @for g in &groups {
+                                    option value=(g.id) selected[group == Some(g.id.as_str())] { (g.name) }
+                                }
+                            }
+                        }
+                    }
                 }
                 button.primary type="submit" { (t(M::Apply)) }
                 " "

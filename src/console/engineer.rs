@@ -1,5 +1,5 @@
-//! Engineer pages: raise a request, follow my requests, recall a pending one. Through
-//! the same use cases as the provider API.
+//! Engineer pages: raise a request, follow my requests, recall a pending one, my SSH
+//! keys for the broker. Through the same use cases as the provider API.
 
 use std::sync::Arc;
 
@@ -19,7 +19,7 @@ use crate::domain::catalog::{CONTENT_TYPES, CatalogEntry, RESOURCE_TYPES, VISIT_
 use crate::domain::time::parse_time_zone;
 use crate::domain::{AuthorizationId, Status};
 use crate::service::{App, ServiceError};
-use crate::store::{ListFilter, Page};
+use crate::store::{ListFilter, Page, SshKeyRecord};
 
 const PAGE_SIZE: u32 = 20;
 /// Targets one request may name (the provider API's limit).
@@ -271,6 +271,108 @@ pub async fn raise(State(app): State<Arc<App>>, v: Viewer, Form(values): Form<Va
             *response.status_mut() = StatusCode::BAD_REQUEST;
             response
         }
+        Err(e) => layout::failure(v.lang, e),
+    }
+}
+
+/// The SSH-keys form as posted: a pasted public key, or the key to remove.
+#[derive(Deserialize)]
+pub struct KeyForm {
+    public_key: Option<String>,
+    fingerprint: Option<String>,
+}
+
+fn keys_page(v: &Viewer, keys: &[SshKeyRecord], pasted: &str, error: Option<String>) -> Markup {
+    let lang = v.lang;
+    let t = |m: M| m.text(lang);
+    html! {
+        h1 { (t(M::MySshKeys)) }
+        p.hint { (t(M::SshKeysHint)) }
+        @if keys.is_empty() {
+            p.empty { (t(M::NoSshKeys)) }
+        } @else {
+            (table(lang, M::MySshKeys, &[M::Fingerprint, M::Type, M::Comment, M::Added, M::Remove], true, html! {
+                @for k in keys {
+                    tr {
+                        td data-label=(t(M::Fingerprint)) { code { (k.fingerprint) } }
+                        td data-label=(t(M::Type)) { (k.algorithm) }
+                        td data-label=(t(M::Comment)) { (k.comment) }
+                        td data-label=(t(M::Added)) { (when(k.created_at)) }
+                        td {
+                            form.inline method="post" action="/console/keys/remove" {
+                                input type="hidden" name="csrf" value=(v.csrf);
+                                input type="hidden" name="fingerprint" value=(k.fingerprint);
+                                button.secondary type="submit" aria-label={ (t(M::Remove)) " " (k.fingerprint) } { (t(M::Remove)) }
+                            }
+                        }
+                    }
+                }
+            }))
+        }
+        h2 { (t(M::AddSshKey)) }
+        @if let Some(message) = error { p.alert role="alert" { (message) } }
+        form method="post" action="/console/keys" {
+            input type="hidden" name="csrf" value=(v.csrf);
+            label for="public_key" { (t(M::PublicKey)) }
+            textarea #public_key name="public_key" rows="4" maxlength="16384" required spellcheck="false" autocomplete="off" { (pasted) }
+            button.primary type="submit" { (t(M::AddSshKey)) }
+        }
+    }
+}
+
+async fn show_keys(
+    app: &App,
+    v: &Viewer,
+    pasted: &str,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let keys = match app.list_ssh_keys(&v.principal).await {
+        Ok(keys) => keys,
+        Err(e) => return layout::failure(v.lang, e),
+    };
+    let (status, message) = match error {
+        Some((status, message)) => (status, Some(message)),
+        None => (StatusCode::OK, None),
+    };
+    let body = keys_page(v, &keys, pasted, message);
+    let mut response = page(&v.chrome(), M::MySshKeys.text(v.lang), body);
+    *response.status_mut() = status;
+    response
+}
+
+/// My SSH keys: the keys the broker accepts from me, a paste box to add one.
+pub async fn keys(State(app): State<Arc<App>>, v: Viewer) -> Response {
+    show_keys(&app, &v, "", None).await
+}
+
+pub async fn add_key(
+    State(app): State<Arc<App>>,
+    v: Viewer,
+    Form(form): Form<KeyForm>,
+) -> Response {
+    let pasted = form.public_key.unwrap_or_default();
+    match app.add_ssh_key(&v.principal, pasted.trim()).await {
+        Ok(_) => Redirect::to("/console/keys").into_response(),
+        Err(e @ (ServiceError::Invalid(_) | ServiceError::Duplicate(_))) => {
+            let status = match e {
+                ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::CONFLICT,
+            };
+            let message = layout::error_text(v.lang, e);
+            show_keys(&app, &v, &pasted, Some((status, message))).await
+        }
+        Err(e) => layout::failure(v.lang, e),
+    }
+}
+
+pub async fn remove_key(
+    State(app): State<Arc<App>>,
+    v: Viewer,
+    Form(form): Form<KeyForm>,
+) -> Response {
+    let fingerprint = form.fingerprint.unwrap_or_default();
+    match app.remove_ssh_key(&v.principal, &fingerprint).await {
+        Ok(()) => Redirect::to("/console/keys").into_response(),
         Err(e) => layout::failure(v.lang, e),
     }
 }

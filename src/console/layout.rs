@@ -52,6 +52,7 @@ pub fn page(chrome: &Chrome, title: &str, body: Markup) -> Response {
                             @if p.is_engineer() {
                                 a href="/console/mine" { (t(M::MyRequests)) }
                                 a href="/console/raise" { (t(M::RaiseRequest)) }
+                                a href="/console/keys" { (t(M::MySshKeys)) }
                             } @else {
                                 a href="/console/requests" { (t(M::Requests)) }
                             }

@@ -97,6 +97,8 @@ pub fn router(config: ConsoleConfig) -> Router<Arc<App>> {
             "/console/raise",
             get(engineer::raise_page).post(engineer::raise),
         )
+        .route("/console/keys", get(engineer::keys).post(engineer::add_key))
+        .route("/console/keys/remove", post(engineer::remove_key))
         .route("/console/{*rest}", get(layout::not_found_page))
         .layer(axum::middleware::from_fn(auth::require_csrf))
         .layer(axum::middleware::from_fn(security_headers))

@@ -183,8 +183,13 @@ fn ocsf_class(kind: &str) -> (u32, u32) {
         // Authorize Session: an engineer's session on a granted authorization.
         "session_opened" => (3003, 1),
         // API Activity: the workflow and everything else administrative.
-        "raise" | "domain.created" | "access_key.created" => (6003, 1),
-        "access_key.deleted" => (6003, 4),
+        "raise"
+        | "domain.created"
+        | "access_key.created"
+        | "ssh_key.added"
+        | "webhook.created"
+        | "broker.host_key_created" => (6003, 1),
+        "access_key.deleted" | "ssh_key.removed" | "webhook.deleted" => (6003, 4),
         _ => (6003, 3),
     }
 }

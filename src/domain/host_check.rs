@@ -120,6 +120,16 @@ impl HostCheckOutcome {
         }
     }
 
+    /// Every failure to reach an SSH server (refused, silent, not SSH, outside
+    /// `target_networks`) gets the one "unreachable" answer, and takes as long as the
+    /// slowest of them (the check's timeout), so its timing tells them apart no better.
+    pub fn answers_as_unreachable(self) -> bool {
+        matches!(
+            self,
+            HostCheckOutcome::Unreachable | HostCheckOutcome::TimedOut | HostCheckOutcome::NotSsh
+        )
+    }
+
     /// The `error_code` of the 200 response; `None` means the login succeeded.
     pub fn error_code(self) -> Option<&'static str> {
         match self {
@@ -216,6 +226,28 @@ mod tests {
             Timestamp::UNIX_EPOCH,
             SignedDuration::from_hours(72),
         )
+    }
+
+    #[test]
+    fn the_outcomes_padded_to_the_timeout_are_those_answered_as_unreachable() {
+        let all = [
+            LoginAccepted,
+            CredentialsRefused,
+            Unreachable,
+            TimedOut,
+            NotSsh,
+            NoCommonAlgorithm,
+            NoPasswordAuth,
+            HostKeyChanged,
+        ];
+        let unreachable = Unreachable.message(Language::En);
+        for o in all {
+            assert_eq!(
+                o.answers_as_unreachable(),
+                o.message(Language::En) == unreachable,
+                "{o:?}"
+            );
+        }
     }
 
     #[test]

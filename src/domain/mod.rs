@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod confirm;
 pub mod event;
 pub mod host_check;
+pub mod idempotency;
 pub mod ids;
 pub mod locale;
 pub mod network_policy;

@@ -28,6 +28,7 @@ const NOT_FOUND: &str = "OSM.01010101";
 const CONFLICT: &str = "OSM.01010102";
 const TOO_LARGE: &str = "OSM.01010103";
 const TOO_MANY: &str = "OSM.01010104";
+const IDEMPOTENCY_KEY_REUSED: &str = "OSM.01010105";
 const FAILED: &str = "OSM.01010014";
 
 #[derive(Debug, Clone)]
@@ -254,6 +255,12 @@ impl From<ServiceError> for ApiError {
             ServiceError::Store(StoreError::Session(why)) => session_conflict(why.message()),
             ServiceError::Duplicate(what) => duplicate(what),
             ServiceError::Store(StoreError::Duplicate(cause)) => duplicate(&cause.to_string()),
+            ServiceError::IdempotencyKeyReused => ApiError::fixed(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                IDEMPOTENCY_KEY_REUSED,
+                "The Idempotency-Key was already used with a different request (method, path or body); use a new key for a new request.",
+                "该 Idempotency-Key 已用于另一个不同的请求（方法、路径或请求体不同）；新请求请使用新的键。",
+            ),
             ServiceError::Busy { retry_after_secs } => too_many(
                 *retry_after_secs,
                 "Too many requests are in progress; retry after",

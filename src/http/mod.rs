@@ -6,6 +6,7 @@ pub mod connections;
 mod customer;
 pub mod error;
 mod health;
+mod idempotency;
 mod identity;
 pub mod input;
 pub mod middleware;
@@ -36,6 +37,14 @@ pub fn router(
     };
     let authenticated =
         || axum::middleware::from_fn_with_state(auth.clone(), middleware::authenticate);
+    // The provider's writes a client may retry with an `Idempotency-Key`; inside
+    // authentication, which the route layer below adds around them.
+    let keyed = idempotency::IdempotencyState {
+        app: app.clone(),
+        body_limit: config.body_limit,
+    };
+    let idempotent =
+        || axum::middleware::from_fn_with_state(keyed.clone(), idempotency::idempotent);
 
     let customer = Router::new()
         .route("/authorizations", get(customer::list_authorizations))
@@ -65,7 +74,12 @@ pub fn router(
 
     let session = "/authorizations/{authorization_id}/details/{detail_id}/sessions/{session_id}";
     let provider = Router::new()
-        .route("/authorizations", post(provider::raise).get(provider::list))
+        .route(
+            "/authorizations",
+            post(provider::raise)
+                .layer(idempotent())
+                .get(provider::list),
+        )
         .route("/authorizations/{authorization_id}", get(provider::show))
         .route(
             "/authorizations/{authorization_id}/recall",
@@ -73,7 +87,7 @@ pub fn router(
         )
         .route(
             "/authorizations/{authorization_id}/details/{detail_id}/sessions",
-            post(provider::open_session),
+            post(provider::open_session).layer(idempotent()),
         )
         .route(
             "/authorizations/{authorization_id}/details/{detail_id}/host-key/reset",
@@ -81,11 +95,11 @@ pub fn router(
         )
         .route(
             &format!("{session}/operations"),
-            post(provider::append_operations),
+            post(provider::append_operations).layer(idempotent()),
         )
         .route(
             &format!("{session}/file-transfers"),
-            post(provider::append_file_transfers),
+            post(provider::append_file_transfers).layer(idempotent()),
         )
         .route(&format!("{session}/close"), post(provider::close_session))
         .route(

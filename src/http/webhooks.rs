@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::input::{Caller, JsonBody};
-use crate::service::App;
 use crate::service::webhooks::{Webhook, owner_of};
+use crate::service::{App, actor};
 use crate::store::DeliveryRecord;
 
 #[derive(Debug, Deserialize)]
@@ -77,10 +77,13 @@ impl From<DeliveryRecord> for DeliveryView {
 
 async fn create(
     app: &App,
+    p: &crate::domain::Principal,
     owner: Result<String, ApiError>,
     body: CreateBody,
 ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
-    let (webhook, secret) = app.create_webhook(&owner?, &body.url, body.events).await?;
+    let (webhook, secret) = app
+        .create_webhook(&actor(p), &owner?, &body.url, body.events)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(WebhookView::new(webhook, Some(secret))),
@@ -111,7 +114,7 @@ macro_rules! handlers {
                 Caller(p): Caller,
                 JsonBody(body): JsonBody<CreateBody>,
             ) -> Result<(StatusCode, Json<WebhookView>), ApiError> {
-                super::create(&app, owner(&p), body).await
+                super::create(&app, &p, owner(&p), body).await
             }
 
             pub async fn list(
@@ -126,7 +129,7 @@ macro_rules! handlers {
                 Caller(p): Caller,
                 Path(id): Path<String>,
             ) -> Result<StatusCode, ApiError> {
-                app.delete_webhook(&owner(&p)?, &id).await?;
+                app.delete_webhook(&actor(&p), &owner(&p)?, &id).await?;
                 Ok(StatusCode::NO_CONTENT)
             }
 
@@ -135,7 +138,9 @@ macro_rules! handlers {
                 Caller(p): Caller,
                 Path(id): Path<String>,
             ) -> Result<Json<serde_json::Value>, ApiError> {
-                let secret = app.rotate_webhook_secret(&owner(&p)?, &id).await?;
+                let secret = app
+                    .rotate_webhook_secret(&actor(&p), &owner(&p)?, &id)
+                    .await?;
                 Ok(Json(serde_json::json!({"id": id, "secret": secret})))
             }
 

@@ -140,7 +140,7 @@ impl App {
 
 impl Admin<'_> {
     /// Applies `change` with its audit event in one transaction.
-    async fn record(
+    pub(super) async fn record(
         &self,
         chain: &str,
         change: AdminChange,

@@ -2,12 +2,12 @@
 //! and first-hand session records. The broker (`src/broker`) calls these, as HTTP and
 //! the CLI call the rest of the service layer.
 
-use crate::domain::audit::{Actor, AuditDraft};
+use crate::domain::audit::{Actor, AuditDraft, SYSTEM_CHAIN};
 use crate::domain::broker::{BrokerLogin, Refusal, gate, parse_login};
 use crate::domain::secret::Secret;
 use crate::domain::session::{Operation, Session, SessionSource};
 use crate::domain::{Authorization, AuthorizationId, DetailId, Scope, SessionId};
-use crate::store::{HostCheckRecord, SessionRef, StoreError, UserRecord};
+use crate::store::{AdminChange, HostCheckRecord, SessionRef, StoreError, UserRecord};
 
 use super::identity::PROVIDER_DOMAIN;
 use super::live_sessions::LiveSession;
@@ -337,25 +337,52 @@ impl App {
 const HOST_KEY_CONTEXT: &str = "broker_host_key";
 
 impl App {
-    /// The broker's ed25519 host key: created and sealed in the database on first use,
-    /// shared by every instance on the same database.
-    pub async fn broker_host_key(&self) -> ServiceResult<russh::keys::PrivateKey> {
-        use russh::keys::{Algorithm, PrivateKey, ssh_key::LineEnding};
+    /// The broker's ed25519 host key: made and sealed in the database on first use
+    /// (audited as made by `by`), shared by every instance on the same database.
+    pub async fn broker_host_key(&self, by: Actor) -> ServiceResult<russh::keys::PrivateKey> {
+        use russh::keys::{Algorithm, HashAlg, PrivateKey, ssh_key::LineEnding};
         let internal = |e: crate::store::Cause| ServiceError::internal("broker host key", e);
+        let open = |stored: &[u8]| -> ServiceResult<PrivateKey> {
+            let pem = self
+                .secrets
+                .open(stored, HOST_KEY_CONTEXT)
+                .map_err(|e| internal(e.into()))?;
+            PrivateKey::from_openssh(&*pem).map_err(|e| internal(e.into()))
+        };
+        if let Some(stored) = self.store.broker_host_key().await? {
+            return open(&stored);
+        }
         let fresh = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)
             .map_err(|e| internal(e.into()))?;
         let pem = fresh
             .to_openssh(LineEnding::LF)
             .map_err(|e| internal(e.into()))?;
-        let sealed = self.secrets.seal(pem.as_bytes(), HOST_KEY_CONTEXT);
-        let stored = self
-            .store
-            .sealed_broker_host_key(sealed, self.clock.now())
-            .await?;
-        let pem = self
-            .secrets
-            .open(&stored, HOST_KEY_CONTEXT)
-            .map_err(|e| internal(e.into()))?;
-        PrivateKey::from_openssh(&*pem).map_err(|e| internal(e.into()))
+        let change = AdminChange::CreateBrokerHostKey {
+            sealed: self.secrets.seal(pem.as_bytes(), HOST_KEY_CONTEXT),
+            created_at: self.clock.now(),
+        };
+        let after = serde_json::json!({
+            "algorithm": fresh.algorithm().as_str(),
+            "fingerprint": fresh.public_key().fingerprint(HashAlg::Sha256).to_string(),
+        });
+        match self
+            .admin(by)
+            .record(
+                SYSTEM_CHAIN,
+                change,
+                "broker.host_key_created",
+                None,
+                Some(after),
+            )
+            .await
+        {
+            // Another instance made one first: that one is everyone's.
+            Ok(()) | Err(ServiceError::Store(StoreError::Duplicate(_))) => {}
+            Err(e) => return Err(e),
+        }
+        let stored = self.store.broker_host_key().await?.ok_or_else(|| {
+            ServiceError::broken("the broker host key is missing after it was made")
+        })?;
+        open(&stored)
     }
 }

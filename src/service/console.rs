@@ -10,7 +10,7 @@ use crate::crypto::token;
 use crate::domain::principal::CredentialKind;
 use crate::domain::secret::Secret;
 use crate::domain::{AuditEvent, AuthorizationId, Principal, Rule, Status, ValidationError};
-use crate::store::{AuditFilter, ConsoleSessionRecord, ListFilter};
+use crate::store::{AuditFilter, ConsoleSessionRecord, GroupRecord, ListFilter};
 
 use super::identity::DomainRef;
 use super::{App, ServiceError, ServiceResult};
@@ -31,6 +31,22 @@ pub struct ConsoleViewer {
 }
 
 impl App {
+    /// The operator groups `p` is a member of (the group switch offers them), by name.
+    pub async fn my_operator_groups(&self, p: &Principal) -> ServiceResult<Vec<GroupRecord>> {
+        let mut mine = Vec::new();
+        for g in self.store.list_groups(&p.domain_id).await? {
+            let view = self
+                .store
+                .group_view(&p.domain_id, &g.id, &p.user_id)
+                .await?;
+            if view.is_some_and(|v| v.is_operator && v.caller_is_member) {
+                mine.push(g);
+            }
+        }
+        mine.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(mine)
+    }
+
     /// Checks the password as `POST /v3/auth/tokens` does, under the same throttles
     /// (per user name and per source address), and opens a session; returns its
     /// cookie value.

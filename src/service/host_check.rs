@@ -105,15 +105,15 @@ struct Check {
 }
 
 impl Check {
-    /// Tries the login and records the outcome.
+    /// Tries the login by `deadline` (resolution and login share it) and records the
+    /// outcome.
     async fn run(
         self,
         checks: &HostChecks,
         store: &dyn Store,
         clock: &Clock,
+        deadline: tokio::time::Instant,
     ) -> ServiceResult<HostCheckOutcome> {
-        // Resolution and login share one deadline.
-        let deadline = tokio::time::Instant::now() + checks.timeout;
         let resolved = tokio::time::timeout_at(
             deadline,
             resolve_allowed(&self.networks, &self.host, self.login.port),
@@ -239,11 +239,17 @@ impl App {
             self.store.clone(),
             self.clock.clone(),
         );
+        let deadline = tokio::time::Instant::now() + self.host_checks.timeout;
         // A task of its own, so that a check that reached the host is recorded (and holds
         // its slot) even if the caller stops waiting for the answer.
         tokio::spawn(async move {
-            let outcome = check.run(&checks, store.as_ref(), &clock).await;
+            let outcome = check.run(&checks, store.as_ref(), &clock, deadline).await;
             drop(slot);
+            // A closed port answers at once, a silent address only at the timeout: every
+            // "unreachable" is answered at the timeout, so the time tells nothing either.
+            if outcome.as_ref().is_ok_and(|o| o.answers_as_unreachable()) {
+                tokio::time::sleep_until(deadline).await;
+            }
             outcome
         })
         .await

@@ -9,6 +9,7 @@ pub mod console;
 pub mod credential_cache;
 pub mod customer;
 pub mod host_check;
+pub mod idempotency;
 pub mod identity;
 pub mod in_flight;
 pub mod live_sessions;
@@ -107,6 +108,9 @@ pub enum ServiceError {
     /// Too many failed attempts from this caller; wait before the next one.
     #[error("throttled: retry after {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// An `Idempotency-Key` sent again with another request than its first.
+    #[error("the Idempotency-Key was used with another request")]
+    IdempotencyKeyReused,
     /// The store failed: unavailable, broken, or a uniqueness constraint the use case
     /// did not name (`StoreError::Duplicate`).
     #[error(transparent)]
@@ -190,7 +194,7 @@ impl SessionPath {
 }
 
 /// The actor recorded in audit events.
-fn actor(p: &Principal) -> Actor {
+pub fn actor(p: &Principal) -> Actor {
     Actor::new(p.user_id.clone(), p.user_name.clone())
 }
 

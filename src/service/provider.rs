@@ -10,7 +10,7 @@ use crate::domain::{
     Action, Authorization, AuthorizationId, DetailId, Principal, Rule, Scope, SessionId,
     ValidationError,
 };
-use crate::store::{ListFilter, StoreError, TransitionRequest};
+use crate::store::{ListFilter, SessionRef, StoreError, TransitionRequest};
 
 use super::network_policy::{Refusal, resolve_allowed};
 use super::{App, ServiceError, ServiceResult, SessionPath, actor};
@@ -188,7 +188,7 @@ impl App {
         input: &[OperationInput],
     ) -> ServiceResult<usize> {
         let target = path.within(p.provider_scope()?)?;
-        let ops = validate_operations(input, self.record_window())?;
+        let ops = validate_operations(input, self.record_window(&target).await?)?;
         let count = ops.len();
         self.store
             .append_operations(target, ops, actor(p), self.clock.now())
@@ -203,7 +203,7 @@ impl App {
         input: &[FileTransferInput],
     ) -> ServiceResult<usize> {
         let target = path.within(p.provider_scope()?)?;
-        let items = validate_file_transfers(input, self.record_window())?;
+        let items = validate_file_transfers(input, self.record_window(&target).await?)?;
         let count = items.len();
         self.store
             .append_file_transfers(target, items, actor(p), self.clock.now())
@@ -211,15 +211,14 @@ impl App {
         Ok(count)
     }
 
-    /// A session is open (the store refuses appends to others) and lies inside its
-    /// authorization's window, which lasts at most `max_window`: what it records happened
-    /// since then.
-    fn record_window(&self) -> RecordWindow {
-        let now = self.clock.now();
-        RecordWindow {
-            earliest: now - self.policy.max_window,
-            now,
-        }
+    /// What a session records happened between its start and now (the store refuses
+    /// appends to sessions that are closed). Its start never changes, so it is read
+    /// before the append.
+    async fn record_window(&self, target: &SessionRef) -> ServiceResult<RecordWindow> {
+        Ok(RecordWindow {
+            earliest: self.store.session_started_at(target).await?,
+            now: self.clock.now(),
+        })
     }
 
     pub async fn close_session(&self, p: &Principal, path: SessionPath) -> ServiceResult<()> {

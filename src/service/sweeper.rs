@@ -48,6 +48,11 @@ pub fn spawn(
                     tracing::warn!(error = %crate::causes::Causes(&e), "expiry sweep failed; will retry");
                 }
             }
+            match app.forget_idempotency_keys().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(forgotten = n, "idempotency keys pruned"),
+                Err(e) => tracing::warn!(error = %e, "idempotency key pruning failed; will retry"),
+            }
         }
     })
 }

@@ -11,11 +11,14 @@ use tokio::sync::watch;
 
 use super::{App, ServiceError, ServiceResult, new_hex_id};
 use crate::crypto::webhook::{WebhookSecret, signature_header};
+use crate::domain::audit::{Actor, SYSTEM_CHAIN};
 use crate::domain::event::EventPattern;
 use crate::domain::principal::Forbidden;
+use crate::domain::time::format_utc;
 use crate::domain::{Principal, PrincipalKind, Rule, ValidationError};
 use crate::store::{
-    DeliveryJob, DeliveryOutcome, DeliveryRecord, FinishedDelivery, PROVIDER_OWNER, WebhookRecord,
+    AdminChange, DeliveryJob, DeliveryOutcome, DeliveryRecord, FinishedDelivery, PROVIDER_OWNER,
+    WebhookRecord,
 };
 
 /// How long the previous secret keeps signing after a rotation.
@@ -62,6 +65,11 @@ pub fn owner_of(p: &Principal, provider: bool) -> Result<String, Forbidden> {
     }
 }
 
+/// A subscription's non-secret fields, for the audit.
+fn webhook_fields(w: &WebhookRecord) -> Value {
+    json!({ "id": w.id, "owner": w.owner, "url": w.url, "events": w.events, "enabled": w.enabled })
+}
+
 fn valid_url(url: &str) -> Result<(), ValidationError> {
     let parsed =
         reqwest::Url::parse(url).map_err(|_| ValidationError::new("url", Rule::Malformed))?;
@@ -100,9 +108,34 @@ impl App {
             .map_err(|e| ServiceError::internal("cannot open the webhook secret", e))
     }
 
-    /// Creates a subscription; returns it and its secret (`whsec_…`), shown this once.
+    /// The audit chain of `owner`'s subscriptions: the customer domain's, or the
+    /// provider domain's (`system` before the provider has one).
+    async fn webhook_chain(&self, owner: &str) -> ServiceResult<String> {
+        if owner != PROVIDER_OWNER {
+            return Ok(owner.to_owned());
+        }
+        Ok(self
+            .store
+            .domain_by_name(super::identity::PROVIDER_DOMAIN)
+            .await?
+            .map_or_else(|| SYSTEM_CHAIN.to_owned(), |d| d.id))
+    }
+
+    /// `owner`'s subscription `id`, as stored.
+    async fn webhook_of(&self, owner: &str, id: &str) -> ServiceResult<WebhookRecord> {
+        self.store
+            .webhooks(owner)
+            .await?
+            .into_iter()
+            .find(|w| w.id == id)
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// Creates a subscription, audited as made by `actor`; returns it and its secret
+    /// (`whsec_…`), shown this once.
     pub async fn create_webhook(
         &self,
+        actor: &Actor,
         owner: &str,
         url: &str,
         events: Vec<String>,
@@ -122,7 +155,17 @@ impl App {
             enabled: true,
             created_at: self.clock.now(),
         };
-        self.store.create_webhook(record.clone()).await?;
+        let chain = self.webhook_chain(owner).await?;
+        let after = webhook_fields(&record);
+        self.admin(actor.clone())
+            .record(
+                &chain,
+                AdminChange::CreateWebhook(record.clone()),
+                "webhook.created",
+                None,
+                Some(after),
+            )
+            .await?;
         Ok((Webhook::from(&record), secret.text().to_string()))
     }
 
@@ -131,16 +174,52 @@ impl App {
         Ok(all.iter().map(Webhook::from).collect())
     }
 
-    pub async fn delete_webhook(&self, owner: &str, id: &str) -> ServiceResult<()> {
-        Ok(self.store.delete_webhook(owner, id).await?)
+    pub async fn delete_webhook(&self, actor: &Actor, owner: &str, id: &str) -> ServiceResult<()> {
+        let before = self.webhook_of(owner, id).await?;
+        let change = AdminChange::DeleteWebhook {
+            owner: owner.to_owned(),
+            id: id.to_owned(),
+        };
+        let chain = self.webhook_chain(owner).await?;
+        self.admin(actor.clone())
+            .record(
+                &chain,
+                change,
+                "webhook.deleted",
+                Some(webhook_fields(&before)),
+                None,
+            )
+            .await
     }
 
-    /// A new secret; the old one keeps signing for a day. Returns the new one.
-    pub async fn rotate_webhook_secret(&self, owner: &str, id: &str) -> ServiceResult<String> {
+    /// A new secret; the old one keeps signing for a day. Returns the new one; the
+    /// audit event records when the old one stops, never a secret.
+    pub async fn rotate_webhook_secret(
+        &self,
+        actor: &Actor,
+        owner: &str,
+        id: &str,
+    ) -> ServiceResult<String> {
+        let before = self.webhook_of(owner, id).await?;
         let secret = WebhookSecret::generate();
         let until = self.clock.now() + ROTATION_OVERLAP;
-        self.store
-            .rotate_webhook_secret(owner, id, self.seal_webhook_secret(id, &secret), until)
+        let change = AdminChange::RotateWebhookSecret {
+            owner: owner.to_owned(),
+            id: id.to_owned(),
+            secret_sealed: self.seal_webhook_secret(id, &secret),
+            overlap_until: until,
+        };
+        let mut after = webhook_fields(&before);
+        after["previous_secret_until"] = json!(format_utc(until));
+        let chain = self.webhook_chain(owner).await?;
+        self.admin(actor.clone())
+            .record(
+                &chain,
+                change,
+                "webhook.secret_rotated",
+                Some(webhook_fields(&before)),
+                Some(after),
+            )
             .await?;
         Ok(secret.text().to_string())
     }

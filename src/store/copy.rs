@@ -9,7 +9,7 @@ use super::sqlite::export::Snapshot;
 use super::{Store, StoreError, StoreResult};
 
 /// Every table, parents before children.
-pub const TABLES: [&str; 20] = [
+pub const TABLES: [&str; 21] = [
     "domains",
     "users",
     "engineer_ssh_keys",
@@ -30,6 +30,7 @@ pub const TABLES: [&str; 20] = [
     "outbox_events",
     "webhook_subscriptions",
     "webhook_deliveries",
+    "idempotency_keys",
 ];
 
 /// A stored value, whichever database it came from.

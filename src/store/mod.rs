@@ -17,6 +17,7 @@ use jiff::Timestamp;
 
 use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
 use crate::domain::event::OutboxEvent;
+use crate::domain::idempotency::KeyUse;
 use crate::domain::principal::GroupView;
 use crate::domain::session::{FileTransfer, Operation, Session, SessionRefused};
 use crate::domain::{
@@ -164,20 +165,8 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` notification events after `after_seq`, oldest first.
     async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>>;
 
-    // Webhooks.
-    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()>;
+    // Webhooks (created, deleted and rotated through `apply_admin_change`).
     async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>>;
-    /// `NotFound` unless `owner` has a subscription `id`.
-    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()>;
-    /// Stores a new sealed secret; the current one becomes the previous, signing until
-    /// `overlap_until`. `NotFound` unless `owner` has a subscription `id`.
-    async fn rotate_webhook_secret(
-        &self,
-        owner: &str,
-        id: &str,
-        secret_sealed: Vec<u8>,
-        overlap_until: Timestamp,
-    ) -> StoreResult<()>;
     /// Fans up to `limit` undispatched outbox events out to the enabled subscriptions
     /// they match (one delivery row each) and marks them dispatched; one instance at a
     /// time. Returns how many events it took.
@@ -205,6 +194,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Sessions.
     async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()>;
+    /// When the session started; `NotFound` unless it is visible in its scope.
+    async fn session_started_at(&self, target: &SessionRef) -> StoreResult<Timestamp>;
     async fn append_operations(
         &self,
         target: SessionRef,
@@ -274,17 +265,12 @@ pub trait Store: Send + Sync + 'static {
     async fn touch_console_session(&self, hash: &[u8; 32], now: Timestamp) -> StoreResult<()>;
     /// Ends the session (sign-out); ending one that is gone already is not an error.
     async fn delete_console_session(&self, hash: &[u8; 32]) -> StoreResult<()>;
-    // SSH broker.
-    /// `Duplicate` if the key is registered already (to anyone).
-    async fn insert_ssh_key(&self, key: SshKeyRecord) -> StoreResult<()>;
+    // SSH broker (keys added and removed, the host key made, through
+    // `apply_admin_change`).
     async fn list_ssh_keys(&self, user_id: &str) -> StoreResult<Vec<SshKeyRecord>>;
     async fn ssh_key_by_fingerprint(&self, fingerprint: &str) -> StoreResult<Option<SshKeyRecord>>;
-    /// `NotFound` if `user_id` has no such key.
-    async fn delete_ssh_key(&self, user_id: &str, fingerprint: &str) -> StoreResult<()>;
-    /// The broker's host key sealed with the data key, storing `sealed` if there is
-    /// none yet. Returns the stored one (another instance's, if it won a race).
-    async fn sealed_broker_host_key(&self, sealed: Vec<u8>, now: Timestamp)
-    -> StoreResult<Vec<u8>>;
+    /// The broker's host key sealed with the data key, if one was made.
+    async fn broker_host_key(&self) -> StoreResult<Option<Vec<u8>>>;
     /// A detail's login, password still sealed (the caller checked visibility).
     async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>>;
     /// Signals when any process may have ended someone's access (an authorization left
@@ -293,6 +279,24 @@ pub trait Store: Send + Sync + 'static {
     fn access_changes(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
         None
     }
+
+    // Idempotency keys.
+    /// Claims `claim.key` for its principal unless a live use of it exists: `None` when
+    /// this call claimed it, else that use. A use past its `expires_at`, or a claim that
+    /// never finished and was made before `stale_before`, is replaced.
+    async fn claim_idempotency_key(&self, claim: IdempotencyClaim) -> StoreResult<Option<KeyUse>>;
+    /// Records the answer to the request that claimed the key.
+    async fn finish_idempotency_key(
+        &self,
+        principal: &str,
+        key: &str,
+        status: u16,
+        body: Vec<u8>,
+    ) -> StoreResult<()>;
+    /// Drops an unfinished claim: its request failed, having written nothing.
+    async fn release_idempotency_key(&self, principal: &str, key: &str) -> StoreResult<()>;
+    /// Forgets the keys kept past their time; how many.
+    async fn prune_idempotency_keys(&self, now: Timestamp) -> StoreResult<u64>;
 
     // Audit.
     /// Every event of every chain, ordered by domain then sequence, plus each chain's head.

@@ -309,6 +309,46 @@ pub enum AdminChange {
     DeleteAccessKey {
         access_key: String,
     },
+    /// `Duplicate` if the key is registered already (to anyone).
+    InsertSshKey(super::SshKeyRecord),
+    /// `NotFound` if `user_id` has no such key.
+    DeleteSshKey {
+        user_id: String,
+        fingerprint: String,
+    },
+    CreateWebhook(WebhookRecord),
+    /// `NotFound` unless `owner` has a subscription `id`.
+    DeleteWebhook {
+        owner: String,
+        id: String,
+    },
+    /// A new sealed secret; the current one becomes the previous, signing until
+    /// `overlap_until`. `NotFound` unless `owner` has a subscription `id`.
+    RotateWebhookSecret {
+        owner: String,
+        id: String,
+        secret_sealed: Vec<u8>,
+        overlap_until: Timestamp,
+    },
+    /// The SSH broker's host key, sealed with the data key; `Duplicate` if there is one.
+    CreateBrokerHostKey {
+        sealed: Vec<u8>,
+        created_at: Timestamp,
+    },
+}
+
+/// An `Idempotency-Key` claimed before the write it guards runs.
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim {
+    /// The caller's user id: keys of different callers never meet.
+    pub principal: String,
+    pub key: String,
+    pub fingerprint: Vec<u8>,
+    pub now: Timestamp,
+    /// Kept (and answered again) until then.
+    pub expires_at: Timestamp,
+    /// An unfinished claim made before this is taken over (its instance died).
+    pub stale_before: Timestamp,
 }
 
 /// Which audit events to read, newest first.

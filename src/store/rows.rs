@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 
 use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
+use crate::domain::idempotency::KeyUse;
 use crate::domain::session::{FileTransfer, Operation, Session, SessionSource, flagged_count};
 use crate::domain::{
     Authorization, AuthorizationId, Detail, DetailId, DetailType, SessionId, Status,
@@ -294,6 +295,10 @@ pub fn group(r: &impl Columns) -> StoreResult<GroupRecord> {
     })
 }
 
+/// When session `$1` of detail `$2` of authorization `$3` started.
+pub const SESSION_STARTED: &str =
+    "SELECT started_at FROM sessions WHERE id = $1 AND detail_id = $2 AND authorization_id = $3";
+
 pub const SESSION_PAGE: &str = "SELECT id, engineer_id, started_at, ended_at, source FROM sessions \
     WHERE detail_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3";
 
@@ -425,5 +430,33 @@ pub fn webhook(r: &impl Columns) -> StoreResult<WebhookRecord> {
         previous_secret_until: r.opt_time(6)?,
         enabled: r.flag(7)?,
         created_at: r.time(8)?,
+    })
+}
+
+/// `Idempotency-Key` claims, `$1` the principal and `$2` the key throughout. A use that
+/// expired, or a claim that never finished and went stale, is deleted before claiming.
+pub const IDEMPOTENCY_FORGET_DEAD: &str = "DELETE FROM idempotency_keys \
+    WHERE principal = $1 AND idem_key = $2 AND (expires_at <= $3 OR (status IS NULL AND claimed_at <= $4))";
+/// The claim itself: the primary key lets exactly one of two concurrent claims insert.
+pub const IDEMPOTENCY_CLAIM: &str = "INSERT INTO idempotency_keys \
+    (principal, idem_key, fingerprint, claimed_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+    ON CONFLICT DO NOTHING";
+pub const IDEMPOTENCY_READ: &str =
+    "SELECT fingerprint, status, body FROM idempotency_keys WHERE principal = $1 AND idem_key = $2";
+pub const IDEMPOTENCY_FINISH: &str = "UPDATE idempotency_keys SET status = $1, body = $2 \
+    WHERE principal = $3 AND idem_key = $4 AND status IS NULL";
+pub const IDEMPOTENCY_RELEASE: &str =
+    "DELETE FROM idempotency_keys WHERE principal = $1 AND idem_key = $2 AND status IS NULL";
+pub const IDEMPOTENCY_PRUNE: &str = "DELETE FROM idempotency_keys WHERE expires_at <= $1";
+
+/// A key's use from a row of [`IDEMPOTENCY_READ`].
+pub fn key_use(r: &impl Columns) -> StoreResult<KeyUse> {
+    let answer = match (r.opt_int(1)?, r.opt_bytes(2)?) {
+        (Some(status), Some(body)) => Some((status as u16, body)),
+        _ => None,
+    };
+    Ok(KeyUse {
+        fingerprint: r.bytes(0)?,
+        answer,
     })
 }

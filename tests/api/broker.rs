@@ -403,7 +403,11 @@ async fn a_cancel_through_another_instance_cuts_within_two_seconds() {
 }
 
 async fn describe(w: &World) -> String {
-    let key = w.app.broker_host_key().await.unwrap();
+    let key = w
+        .app
+        .broker_host_key(support_access::domain::audit::Actor::system())
+        .await
+        .unwrap();
     support_access::broker::describe_host_key(&key).1
 }
 

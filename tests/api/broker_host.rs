@@ -169,7 +169,12 @@ impl Broker {
             .await
             .unwrap();
         // Pinned as the engineer would pin it, from `support-access ssh host-key`.
-        let (line, _) = describe_host_key(&w.app.broker_host_key().await.unwrap());
+        let (line, _) = describe_host_key(
+            &w.app
+                .broker_host_key(support_access::domain::audit::Actor::system())
+                .await
+                .unwrap(),
+        );
         let dir = tempfile::tempdir().unwrap();
         let known_hosts = dir.path().join("known_hosts");
         std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {line}\n")).unwrap();

@@ -332,3 +332,142 @@ async fn status_counts_follow_the_scope_and_the_filters() {
         "bob and carol's, through ops"
     );
 }
+
+/// An engineer's public key (the private half was thrown away).
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIALr04DS/b/6jxo1sPkXXtllOBKf1n1G9TSPOAEvOYbq ops-laptop";
+const FINGERPRINT: &str = "SHA256:CwjrahfGvqNOtW2kI6E+EV+fR3zYiN5ZKMWWVeOUpk4";
+
+async fn api_key_count(w: &World) -> usize {
+    w.call("GET", "/provider/v1/ssh-keys", Some(w.token("eng")), None)
+        .await
+        .body["ssh_keys"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn engineers_add_and_remove_their_ssh_keys() {
+    let w = World::new().await;
+    let mut b = Browser::new(&w);
+    let signed_in = b.sign_in("provider", "eng", &password_of("eng")).await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let page = b.get("/console/keys").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("No SSH keys yet"), "{}", page.body);
+    assert!(page.body.contains(r#"href="/console/keys""#), "in the menu");
+    let csrf = csrf_of(&page.body);
+
+    // Without the CSRF token: refused, nothing added.
+    let forged = b.post("/console/keys", &[("public_key", KEY)]).await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(api_key_count(&w).await, 0);
+
+    let added = b
+        .post("/console/keys", &[("csrf", &csrf), ("public_key", KEY)])
+        .await;
+    assert_eq!(
+        (added.status, added.location.as_deref()),
+        (303, Some("/console/keys"))
+    );
+    let page = b.get("/console/keys").await;
+    assert!(page.body.contains(FINGERPRINT), "{}", page.body);
+    assert!(page.body.contains("ops-laptop"));
+    assert_eq!(api_key_count(&w).await, 1, "the API sees the same key");
+
+    // The same key again, and a broken paste: said in words, the paste kept.
+    let again = b
+        .post("/console/keys", &[("csrf", &csrf), ("public_key", KEY)])
+        .await;
+    assert_eq!(again.status, 409);
+    assert!(again.body.contains("registered already"), "{}", again.body);
+    let broken = b
+        .post(
+            "/console/keys",
+            &[("csrf", &csrf), ("public_key", "ssh-ed25519 AAAA")],
+        )
+        .await;
+    assert_eq!(broken.status, 400);
+    assert!(
+        broken.body.contains("ssh-ed25519 AAAA</textarea>"),
+        "{}",
+        broken.body
+    );
+    assert_eq!(api_key_count(&w).await, 1);
+
+    // Removing needs the token too; another engineer cannot remove it.
+    let remove = [("csrf", csrf.as_str()), ("fingerprint", FINGERPRINT)];
+    assert_eq!(
+        b.post("/console/keys/remove", &remove[1..]).await.status,
+        403
+    );
+    let mut other = Browser::new(&w);
+    other
+        .sign_in("provider", "eng2", &password_of("eng2"))
+        .await;
+    let their_csrf = csrf_of(&other.get("/console/keys").await.body);
+    let theirs = other
+        .post(
+            "/console/keys/remove",
+            &[("csrf", &their_csrf), ("fingerprint", FINGERPRINT)],
+        )
+        .await;
+    assert_eq!(theirs.status, 404);
+    assert_eq!(api_key_count(&w).await, 1);
+    let removed = b.post("/console/keys/remove", &remove).await;
+    assert_eq!(removed.status, 303);
+    assert_eq!(api_key_count(&w).await, 0);
+
+    // In Chinese, and audited as the engineer's own changes.
+    b.get("/console/lang/zh-cn?next=/console/keys").await;
+    let zh = b.get("/console/keys").await;
+    assert!(zh.body.contains("我的 SSH 密钥"), "{}", zh.body);
+    let chains = w.app.audit_chains().await.unwrap();
+    let by_eng: Vec<&str> = chains
+        .iter()
+        .flat_map(|c| &c.events)
+        .filter(|e| e.draft.actor_id == w.ids["eng"] && e.draft.kind.starts_with("ssh_key."))
+        .map(|e| e.draft.kind.as_str())
+        .collect();
+    assert_eq!(by_eng, ["ssh_key.added", "ssh_key.removed"]);
+}
+
+#[tokio::test]
+async fn the_group_switch_lists_the_users_operator_groups() {
+    let w = World::new().await;
+    let mut b = Browser::new(&w);
+    b.sign_in("acme", "bob", &password_of("bob")).await;
+    let list = b.get("/console/requests").await;
+    assert_eq!(list.status, 200);
+    // bob is in `ops` (operator) and `plain` (not): only `ops` is offered.
+    let select = &list.body[list.body.find(r#"<select id="f-group""#).expect("a select")..];
+    let select = &select[..select.find("</select>").unwrap()];
+    assert!(
+        select.contains(&format!(r#"<option value="{}">ops</option>"#, w.ids["ops"])),
+        "{select}"
+    );
+    assert!(!select.contains(&w.ids["plain"]), "{select}");
+    assert!(!select.contains(&w.ids["globex-ops"]), "{select}");
+    // Choosing it keeps it chosen, and widens the list to the group's tickets.
+    let (carols, _) = w.raise("carol").await;
+    let own = b.get("/console/requests").await;
+    assert!(!own.body.contains(&carols));
+    let as_ops = b
+        .get(&format!("/console/requests?group={}", w.ids["ops"]))
+        .await;
+    assert_eq!(as_ops.status, 200);
+    assert!(as_ops.body.contains(&carols));
+    assert!(
+        as_ops.body.contains(&format!(
+            r#"<option value="{}" selected>ops</option>"#,
+            w.ids["ops"]
+        )),
+        "{}",
+        as_ops.body
+    );
+    // dave is in no operator group: no switch to show.
+    let mut dave = Browser::new(&w);
+    dave.sign_in("acme", "dave", &password_of("dave")).await;
+    assert!(!dave.get("/console/requests").await.body.contains("f-group"));
+}

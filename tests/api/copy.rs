@@ -37,10 +37,10 @@ async fn populate(w: &World) -> History {
         .body["session_id"]
         .as_i64()
         .unwrap();
-    let ops = json!({"operations": [{"oper": "df -h", "operate_time": "2026-11-28T08:00:00Z"}]});
+    let ops = json!({"operations": [{"oper": "df -h", "operate_time": "2026-11-28T12:00:00Z"}]});
     let files = json!({"file_transfers": [{"operate_type": "download", "file_name": "a.log",
         "from_path": "/var/log", "to_path": "/tmp", "file_size_bytes": 42, "duration_ms": 7,
-        "oper_result": "success", "operate_time": "2026-11-28T08:01:00Z"}]});
+        "oper_result": "success", "operate_time": "2026-11-28T12:01:00Z"}]});
     for (kind, body) in [
         ("operations", ops),
         ("file-transfers", files),

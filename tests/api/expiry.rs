@@ -103,7 +103,7 @@ async fn authorized_windows_expire_and_purge_credentials() {
     );
 
     // The session was closed; nothing more can be recorded or opened.
-    let ops = json!({"operations": [{"oper": "ls", "operate_time": "2026-11-28T08:00:00Z"}]});
+    let ops = json!({"operations": [{"oper": "ls", "operate_time": "2026-11-28T12:00:00Z"}]});
     let r = w
         .call(
             "POST",

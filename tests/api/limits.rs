@@ -245,7 +245,7 @@ async fn history_and_provider_limits() {
         .body["session_id"]
         .as_i64()
         .unwrap();
-    let op = json!({"oper": "ls", "operate_time": "2026-11-28T08:00:00Z"});
+    let op = json!({"oper": "ls", "operate_time": "2026-11-28T12:00:00Z"});
     let append = |n: usize| json!({"operations": vec![op.clone(); n]});
     for (n, ok) in [(0, false), (1, true), (1000, true), (1001, false)] {
         let r = w
@@ -263,7 +263,7 @@ async fn history_and_provider_limits() {
         }
     }
     let long =
-        json!({"operations": [{"oper": "x".repeat(4097), "operate_time": "2026-11-28T08:00:00Z"}]});
+        json!({"operations": [{"oper": "x".repeat(4097), "operate_time": "2026-11-28T12:00:00Z"}]});
     refused(
         &w.call(
             "POST",

@@ -2,6 +2,7 @@
 //! spoken to over HTTP as a client would. With `SUPPORT_ACCESS_TEST_POSTGRES` set
 //! every test runs on PostgreSQL (a database of its own) instead of SQLite.
 
+mod admin_audit;
 mod broker;
 mod broker_host;
 mod check_hosts;
@@ -12,6 +13,7 @@ mod copy;
 mod expiry;
 mod hardening;
 mod helpers;
+mod idempotency;
 mod limits;
 mod malformed;
 mod operator;

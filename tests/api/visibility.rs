@@ -15,7 +15,7 @@ async fn bobs_session(w: &World) -> (String, i64, i64) {
     );
     let r = w.call("POST", &base, Some(w.token("eng")), None).await;
     let sid = r.body["session_id"].as_i64().unwrap();
-    let ops = json!({"operations": [{"oper": "ls", "operate_time": "2026-11-28T08:00:00Z"}]});
+    let ops = json!({"operations": [{"oper": "ls", "operate_time": "2026-11-28T12:00:00Z"}]});
     assert_eq!(
         w.call(
             "POST",
@@ -209,7 +209,7 @@ async fn engineers_only_reach_their_own_on_the_provider_api() {
         .await;
     let sid = opened.body["session_id"].as_i64().unwrap();
     let session = format!("{base}/details/{}/sessions/{sid}", details[0]);
-    let ops = json!({"operations": [{"oper": "ls", "operate_time": "2026-11-28T08:00:00Z"}]});
+    let ops = json!({"operations": [{"oper": "ls", "operate_time": "2026-11-28T12:00:00Z"}]});
     let routes = [
         ("GET", base.clone(), None),
         ("POST", format!("{base}/recall"), Some(json!({}))),

@@ -66,7 +66,12 @@ async fn two_postgres_instances_deliver_each_event_once_at_a_time() {
     let (url, seen) = receiver().await;
     let acme = w.ids["acme"].clone();
     w.app
-        .create_webhook(&acme, &url, vec!["*".into()])
+        .create_webhook(
+            &support_access::domain::audit::Actor::system(),
+            &acme,
+            &url,
+            vec!["*".into()],
+        )
         .await
         .unwrap();
     // 1,000 events: 500 raised, 500 rejected, half through each instance.

@@ -161,8 +161,8 @@ async fn the_whole_workflow_answers_in_the_spec_shapes() {
     assert_eq!(keys(&opened.body), vec!["session_id"]);
     let sid = opened.body["session_id"].as_i64().unwrap();
     let ops = json!({"operations": [
-        {"oper": "df -h", "operate_time": "2026-11-28T08:00:00Z"},
-        {"oper": "rm /var/log/old.gz", "operate_time": "2026-11-28T08:01:00Z"}]});
+        {"oper": "df -h", "operate_time": "2026-11-28T12:00:00Z"},
+        {"oper": "rm /var/log/old.gz", "operate_time": "2026-11-28T12:01:00Z"}]});
     let r = w
         .call(
             "POST",
@@ -179,7 +179,7 @@ async fn the_whole_workflow_answers_in_the_spec_shapes() {
     );
     let files = json!({"file_transfers": [{"operate_type": "download", "file_name": "a.log", "from_path": "/var/log/a.log",
         "to_path": "/tmp/a.log", "file_size_bytes": 1536, "duration_ms": 3723000, "oper_result": "success",
-        "operate_time": "2026-11-28T08:02:00Z"}]});
+        "operate_time": "2026-11-28T12:02:00Z"}]});
     let r = w
         .call(
             "POST",
@@ -246,8 +246,8 @@ async fn the_whole_workflow_answers_in_the_spec_shapes() {
     assert_eq!(
         logs.body,
         json!({"total_count": 2, "ops_list": [
-        {"oper": "df -h", "operate_time": "2026-11-28 02:30:00"},
-        {"oper": "rm /var/log/old.gz", "operate_time": "2026-11-28 02:31:00"}]})
+        {"oper": "df -h", "operate_time": "2026-11-28 06:30:00"},
+        {"oper": "rm /var/log/old.gz", "operate_time": "2026-11-28 06:31:00"}]})
     );
     let newest_first = w
         .call(
@@ -262,7 +262,7 @@ async fn the_whole_workflow_answers_in_the_spec_shapes() {
         "rm /var/log/old.gz"
     );
     assert_eq!(
-        newest_first.body["ops_list"][0]["operate_time"], "2026-11-28 16:01:00",
+        newest_first.body["ops_list"][0]["operate_time"], "2026-11-28 20:01:00",
         "default zone GMT+8"
     );
     let files = w
@@ -276,7 +276,7 @@ async fn the_whole_workflow_answers_in_the_spec_shapes() {
     assert_eq!(
         files.body,
         json!({"total_count": 1, "file_ops_list": [{"duration": "01:02:03",
-        "operate_time": "2026-11-28 16:02:00", "operate_type": "download", "file_name": "a.log",
+        "operate_time": "2026-11-28 20:02:00", "operate_type": "download", "file_name": "a.log",
         "from_path": "/var/log/a.log", "to_path": "/tmp/a.log", "file_size": "1.5K", "oper_result": "success"}]})
     );
 

@@ -208,6 +208,45 @@ test("the console end to end", async (t) => {
     await shot(engineer, "mine-en-desktop");
   });
 
+  await t.test("the engineer adds an SSH key by pasting it, and removes it", async () => {
+    const keyFile = join(dir, "engineer_key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e-laptop", "-f", keyFile]);
+    const line = readFileSync(`${keyFile}.pub`, "utf8").trim();
+    const fingerprint = execFileSync("ssh-keygen", ["-lf", `${keyFile}.pub`], { encoding: "utf8" }).split(" ")[1];
+    await engineer.getByRole("link", { name: "My SSH keys" }).click();
+    await engineer.getByRole("heading", { name: "My SSH keys" }).waitFor();
+    await engineer.getByText(/No SSH keys yet/).waitFor();
+    await engineer.getByLabel(/Public key/).fill(line);
+    await engineer.getByRole("button", { name: "Add a key" }).click();
+    await engineer.getByRole("cell", { name: fingerprint, exact: true }).waitFor();
+    await engineer.getByRole("cell", { name: "e2e-laptop", exact: true }).waitFor();
+    await assertAccessible(engineer, "my SSH keys");
+    await shot(engineer, "keys-en-desktop");
+    // The same key again: refused in words, the paste kept for correcting.
+    await engineer.getByLabel(/Public key/).fill(line);
+    await engineer.getByRole("button", { name: "Add a key" }).click();
+    assert.match(await engineer.getByRole("alert").textContent(), /registered already/);
+    assert.equal((await engineer.getByLabel(/Public key/).inputValue()).trim(), line);
+    await assertAccessible(engineer, "my SSH keys with an error");
+    await engineer.getByRole("button", { name: `Remove ${fingerprint}` }).click();
+    await engineer.getByText(/No SSH keys yet/).waitFor();
+  });
+
+  await t.test("an operator picks their group from a list to see its tickets", async () => {
+    const carol = await newPage();
+    await signIn(carol, "acme", "carol", "carol-demo-pass");
+    assert.equal(await carol.getByRole("link", { name: "CS-E2E-01" }).count(), 0, "bob's ticket is not hers");
+    await carol.locator("summary", { hasText: "Filters" }).click();
+    const groups = carol.getByLabel("Operator group");
+    assert.deepEqual(await groups.locator("option").allTextContents(), ["None: my own view", "ops"]);
+    await groups.selectOption({ label: "ops" });
+    await carol.getByRole("button", { name: "Apply" }).click();
+    await carol.getByRole("link", { name: "CS-E2E-01" }).waitFor();
+    assert.equal(await carol.getByLabel("Operator group").locator("option:checked").textContent(), "ops");
+    await assertAccessible(carol, "the request list with the group switch");
+    await carol.context().close();
+  });
+
   const page = await newPage();
   await t.test("the customer finds the pending request", async () => {
     await signIn(page, "acme", "alice", "alice-demo-pass");

@@ -171,7 +171,11 @@ async fn main() {
     let user = seed(&app, host.port, &engineer_key).await;
     eprintln!("broker on port {broker_port}, user {user}");
 
-    let (line, _) = describe_host_key(&app.broker_host_key().await.unwrap());
+    let (line, _) = describe_host_key(
+        &app.broker_host_key(support_access::domain::audit::Actor::system())
+            .await
+            .unwrap(),
+    );
     let known = dir.path().join("known_hosts");
     std::fs::write(&known, format!("[127.0.0.1]:{broker_port} {line}\n")).unwrap();
     let via_broker = format!("UserKnownHostsFile={}", known.display());
@@ -294,7 +298,13 @@ async fn seed(app: &Arc<App>, port: u16, key: &Path) -> String {
         .unwrap();
     let provider = app.domain_named("provider").await.unwrap();
     let line = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    app.admin_add_ssh_key("eve", &line).await.unwrap();
+    app.admin_add_ssh_key(
+        &support_access::domain::audit::Actor::system(),
+        "eve",
+        &line,
+    )
+    .await
+    .unwrap();
     let domain = admin.create_domain("acme").await.unwrap();
     let bob = admin
         .create_user("acme", "bob", "bob-bench-pass-1", false)

@@ -93,7 +93,7 @@ async fn ssh_key(cx: &Context, command: &EngineerCommand) -> Option<CliResult> {
         } => match std::fs::read_to_string(public_key_file) {
             Ok(line) => cx
                 .app
-                .admin_add_ssh_key(name, &line)
+                .admin_add_ssh_key(&cx.actor, name, &line)
                 .await
                 .map(|k| cx.out.record(&key_fields(&k)))
                 .map_err(Into::into),
@@ -116,7 +116,7 @@ async fn ssh_key(cx: &Context, command: &EngineerCommand) -> Option<CliResult> {
             .map_err(Into::into),
         EngineerCommand::RemoveSshKey { name, fingerprint } => cx
             .app
-            .admin_remove_ssh_key(name, fingerprint)
+            .admin_remove_ssh_key(&cx.actor, name, fingerprint)
             .await
             .map(|()| cx.out.message(&format!("SSH key {fingerprint} removed")))
             .map_err(Into::into),

@@ -47,7 +47,7 @@ pub struct Context {
 }
 
 /// The operating-system user running the CLI (the one who ran `sudo`, if so).
-fn os_user() -> String {
+pub(crate) fn os_user() -> String {
     ["SUDO_USER", "USER", "LOGNAME"]
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))

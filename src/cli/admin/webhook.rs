@@ -70,7 +70,7 @@ pub async fn run(cx: &Context, command: WebhookCommand) -> CliResult {
             events,
         } => {
             let owner = app.webhook_owner_named(&domain).await?;
-            let (w, secret) = app.create_webhook(&owner, &url, events).await?;
+            let (w, secret) = app.create_webhook(&cx.actor, &owner, &url, events).await?;
             cx.out
                 .record(&json!({"id": w.id, "url": w.url, "events": w.events, "secret": secret}));
         }
@@ -86,12 +86,12 @@ pub async fn run(cx: &Context, command: WebhookCommand) -> CliResult {
         }
         WebhookCommand::Delete { domain, id } => {
             let owner = app.webhook_owner_named(&domain).await?;
-            app.delete_webhook(&owner, &id).await?;
+            app.delete_webhook(&cx.actor, &owner, &id).await?;
             cx.out.message(&format!("deleted {id}"));
         }
         WebhookCommand::RotateSecret { domain, id } => {
             let owner = app.webhook_owner_named(&domain).await?;
-            let secret = app.rotate_webhook_secret(&owner, &id).await?;
+            let secret = app.rotate_webhook_secret(&cx.actor, &owner, &id).await?;
             cx.out.record(&json!({"id": id, "secret": secret}));
         }
         WebhookCommand::Deliveries { domain, id } => {

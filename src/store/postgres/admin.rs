@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use tokio_postgres::types::ToSql;
 
 use super::identity;
-use super::{access_keys, audit};
+use super::{access_keys, audit, broker, webhooks};
 use crate::domain::audit::AuditDraft;
 use crate::store::rows::{self, DOMAIN_COLUMNS, GROUP_COLUMNS, USER_COLUMNS};
 use crate::store::{AdminChange, DomainRecord, GroupRecord, StoreResult, UserRecord, found};
@@ -89,6 +89,22 @@ pub async fn apply(
             enabled,
         } => access_keys::set_enabled(tx, access_key, *enabled).await?,
         AdminChange::DeleteAccessKey { access_key } => access_keys::delete(tx, access_key).await?,
+        AdminChange::InsertSshKey(k) => broker::insert_key(tx, k).await?,
+        AdminChange::DeleteSshKey {
+            user_id,
+            fingerprint,
+        } => broker::delete_key(tx, user_id, fingerprint).await?,
+        AdminChange::CreateWebhook(w) => webhooks::create(tx, w).await?,
+        AdminChange::DeleteWebhook { owner, id } => webhooks::delete(tx, owner, id).await?,
+        AdminChange::RotateWebhookSecret {
+            owner,
+            id,
+            secret_sealed,
+            overlap_until,
+        } => webhooks::rotate(tx, owner, id, secret_sealed, *overlap_until).await?,
+        AdminChange::CreateBrokerHostKey { sealed, created_at } => {
+            broker::insert_host_key(tx, sealed, *created_at).await?;
+        }
     }
     audit::append(tx, event, at).await
 }

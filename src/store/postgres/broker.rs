@@ -75,21 +75,26 @@ pub async fn delete_key(
     found(n)
 }
 
-pub async fn sealed_host_key(
+/// `Duplicate` if there is a host key already (another instance made one first).
+pub async fn insert_host_key(
     c: &impl GenericClient,
     sealed: &[u8],
     now: Timestamp,
-) -> StoreResult<Vec<u8>> {
+) -> StoreResult<()> {
     c.execute(
-        "INSERT INTO broker_host_key (id, sealed_key, created_at) VALUES (1, $1, $2) \
-         ON CONFLICT DO NOTHING",
+        "INSERT INTO broker_host_key (id, sealed_key, created_at) VALUES (1, $1, $2)",
         &[&sealed, &now.as_millisecond()],
     )
     .await?;
+    Ok(())
+}
+
+pub async fn host_key(c: &impl GenericClient) -> StoreResult<Option<Vec<u8>>> {
     Ok(
-        c.query_one("SELECT sealed_key FROM broker_host_key WHERE id = 1", &[])
+        c.query_opt("SELECT sealed_key FROM broker_host_key WHERE id = 1", &[])
             .await?
-            .try_get(0)?,
+            .map(|r| r.try_get(0))
+            .transpose()?,
     )
 }
 

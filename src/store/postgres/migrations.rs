@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("migrations/0007_outbox.sql")),
     (8, include_str!("migrations/0008_broker.sql")),
     (9, include_str!("migrations/0009_console_sessions.sql")),
+    (13, include_str!("migrations/0013_idempotency_keys.sql")),
 ];
 
 /// Any fixed number: instances starting together take turns on this advisory lock.

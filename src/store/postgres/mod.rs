@@ -15,6 +15,7 @@ mod batch;
 mod broker;
 mod console;
 mod host_keys;
+mod idempotency;
 mod identity;
 mod import;
 mod listen;
@@ -334,33 +335,8 @@ impl Store for PostgresStore {
         outbox::after(&self.client().await?, after_seq, limit).await
     }
 
-    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()> {
-        webhooks::create(&self.client().await?, &webhook).await
-    }
-
     async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>> {
         webhooks::list(&self.client().await?, owner).await
-    }
-
-    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()> {
-        webhooks::delete(&self.client().await?, owner, id).await
-    }
-
-    async fn rotate_webhook_secret(
-        &self,
-        owner: &str,
-        id: &str,
-        secret_sealed: Vec<u8>,
-        overlap_until: Timestamp,
-    ) -> StoreResult<()> {
-        webhooks::rotate(
-            &self.client().await?,
-            owner,
-            id,
-            &secret_sealed,
-            overlap_until,
-        )
-        .await
     }
 
     async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
@@ -397,6 +373,10 @@ impl Store for PostgresStore {
     async fn open_session(&self, scope: &Scope, session: Session, actor: Actor) -> StoreResult<()> {
         in_transaction!(self, |tx| sessions::open(&tx, scope, &session, &actor)
             .await?)
+    }
+
+    async fn session_started_at(&self, target: &SessionRef) -> StoreResult<Timestamp> {
+        sessions::started_at(&self.client().await?, target).await
     }
 
     async fn append_operations(
@@ -490,10 +470,6 @@ impl Store for PostgresStore {
         console::delete(&self.client().await?, hash).await
     }
 
-    async fn insert_ssh_key(&self, key: SshKeyRecord) -> StoreResult<()> {
-        broker::insert_key(&self.client().await?, &key).await
-    }
-
     async fn list_ssh_keys(&self, user_id: &str) -> StoreResult<Vec<SshKeyRecord>> {
         broker::list_keys(&self.client().await?, user_id).await
     }
@@ -502,16 +478,8 @@ impl Store for PostgresStore {
         broker::key_by_fingerprint(&self.client().await?, fingerprint).await
     }
 
-    async fn delete_ssh_key(&self, user_id: &str, fingerprint: &str) -> StoreResult<()> {
-        broker::delete_key(&self.client().await?, user_id, fingerprint).await
-    }
-
-    async fn sealed_broker_host_key(
-        &self,
-        sealed: Vec<u8>,
-        now: Timestamp,
-    ) -> StoreResult<Vec<u8>> {
-        broker::sealed_host_key(&self.client().await?, &sealed, now).await
+    async fn broker_host_key(&self) -> StoreResult<Option<Vec<u8>>> {
+        broker::host_key(&self.client().await?).await
     }
 
     async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>> {
@@ -520,6 +488,31 @@ impl Store for PostgresStore {
 
     fn access_changes(&self) -> Option<tokio::sync::mpsc::Receiver<()>> {
         Some(listen::spawn(self.config.clone(), self.tls.clone()))
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        claim: IdempotencyClaim,
+    ) -> StoreResult<Option<crate::domain::idempotency::KeyUse>> {
+        idempotency::claim(&self.client().await?, &claim).await
+    }
+
+    async fn finish_idempotency_key(
+        &self,
+        principal: &str,
+        key: &str,
+        status: u16,
+        body: Vec<u8>,
+    ) -> StoreResult<()> {
+        idempotency::finish(&self.client().await?, principal, key, status, &body).await
+    }
+
+    async fn release_idempotency_key(&self, principal: &str, key: &str) -> StoreResult<()> {
+        idempotency::release(&self.client().await?, principal, key).await
+    }
+
+    async fn prune_idempotency_keys(&self, now: Timestamp) -> StoreResult<u64> {
+        idempotency::prune(&self.client().await?, now).await
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {

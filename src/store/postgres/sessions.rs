@@ -96,6 +96,30 @@ async fn session_state(
     Ok((facts, row.try_get(0)?))
 }
 
+/// When the session started, if it is visible in its scope.
+pub async fn started_at(c: &impl GenericClient, target: &SessionRef) -> StoreResult<Timestamp> {
+    auth_with_detail(
+        c,
+        &target.scope,
+        target.authorization_id,
+        target.detail_id,
+        Hold::None,
+    )
+    .await?;
+    let row = c
+        .query_opt(
+            rows::SESSION_STARTED,
+            &[
+                &target.session_id.0,
+                &target.detail_id.0,
+                &target.authorization_id.0,
+            ],
+        )
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(rows::from_ms(row.try_get(0)?))
+}
+
 /// Appends need an open session of an authorization that is still authorized.
 async fn require_writable(tx: &Transaction<'_>, target: &SessionRef) -> StoreResult<String> {
     let (facts, ended_at) = session_state(tx, target, Hold::Share).await?;

@@ -6,7 +6,7 @@ use rusqlite::{Connection, params};
 
 use super::all;
 use super::identity;
-use super::{access_keys, audit};
+use super::{access_keys, audit, broker, webhooks};
 use crate::domain::audit::AuditDraft;
 use crate::store::rows::{self, DOMAIN_COLUMNS, GROUP_COLUMNS, USER_COLUMNS};
 use crate::store::{AdminChange, DomainRecord, GroupRecord, StoreResult, UserRecord, found};
@@ -75,6 +75,22 @@ pub fn apply(
             enabled,
         } => access_keys::set_enabled(conn, access_key, *enabled)?,
         AdminChange::DeleteAccessKey { access_key } => access_keys::delete(conn, access_key)?,
+        AdminChange::InsertSshKey(k) => broker::insert_key(conn, k)?,
+        AdminChange::DeleteSshKey {
+            user_id,
+            fingerprint,
+        } => broker::delete_key(conn, user_id, fingerprint)?,
+        AdminChange::CreateWebhook(w) => webhooks::create(conn, w)?,
+        AdminChange::DeleteWebhook { owner, id } => webhooks::delete(conn, owner, id)?,
+        AdminChange::RotateWebhookSecret {
+            owner,
+            id,
+            secret_sealed,
+            overlap_until,
+        } => webhooks::rotate(conn, *overlap_until, secret_sealed, owner, id)?,
+        AdminChange::CreateBrokerHostKey { sealed, created_at } => {
+            broker::insert_host_key(conn, sealed, *created_at)?;
+        }
     }
     audit::append(conn, event, at)
 }

@@ -63,16 +63,20 @@ pub fn delete_key(conn: &Connection, user_id: &str, fingerprint: &str) -> StoreR
     found(n as u64)
 }
 
-pub fn sealed_host_key(conn: &Connection, sealed: &[u8], now: Timestamp) -> StoreResult<Vec<u8>> {
+/// `Duplicate` if there is a host key already (another instance made one first).
+pub fn insert_host_key(conn: &Connection, sealed: &[u8], now: Timestamp) -> StoreResult<()> {
     conn.prepare_cached(
-        "INSERT OR IGNORE INTO broker_host_key (id, sealed_key, created_at) VALUES (1, ?, ?)",
+        "INSERT INTO broker_host_key (id, sealed_key, created_at) VALUES (1, ?, ?)",
     )?
     .execute(params![sealed, now.as_millisecond()])?;
-    Ok(conn.query_row(
-        "SELECT sealed_key FROM broker_host_key WHERE id = 1",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(())
+}
+
+pub fn host_key(conn: &Connection) -> StoreResult<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached("SELECT sealed_key FROM broker_host_key WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?)
 }
 
 pub fn host_login(conn: &Connection, detail: DetailId) -> StoreResult<Option<SealedHostLogin>> {

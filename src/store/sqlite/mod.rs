@@ -10,6 +10,7 @@ mod checkpointer;
 mod console;
 pub mod export;
 mod host_keys;
+mod idempotency;
 mod identity;
 mod migrations;
 mod outbox;
@@ -380,29 +381,8 @@ impl Store for SqliteStore {
         self.read(|c| outbox::after(c, after_seq, limit))
     }
 
-    async fn create_webhook(&self, webhook: WebhookRecord) -> StoreResult<()> {
-        self.write(move |c| webhooks::create(c, &webhook)).await
-    }
-
     async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>> {
         self.read(|c| webhooks::list(c, owner))
-    }
-
-    async fn delete_webhook(&self, owner: &str, id: &str) -> StoreResult<()> {
-        let (owner, id) = (owner.to_owned(), id.to_owned());
-        self.write(move |c| webhooks::delete(c, &owner, &id)).await
-    }
-
-    async fn rotate_webhook_secret(
-        &self,
-        owner: &str,
-        id: &str,
-        secret_sealed: Vec<u8>,
-        overlap_until: Timestamp,
-    ) -> StoreResult<()> {
-        let (owner, id) = (owner.to_owned(), id.to_owned());
-        self.write(move |c| webhooks::rotate(c, overlap_until, &secret_sealed, &owner, &id))
-            .await
     }
 
     async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
@@ -441,6 +421,10 @@ impl Store for SqliteStore {
         let scope = scope.clone();
         self.write(move |c| sessions::open(c, &scope, &session, &actor))
             .await
+    }
+
+    async fn session_started_at(&self, target: &SessionRef) -> StoreResult<Timestamp> {
+        self.read(|c| sessions::started_at(c, target))
     }
 
     async fn append_operations(
@@ -543,10 +527,6 @@ impl Store for SqliteStore {
         self.write(move |c| console::delete(c, &hash)).await
     }
 
-    async fn insert_ssh_key(&self, key: SshKeyRecord) -> StoreResult<()> {
-        self.write(move |c| broker::insert_key(c, &key)).await
-    }
-
     async fn list_ssh_keys(&self, user_id: &str) -> StoreResult<Vec<SshKeyRecord>> {
         self.read(|c| broker::list_keys(c, user_id))
     }
@@ -555,23 +535,41 @@ impl Store for SqliteStore {
         self.read(|c| broker::key_by_fingerprint(c, fingerprint))
     }
 
-    async fn delete_ssh_key(&self, user_id: &str, fingerprint: &str) -> StoreResult<()> {
-        let (user_id, fingerprint) = (user_id.to_owned(), fingerprint.to_owned());
-        self.write(move |c| broker::delete_key(c, &user_id, &fingerprint))
-            .await
-    }
-
-    async fn sealed_broker_host_key(
-        &self,
-        sealed: Vec<u8>,
-        now: Timestamp,
-    ) -> StoreResult<Vec<u8>> {
-        self.write(move |c| broker::sealed_host_key(c, &sealed, now))
-            .await
+    async fn broker_host_key(&self) -> StoreResult<Option<Vec<u8>>> {
+        self.read(broker::host_key)
     }
 
     async fn host_login(&self, detail: DetailId) -> StoreResult<Option<SealedHostLogin>> {
         self.read(|c| broker::host_login(c, detail))
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        claim: IdempotencyClaim,
+    ) -> StoreResult<Option<crate::domain::idempotency::KeyUse>> {
+        self.write(move |c| idempotency::claim(c, &claim)).await
+    }
+
+    async fn finish_idempotency_key(
+        &self,
+        principal: &str,
+        key: &str,
+        status: u16,
+        body: Vec<u8>,
+    ) -> StoreResult<()> {
+        let (principal, key) = (principal.to_owned(), key.to_owned());
+        self.write(move |c| idempotency::finish(c, &principal, &key, status, &body))
+            .await
+    }
+
+    async fn release_idempotency_key(&self, principal: &str, key: &str) -> StoreResult<()> {
+        let (principal, key) = (principal.to_owned(), key.to_owned());
+        self.write(move |c| idempotency::release(c, &principal, &key))
+            .await
+    }
+
+    async fn prune_idempotency_keys(&self, now: Timestamp) -> StoreResult<u64> {
+        self.write(move |c| idempotency::prune(c, now)).await
     }
 
     async fn audit_chains(&self) -> StoreResult<Vec<AuditChain>> {

@@ -72,6 +72,29 @@ fn session_state(conn: &Connection, target: &SessionRef) -> StoreResult<(AuthFac
     Ok((facts, ended_at))
 }
 
+/// When the session started, if it is visible in its scope.
+pub fn started_at(conn: &Connection, target: &SessionRef) -> StoreResult<Timestamp> {
+    auth_with_detail(
+        conn,
+        &target.scope,
+        target.authorization_id,
+        target.detail_id,
+    )?;
+    let ms: i64 = conn
+        .prepare_cached(rows::SESSION_STARTED)?
+        .query_row(
+            params![
+                target.session_id.0,
+                target.detail_id.0,
+                target.authorization_id.0
+            ],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or(StoreError::NotFound)?;
+    Ok(rows::from_ms(ms))
+}
+
 /// Appends and closes need an open session of an authorization that is still authorized.
 fn require_writable(conn: &Connection, target: &SessionRef) -> StoreResult<String> {
     let (facts, ended_at) = session_state(conn, target)?;
