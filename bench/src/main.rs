@@ -11,6 +11,7 @@ mod report;
 mod rng;
 mod seed;
 mod soak;
+mod sqlite_baseline;
 mod webhook;
 mod workloads;
 
@@ -221,6 +222,27 @@ async fn run(args: RunArgs) -> Result<(), String> {
         Vec::new()
     };
 
+    // The raw durable write the SQLite rejects are compared with, with the service
+    // stopped: batches of c updates per commit on a table as long as the seeded one.
+    let mut sqlite_baseline = Vec::new();
+    if chosen.contains(&Kind::Reject) {
+        for &c in &args.concurrency {
+            let (warmup, duration) = run.timing();
+            let raw = sqlite_baseline::batched_update_rate(
+                &run_dir,
+                args.authorizations,
+                c,
+                warmup,
+                duration,
+            )?;
+            eprintln!(
+                "bench: SQLite raw batched UPDATE, batches of {c}: {:.0}/s",
+                raw.per_second
+            );
+            sqlite_baseline.push((c, raw));
+        }
+    }
+
     let mut baseline = Vec::new();
     if let Some(admin_url) = &args.postgres {
         let (url, pg_dir) = pg::prepare(admin_url, &binary, &template, &work).await?;
@@ -252,6 +274,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
         rows,
         [first_startup, second_startup],
         fsync_ms,
+        sqlite_baseline,
         baseline,
         webhook_rows,
     );
@@ -370,10 +393,17 @@ impl Run<'_> {
             service,
             ceiling_measured,
             server.peak_rss_mib(),
+            server.anon_rss_mib(),
         );
         eprintln!("{}", row.line());
         if kind == Kind::Reject || kind == Kind::Mixed {
             eprintln!("bench: {} pending authorizations left", data.pending_left());
+        }
+        if kind == Kind::RejectOneDomain {
+            eprintln!(
+                "bench: {} pending authorizations of the largest domain left",
+                data.hot_pending_left()
+            );
         }
         row
     }

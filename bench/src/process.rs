@@ -120,11 +120,21 @@ impl Server {
 
     /// `VmHWM`: the peak resident set size since the last reset, in MiB.
     pub fn peak_rss_mib(&self) -> f64 {
+        self.status_mib("VmHWM:")
+    }
+
+    /// `RssAnon`: the anonymous memory resident now, in MiB (file pages, such as a
+    /// memory-mapped database's, belong to the page cache and are not counted).
+    pub fn anon_rss_mib(&self) -> f64 {
+        self.status_mib("RssAnon:")
+    }
+
+    fn status_mib(&self, field: &str) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
     }

@@ -20,9 +20,13 @@ pub struct Data {
     pop: Population,
     /// Rows whose (domain, status) has enough rows for a page at `DEEP_OFFSET`.
     deep_rows: Vec<u32>,
-    /// Pending rows in random order: each reject takes the next one.
+    /// Pending rows in random order, but for the largest domain's: each scattered
+    /// reject takes the next one.
     pending: Vec<u32>,
     next_pending: AtomicUsize,
+    /// The largest domain's pending rows in random order, for the one-domain rejects.
+    pending_hot: Vec<u32>,
+    next_hot: AtomicUsize,
 }
 
 impl Data {
@@ -39,18 +43,24 @@ impl Data {
                 counts[&(pop.users[user as usize].domain_index, status)] >= DEEP_OFFSET + PAGE
             })
             .collect();
-        let mut pending: Vec<u32> = (0..pop.rows.len() as u32)
+        // Domain 0 holds the largest share of the rows (the seed's heavy tail).
+        let hot = |i: &u32| pop.users[pop.rows[*i as usize].1 as usize].domain_index == 0;
+        let (mut pending_hot, mut pending): (Vec<u32>, Vec<u32>) = (0..pop.rows.len() as u32)
             .filter(|&i| pop.rows[i as usize].2 == PENDING)
-            .collect();
+            .partition(hot);
         let mut rng = Rng::new(seed);
-        for i in (1..pending.len()).rev() {
-            pending.swap(i, rng.below(i as u64 + 1) as usize);
+        for pool in [&mut pending, &mut pending_hot] {
+            for i in (1..pool.len()).rev() {
+                pool.swap(i, rng.below(i as u64 + 1) as usize);
+            }
         }
         Arc::new(Data {
             pop,
             deep_rows,
             pending,
             next_pending: AtomicUsize::new(0),
+            pending_hot,
+            next_hot: AtomicUsize::new(0),
         })
     }
 
@@ -58,6 +68,12 @@ impl Data {
         self.pending
             .len()
             .saturating_sub(self.next_pending.load(Ordering::Relaxed))
+    }
+
+    pub fn hot_pending_left(&self) -> usize {
+        self.pending_hot
+            .len()
+            .saturating_sub(self.next_hot.load(Ordering::Relaxed))
     }
 
     fn row(&self, rng: &mut Rng) -> (i64, u32, u8) {
@@ -85,11 +101,13 @@ pub enum Kind {
     /// baseline is the API's own list on the same server.
     ConsoleList,
     Reject,
+    /// Rejects all in the largest domain: one audit chain takes every event.
+    RejectOneDomain,
     Mixed,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::ShowToken,
         Kind::ShowSigned,
         Kind::List { deep: false },
@@ -98,6 +116,7 @@ impl Kind {
         // Before reject, which may use up the pending pool of a small seed.
         Kind::Mixed,
         Kind::Reject,
+        Kind::RejectOneDomain,
     ];
 
     pub fn name(self) -> &'static str {
@@ -108,6 +127,7 @@ impl Kind {
             Kind::List { deep: true } => "list offset 1000",
             Kind::ConsoleList => "console list",
             Kind::Reject => "reject",
+            Kind::RejectOneDomain => "reject, one domain",
             Kind::Mixed => "mixed 90/10",
         }
     }
@@ -121,6 +141,7 @@ impl Kind {
             Kind::List { deep: true } => "list-deep",
             Kind::ConsoleList => "console-list",
             Kind::Reject => "reject",
+            Kind::RejectOneDomain => "reject-one-domain",
             Kind::Mixed => "mixed",
         }
     }
@@ -131,6 +152,7 @@ impl Kind {
         match self {
             Kind::ShowSigned => Kind::ShowToken,
             Kind::ConsoleList => Kind::List { deep: false },
+            Kind::RejectOneDomain => Kind::Reject,
             other => other,
         }
     }
@@ -152,11 +174,12 @@ impl Workload for Bound {
             Kind::ShowSigned => Some(show_signed(d, rng, host)),
             Kind::List { deep } => Some(list(d, rng, host, deep)),
             Kind::ConsoleList => Some(console_list(d, rng, host)),
-            Kind::Reject => reject(d, rng, host, self.for_ceiling),
+            Kind::Reject => reject(d, rng, host, self.for_ceiling, false),
+            Kind::RejectOneDomain => reject(d, rng, host, self.for_ceiling, true),
             Kind::Mixed => match rng.below(100) {
                 0..60 => Some(show(d, rng, host)),
                 60..90 => Some(list(d, rng, host, false)),
-                _ => reject(d, rng, host, self.for_ceiling),
+                _ => reject(d, rng, host, self.for_ceiling, false),
             },
         }
     }
@@ -227,14 +250,20 @@ fn console_list(d: &Data, rng: &mut Rng, host: &str) -> Vec<u8> {
     http_request("GET", &path, host, &[("Cookie", &cookie)], b"")
 }
 
-/// The submitter rejects a pending request no other request has touched.
-fn reject(d: &Data, rng: &mut Rng, host: &str, reuse: bool) -> Option<Vec<u8>> {
-    let index = if reuse {
-        rng.below(d.pending.len().max(1) as u64) as usize
+/// The submitter rejects a pending request no other request has touched: anywhere,
+/// or (`hot`) in the largest domain, whose audit chain every such reject extends.
+fn reject(d: &Data, rng: &mut Rng, host: &str, reuse: bool, hot: bool) -> Option<Vec<u8>> {
+    let (pool, next) = if hot {
+        (&d.pending_hot, &d.next_hot)
     } else {
-        d.next_pending.fetch_add(1, Ordering::Relaxed)
+        (&d.pending, &d.next_pending)
     };
-    let (id, user, _) = d.pop.rows[*d.pending.get(index)? as usize];
+    let index = if reuse {
+        rng.below(pool.len().max(1) as u64) as usize
+    } else {
+        next.fetch_add(1, Ordering::Relaxed)
+    };
+    let (id, user, _) = d.pop.rows[*pool.get(index)? as usize];
     let path = format!("{BASE}/{id}/action?action_id=reject");
     Some(http_request(
         "PUT",

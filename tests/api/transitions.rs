@@ -185,3 +185,46 @@ async fn both_stores_answer_every_pair_and_a_lost_race_alike() {
     let on_postgres = every_answer(&World::on(server).await).await;
     assert_eq!(on_sqlite, on_postgres);
 }
+
+/// Rejects sent together share a commit (PostgreSQL's group commit, SQLite's writer
+/// batches). One whose precondition fails (already rejected) gets its own 409 and
+/// writes nothing; the others commit, and the domain's audit chain, which takes all
+/// their events at once, still verifies.
+#[tokio::test]
+async fn a_refused_job_in_a_batch_fails_alone_and_the_others_commit() {
+    let w = World::new().await;
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        ids.push(w.raise("bob").await.0);
+    }
+    let refused = ids[5].clone();
+    assert_eq!(
+        w.act("bob", &refused, "reject", json!({})).await.status,
+        200
+    );
+    let events = w.audit_events().await;
+    let answers = futures_util::future::join_all(
+        ids.iter()
+            .map(|id| w.act("bob", id, "reject", json!({"reject_reason": "batch"}))),
+    )
+    .await;
+    for (id, r) in ids.iter().zip(&answers) {
+        if *id == refused {
+            assert_eq!(r.status, 409, "{}", r.body);
+            assert_eq!(r.body["error_code"], "OSM.01010102");
+            assert!(
+                r.body["error_msg"]
+                    .as_str()
+                    .unwrap()
+                    .contains("it is rejected"),
+                "{}",
+                r.body
+            );
+        } else {
+            assert_eq!((r.status, &r.body), (200, &json!({})), "{id}");
+        }
+        assert_eq!(w.status(id).await.code(), 2);
+    }
+    assert_eq!(w.audit_events().await, events + ids.len() - 1);
+    assert!(w.audit_verifies().await);
+}

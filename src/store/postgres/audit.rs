@@ -16,10 +16,23 @@ fn status_code(s: Option<Status>) -> Option<i64> {
 /// Seals `draft` after its domain's current head. The head row is locked until the
 /// caller's transaction ends, so appends from every instance take turns per domain.
 pub async fn append(tx: &Transaction<'_>, draft: AuditDraft, at: Timestamp) -> StoreResult<()> {
+    append_chain(tx, vec![(draft, at)]).await
+}
+
+/// Seals `drafts` (all of one domain) in order after the domain's current head, in two
+/// statements whatever their number: a batch of rejects in one hot domain appends its
+/// events together instead of one locked append after another.
+pub async fn append_chain(
+    tx: &Transaction<'_>,
+    drafts: Vec<(AuditDraft, Timestamp)>,
+) -> StoreResult<()> {
+    let Some(domain_id) = drafts.first().map(|(d, _)| d.domain_id.clone()) else {
+        return Ok(());
+    };
     // Locks the head and reads it, in one round trip. A chain's first append creates
     // its head at "seq 0, genesis" so there is a row to lock; the no-op update of an
     // existing head locks it as `FOR UPDATE` would. Either way the head is moved to
-    // this event below, in the same transaction.
+    // the last event below, in the same transaction.
     let lock = tx
         .prepare_cached(
             "INSERT INTO audit_heads (domain_id, seq, hash) VALUES ($1, 0, $2) \
@@ -27,37 +40,49 @@ pub async fn append(tx: &Transaction<'_>, draft: AuditDraft, at: Timestamp) -> S
         )
         .await?;
     let head = tx
-        .query_one(&lock, &[&draft.domain_id, &&GENESIS_HASH[..]])
+        .query_one(&lock, &[&domain_id, &&GENESIS_HASH[..]])
         .await?;
-    let seq: i64 = head.try_get(0)?;
-    let prev = rows::hash(head.try_get(1)?);
-    let e = draft.seal(seq + 1, at, prev);
-    let d = &e.draft;
-    // The event and the head's advance to it, in one statement.
+    let mut seq: i64 = head.try_get(0)?;
+    let mut prev = rows::hash(head.try_get(1)?);
+    let mut events = Vec::with_capacity(drafts.len());
+    for (draft, at) in drafts {
+        debug_assert_eq!(draft.domain_id, domain_id);
+        seq += 1;
+        let e = draft.seal(seq, at, prev);
+        prev = e.hash;
+        events.push(e);
+    }
+    let column = |f: fn(&AuditEvent) -> Option<i64>| events.iter().map(f).collect::<Vec<_>>();
+    let text = |f: fn(&AuditEvent) -> Option<&str>| events.iter().map(f).collect::<Vec<_>>();
+    // The events and the head's advance to the last of them, in one statement.
     let insert = tx
         .prepare_cached(
             "WITH event AS (INSERT INTO audit_events (domain_id, seq, at, authorization_id, \
              actor_id, actor_name, kind, from_status, to_status, reason, note, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)) \
-             UPDATE audit_heads SET seq = $2, hash = $13 WHERE domain_id = $1",
+             SELECT $1::text, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], \
+             $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], \
+             $12::bytea[], $13::bytea[])) \
+             UPDATE audit_heads SET seq = $14, hash = $15 WHERE domain_id = $1",
         )
         .await?;
     tx.execute(
         &insert,
         &[
-            &d.domain_id,
-            &e.seq,
-            &e.at.as_millisecond(),
-            &d.authorization_id.map(|a| a.0),
-            &d.actor_id,
-            &d.actor_name,
-            &d.kind,
-            &status_code(d.from_status),
-            &status_code(d.to_status),
-            &d.reason,
-            &d.note,
-            &&e.prev_hash[..],
-            &&e.hash[..],
+            &domain_id,
+            &column(|e| Some(e.seq)),
+            &column(|e| Some(e.at.as_millisecond())),
+            &column(|e| e.draft.authorization_id.map(|a| a.0)),
+            &text(|e| Some(e.draft.actor_id.as_str())),
+            &text(|e| Some(e.draft.actor_name.as_str())),
+            &text(|e| Some(e.draft.kind.as_str())),
+            &column(|e| status_code(e.draft.from_status)),
+            &column(|e| status_code(e.draft.to_status)),
+            &text(|e| e.draft.reason.as_deref()),
+            &text(|e| Some(e.draft.note.as_str())),
+            &events.iter().map(|e| &e.prev_hash[..]).collect::<Vec<_>>(),
+            &events.iter().map(|e| &e.hash[..]).collect::<Vec<_>>(),
+            &seq,
+            &&prev[..],
         ],
     )
     .await?;

@@ -3,8 +3,9 @@
 //! One transaction per transition paid a commit flush and about nine round trips each,
 //! and serialized on the domain's audit head for all of them. Here transitions that
 //! arrive together share one transaction: their row statements run concurrently on one
-//! connection (tokio-postgres pipelines them), then the audit events are appended, one
-//! domain after another within a domain and all domains at once, then one COMMIT.
+//! connection (tokio-postgres pipelines them), then the audit events are appended, each
+//! domain's in one statement after locking its head, all domains at once, then one
+//! COMMIT.
 //! Every caller is answered only after that commit.
 //!
 //! Each job still succeeds or fails alone: a refused precondition (not visible, wrong
@@ -98,7 +99,7 @@ async fn run_batch(pool: &Pool, batch: Vec<Job>) {
         jobs => match together(pool, jobs).await {
             Ok(answers) => answers,
             Err(e) => {
-                tracing::warn!(error = %e, jobs = jobs.len(), "transition batch failed; running its jobs one by one");
+                tracing::warn!(error = %crate::causes::Causes(&e), jobs = jobs.len(), "transition batch failed; running its jobs one by one");
                 let mut answers = Vec::with_capacity(jobs.len());
                 for job in jobs {
                     answers.push(alone(pool, &job.request).await);
@@ -149,15 +150,13 @@ async fn together(pool: &Pool, batch: &[Job]) -> StoreResult<Vec<StoreResult<Sta
             Err(e) => return Err(e),
         }
     }
-    let appended = join_all(events.into_values().map(|chain| {
-        let tx = &tx;
-        async move {
-            for (event, at) in chain {
-                audit::append(tx, event, at).await?;
-            }
-            StoreResult::Ok(())
-        }
-    }))
+    // Each domain's events in one append (a hot tenant's rejects share it), all
+    // domains at once.
+    let appended = join_all(
+        events
+            .into_values()
+            .map(|chain| audit::append_chain(&tx, chain)),
+    )
     .await;
     appended.into_iter().collect::<StoreResult<Vec<()>>>()?;
     tx.commit().await?;
