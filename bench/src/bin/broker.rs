@@ -24,7 +24,8 @@ use support_access::domain::secret::Secret;
 use support_access::service::App;
 use tokio::net::TcpListener;
 
-const ACCOUNT: &str = "sabroker";
+// Not the tests' `sabroker`: this sets its own password, and tests may run meanwhile.
+const ACCOUNT: &str = "sabench";
 const PASSWORD: &str = "Broker-Bench-Secret-5133";
 const STREAM_MIB: u64 = 200;
 const IDLE_SESSIONS: usize = 100;
@@ -177,6 +178,8 @@ async fn main() {
 
     let mut settings = Settings::defaults();
     settings.database_url = format!("sqlite://{}", dir.path().join("db.sqlite").display());
+    // The test host is on loopback, which the default target policy refuses.
+    settings.target_networks = Some("127.0.0.0/8".parse().unwrap());
     let app = support_access::server::open_app(&settings, Clock::System)
         .await
         .unwrap();
@@ -315,7 +318,10 @@ fn sftp_once(key: &Path, known: &str, port: u16, user: &str, batch: &Path) -> f6
     let out = openssh("sftp", key, known, port)
         .arg("-b")
         .arg(batch)
-        .arg(format!("{user}@127.0.0.1"))
+        // sftp reads `eng:ID@host` as host `eng`, path `ID@host`: the user goes apart.
+        .arg("-o")
+        .arg(format!("User={user}"))
+        .arg("127.0.0.1")
         .output()
         .unwrap();
     assert!(
