@@ -411,26 +411,10 @@ pub fn spawn(
     app: Arc<App>,
     mailer: Mailer,
     idle: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            let busy = match app.email_once(&mailer).await {
-                Ok(n) => n > 0,
-                Err(e) => {
-                    tracing::warn!(error = %e, "e-mail round failed; will retry");
-                    false
-                }
-            };
-            if !busy {
-                tokio::select! {
-                    () = tokio::time::sleep(idle) => {}
-                    _ = shutdown.changed() => return,
-                }
-            } else if *shutdown.borrow() {
-                return;
-            }
-        }
+        super::rounds::run("e-mail", idle, shutdown, || app.email_once(&mailer)).await;
     })
 }
 

@@ -19,6 +19,7 @@ pub mod network_policy;
 pub mod password_pool;
 pub mod provider;
 pub mod recordings;
+pub mod rounds;
 pub mod ssh;
 pub mod ssh_keys;
 pub mod sweeper;

@@ -469,26 +469,13 @@ pub fn spawn(
     app: Arc<App>,
     delivery: Delivery,
     idle: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            let busy = match app.deliver_once(&delivery).await {
-                Ok(n) => n > 0,
-                Err(e) => {
-                    tracing::warn!(error = %crate::causes::Causes(&e), "webhook delivery round failed; will retry");
-                    false
-                }
-            };
-            if !busy {
-                tokio::select! {
-                    () = tokio::time::sleep(idle) => {}
-                    _ = shutdown.changed() => return,
-                }
-            } else if *shutdown.borrow() {
-                return;
-            }
-        }
+        super::rounds::run("webhook delivery", idle, shutdown, || {
+            app.deliver_once(&delivery)
+        })
+        .await;
     })
 }
 
