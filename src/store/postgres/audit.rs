@@ -1,5 +1,7 @@
 //! Appending to and reading the per-domain audit chains.
 
+use std::collections::{BTreeMap, HashMap};
+
 use deadpool_postgres::{GenericClient, Transaction};
 use jiff::Timestamp;
 
@@ -7,7 +9,7 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::audit::{AuditDraft, GENESIS_HASH};
 use crate::domain::{AuthorizationId, Status};
 use crate::store::rows::{self, AUDIT_EVENT_COLUMNS, Columns};
-use crate::store::{AuditChain, AuditFilter, StoreResult};
+use crate::store::{AuditChain, AuditFilter, StoreError, StoreResult};
 
 fn status_code(s: Option<Status>) -> Option<i64> {
     s.map(|s| i64::from(s.code()))
@@ -16,59 +18,73 @@ fn status_code(s: Option<Status>) -> Option<i64> {
 /// Seals `draft` after its domain's current head. The head row is locked until the
 /// caller's transaction ends, so appends from every instance take turns per domain.
 pub async fn append(tx: &Transaction<'_>, draft: AuditDraft, at: Timestamp) -> StoreResult<()> {
-    append_chain(tx, vec![(draft, at)]).await
+    let chain = BTreeMap::from([(draft.domain_id.clone(), vec![(draft, at)])]);
+    append_chains(tx, chain).await
 }
 
-/// Seals `drafts` (all of one domain) in order after the domain's current head, in two
-/// statements whatever their number: a batch of rejects in one hot domain appends its
-/// events together instead of one locked append after another.
-pub async fn append_chain(
+/// Seals each domain's drafts in order after that domain's current head, in two
+/// statements whatever the number of drafts and domains: a batch of transitions, one
+/// hot domain's or many domains', appends its events together instead of one locked
+/// append after another.
+pub async fn append_chains(
     tx: &Transaction<'_>,
-    drafts: Vec<(AuditDraft, Timestamp)>,
+    chains: BTreeMap<String, Vec<(AuditDraft, Timestamp)>>,
 ) -> StoreResult<()> {
-    let Some(domain_id) = drafts.first().map(|(d, _)| d.domain_id.clone()) else {
+    if chains.is_empty() {
         return Ok(());
-    };
-    // Locks the head and reads it, in one round trip. A chain's first append creates
-    // its head at "seq 0, genesis" so there is a row to lock; the no-op update of an
-    // existing head locks it as `FOR UPDATE` would. Either way the head is moved to
-    // the last event below, in the same transaction.
+    }
+    let domains: Vec<&str> = chains.keys().map(String::as_str).collect();
+    // Locks the heads and reads them, in one round trip, in domain order (bytewise, as
+    // every writer does) so that two writers never wait on each other in a cycle. A
+    // chain's first append creates its head at "seq 0, genesis" so there is a row to
+    // lock; the no-op update of an existing head locks it as `FOR UPDATE` would. Either
+    // way each head is moved to its last event below, in the same transaction.
     let lock = tx
         .prepare_cached(
-            "INSERT INTO audit_heads (domain_id, seq, hash) VALUES ($1, 0, $2) \
-             ON CONFLICT (domain_id) DO UPDATE SET seq = audit_heads.seq RETURNING seq, hash",
+            "INSERT INTO audit_heads (domain_id, seq, hash) \
+             SELECT d, 0, $2 FROM UNNEST($1::text[]) AS d ORDER BY d COLLATE \"C\" \
+             ON CONFLICT (domain_id) DO UPDATE SET seq = audit_heads.seq \
+             RETURNING domain_id, seq, hash",
         )
         .await?;
-    let head = tx
-        .query_one(&lock, &[&domain_id, &&GENESIS_HASH[..]])
-        .await?;
-    let mut seq: i64 = head.try_get(0)?;
-    let mut prev = rows::hash(head.try_get(1)?);
-    let mut events = Vec::with_capacity(drafts.len());
-    for (draft, at) in drafts {
-        debug_assert_eq!(draft.domain_id, domain_id);
-        seq += 1;
-        let e = draft.seal(seq, at, prev);
-        prev = e.hash;
-        events.push(e);
+    let mut heads = HashMap::new();
+    for row in tx.query(&lock, &[&domains, &&GENESIS_HASH[..]]).await? {
+        heads.insert(row.text(0)?, (row.int(1)?, rows::hash(row.bytes(2)?)));
+    }
+    let mut events = Vec::new();
+    let mut moved = Vec::with_capacity(chains.len());
+    for (domain_id, drafts) in chains {
+        let (mut seq, mut prev) = heads
+            .remove(&domain_id)
+            .ok_or_else(|| StoreError::Internal(format!("no audit head for {domain_id}").into()))?;
+        for (draft, at) in drafts {
+            debug_assert_eq!(draft.domain_id, domain_id);
+            seq += 1;
+            let e = draft.seal(seq, at, prev);
+            prev = e.hash;
+            events.push(e);
+        }
+        moved.push((domain_id, seq, prev));
     }
     let column = |f: fn(&AuditEvent) -> Option<i64>| events.iter().map(f).collect::<Vec<_>>();
     let text = |f: fn(&AuditEvent) -> Option<&str>| events.iter().map(f).collect::<Vec<_>>();
-    // The events and the head's advance to the last of them, in one statement.
+    // The events and the heads' advance to the last of them, in one statement.
     let insert = tx
         .prepare_cached(
             "WITH event AS (INSERT INTO audit_events (domain_id, seq, at, authorization_id, \
              actor_id, actor_name, kind, from_status, to_status, reason, note, prev_hash, hash) \
-             SELECT $1::text, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], \
-             $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], \
-             $12::bytea[], $13::bytea[])) \
-             UPDATE audit_heads SET seq = $14, hash = $15 WHERE domain_id = $1",
+             SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], \
+             $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], \
+             $11::text[], $12::bytea[], $13::bytea[])) \
+             UPDATE audit_heads h SET seq = u.seq, hash = u.hash \
+             FROM UNNEST($14::text[], $15::bigint[], $16::bytea[]) AS u (domain_id, seq, hash) \
+             WHERE h.domain_id = u.domain_id",
         )
         .await?;
     tx.execute(
         &insert,
         &[
-            &domain_id,
+            &text(|e| Some(e.draft.domain_id.as_str())),
             &column(|e| Some(e.seq)),
             &column(|e| Some(e.at.as_millisecond())),
             &column(|e| e.draft.authorization_id.map(|a| a.0)),
@@ -81,8 +97,9 @@ pub async fn append_chain(
             &text(|e| Some(e.draft.note.as_str())),
             &events.iter().map(|e| &e.prev_hash[..]).collect::<Vec<_>>(),
             &events.iter().map(|e| &e.hash[..]).collect::<Vec<_>>(),
-            &seq,
-            &&prev[..],
+            &moved.iter().map(|m| m.0.as_str()).collect::<Vec<_>>(),
+            &moved.iter().map(|m| m.1).collect::<Vec<_>>(),
+            &moved.iter().map(|m| &m.2[..]).collect::<Vec<_>>(),
         ],
     )
     .await?;

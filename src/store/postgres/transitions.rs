@@ -4,15 +4,14 @@
 //! Each statement binds one array per column and `UNNEST`s them: the facts are read
 //! under each job's own scope, the status update is conditional on each job's own
 //! `from`, and the rows it returns are the jobs that won; the grants, the end of
-//! access, the outbox events and the reminders follow, then each domain's audit events
-//! in one append (`audit::append_chain`). A job refused by its precondition (not
+//! access, the outbox events and the reminders follow, then the audit events of every
+//! domain in one append (`audit::append_chains`). A job refused by its precondition (not
 //! visible, wrong status, or moved by another writer first) gets its own error and
 //! writes nothing; the others carry on.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use deadpool_postgres::Transaction;
-use futures_util::future::join_all;
 use jiff::Timestamp;
 
 use super::audit;
@@ -101,9 +100,7 @@ pub async fn transition_all(
         outbox::append_all(tx, done.iter().map(|(_, p)| &p.outbox)),
         notify::schedule(tx, &reminders),
     )?;
-    // Each domain's events in batch order, in one append; all domains at once, the
-    // heads locked in domain order so that two writers never wait on each other in a
-    // cycle.
+    // Each domain's events in batch order, all domains in one append.
     let mut chains: BTreeMap<String, Vec<(AuditDraft, Timestamp)>> = BTreeMap::new();
     for (req, plan) in &done {
         let event = plan.event(ended.get(&plan.id.0).copied());
@@ -112,14 +109,7 @@ pub async fn transition_all(
             .or_default()
             .push((event, req.now));
     }
-    join_all(
-        chains
-            .into_values()
-            .map(|chain| audit::append_chain(tx, chain)),
-    )
-    .await
-    .into_iter()
-    .collect::<StoreResult<Vec<()>>>()?;
+    audit::append_chains(tx, chains).await?;
     Ok(answers)
 }
 
