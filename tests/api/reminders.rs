@@ -170,9 +170,7 @@ async fn a_subscription_failing_for_5_days_is_disabled_and_an_event_says_so() {
         )
         .await
         .unwrap();
-    let delivery = support_access::service::webhooks::Delivery {
-        allow_private: true,
-    };
+    let delivery = support_access::service::webhooks::Delivery::new(true).unwrap();
     let disabled_events = || async {
         w.app
             .store_for_inspection()
@@ -249,9 +247,7 @@ async fn a_success_ends_a_failing_streak() {
         )
         .await
         .unwrap();
-    let delivery = support_access::service::webhooks::Delivery {
-        allow_private: true,
-    };
+    let delivery = support_access::service::webhooks::Delivery::new(true).unwrap();
     // Failing on day 0, healthy on day 3, failing again from day 4 to day 8.
     for day in 0..=8 {
         healthy.store(day == 3, Ordering::SeqCst);
@@ -290,9 +286,7 @@ async fn delivered_notifications_past_their_retention_are_pruned_in_batches() {
         )
         .await
         .unwrap();
-    let delivery = support_access::service::webhooks::Delivery {
-        allow_private: true,
-    };
+    let delivery = support_access::service::webhooks::Delivery::new(true).unwrap();
     for _ in 0..5 {
         w.raise("bob").await;
     }
