@@ -241,9 +241,9 @@ pub enum SessionEvent<'a> {
 }
 
 /// Closes the open sessions of an authorization whose access ended: `$1` the time,
-/// `$2` the reason, `$3` the authorization.
+/// `$2` the reason, `$3` the authorization. Returns the ids of the sessions it closed.
 pub const SESSIONS_END_ACCESS: &str = "UPDATE sessions SET ended_at = $1, close_reason = $2 \
-    WHERE authorization_id = $3 AND ended_at IS NULL";
+    WHERE authorization_id = $3 AND ended_at IS NULL RETURNING id";
 
 /// Closes an open session: `$1` the time, `$2` the reason, `$3` the session.
 pub const SESSION_CLOSE: &str =

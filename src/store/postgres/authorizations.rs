@@ -268,12 +268,15 @@ pub async fn transition_rows(
     if let Some((grant, handler)) = plan.grant {
         store_grant(tx, plan.id, handler, grant).await?;
     }
-    let ended = if plan.ends_access {
-        Some(end_access(tx, plan.id, req.now, &plan.close_reason()).await?)
+    let (ended, closed) = if plan.ends_access {
+        let (ended, closed) = end_access(tx, plan.id, req.now, &plan.close_reason()).await?;
+        (Some(ended), closed)
     } else {
-        None
+        (None, Vec::new())
     };
-    outbox::append(tx, &plan.outbox).await?;
+    for event in plan.outbox_events(&closed) {
+        outbox::append(tx, &event).await?;
+    }
     notify::schedule(tx, &plan.reminders).await?;
     Ok((plan.from, plan.event(ended)))
 }
@@ -318,19 +321,23 @@ async fn store_grant(
     Ok(())
 }
 
-/// Closes open sessions and purges host credentials.
+/// Closes open sessions and purges host credentials; what it touched, and the ids of
+/// the sessions it closed.
 async fn end_access(
     tx: &Transaction<'_>,
     id: AuthorizationId,
     now: Timestamp,
     reason: &str,
-) -> StoreResult<AccessEnded> {
+) -> StoreResult<(AccessEnded, Vec<i64>)> {
     let closed = tx
-        .execute(
+        .query(
             rows::SESSIONS_END_ACCESS,
             &[&now.as_millisecond(), &reason, &id.0],
         )
-        .await?;
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<Vec<i64>, _>>()?;
     let purged = tx
         .execute(
             "UPDATE authorization_details SET password_ciphertext = NULL \
@@ -338,10 +345,7 @@ async fn end_access(
             &[&id.0],
         )
         .await?;
-    Ok(AccessEnded {
-        credentials_purged: purged,
-        sessions_closed: closed,
-    })
+    Ok((AccessEnded::new(&closed, purged), closed))
 }
 
 /// Expires due authorizations, oldest deadline first. Rows another instance is
