@@ -320,3 +320,37 @@ async fn delivered_notifications_past_their_retention_are_pruned_in_batches() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn authorizations_from_before_reminders_existed_get_them_when_migrated() {
+    let w = World::new().await;
+    let (pending, _) = w.raise("bob").await;
+    let (granted, details) = w.raise("bob").await;
+    assert_eq!(w.confirm("bob", &granted, &details).await.status, 200);
+    // As a database from before migration 12: no reminder rows, 14 not yet applied.
+    w.execute_behind_the_back(
+        "DELETE FROM reminders; DELETE FROM schema_migrations WHERE version = 14;",
+    )
+    .await;
+    // An instance started on it migrates it.
+    let upgraded = w.sharing(w.start_twin().await);
+    at(&upgraded, hours(24) - mins(16)).await;
+    assert_eq!(reminders_of(&upgraded, &granted).await, []);
+    at(&upgraded, hours(24) - mins(15)).await;
+    assert_eq!(
+        reminders_of(&upgraded, &granted).await,
+        [Some(Status::Authorized)]
+    );
+    assert_eq!(reminders_of(&upgraded, &pending).await, []);
+    at(&upgraded, hours(36)).await;
+    assert_eq!(
+        reminders_of(&upgraded, &pending).await,
+        [Some(Status::Pending)]
+    );
+    at(&upgraded, hours(71)).await;
+    assert_eq!(
+        reminders_of(&upgraded, &pending).await,
+        [Some(Status::Pending), Some(Status::Pending)],
+        "each once"
+    );
+}

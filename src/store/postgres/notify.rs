@@ -26,6 +26,29 @@ pub async fn schedule(tx: &Transaction<'_>, reminders: &[Reminder]) -> StoreResu
     Ok(())
 }
 
+/// Schedules the reminders of every pending or authorized authorization, as its raise
+/// or confirm would have: for those from before reminders were scheduled (migration
+/// 14). Reminders scheduled already stay as they are. One statement for all of them.
+pub async fn backfill_reminders(tx: &Transaction<'_>) -> StoreResult<()> {
+    let mut reminders = Vec::new();
+    for row in tx.query(rows::REMINDABLE_AUTHORIZATIONS, &[]).await? {
+        reminders.extend(rows::row_reminders(&row)?);
+    }
+    let values: Vec<_> = reminders.iter().map(rows::reminder_values).collect();
+    let ids: Vec<i64> = values.iter().map(|v| v.0).collect();
+    let kinds: Vec<&str> = values.iter().map(|v| v.1).collect();
+    let statuses: Vec<i64> = values.iter().map(|v| v.2).collect();
+    let due: Vec<i64> = values.iter().map(|v| v.3).collect();
+    tx.execute(
+        "INSERT INTO reminders (authorization_id, kind, status, due_at) \
+         SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
+         ON CONFLICT DO NOTHING",
+        &[&ids, &kinds, &statuses, &due],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Sends up to `limit` due reminders (their events and "sent" markers together) and
 /// drops those whose authorization moved on; how many it looked at.
 pub async fn send_due_reminders(
