@@ -132,22 +132,24 @@ impl<'r> TransitionPlan<'r> {
         })
     }
 
-    /// The outbox events of leaving `authorized`, in order: the transition's, then a
-    /// `session.closed` (reason `access_ended`) for each session it closed, as a
-    /// session closed any other way has.
-    pub fn outbox_events(&self, closed_sessions: &[i64]) -> Vec<OutboxDraft> {
-        let closed = closed_sessions.iter().map(|&session| OutboxDraft {
-            close_reason: Some(CloseReason::AccessEnded.name().to_owned()),
-            ..OutboxDraft::session(
-                EventType::SessionClosed,
-                &self.outbox.customer_id,
-                self.id,
-                session,
-                &self.outbox.actor_id,
-                self.outbox.at,
-            )
-        });
-        std::iter::once(self.outbox.clone()).chain(closed).collect()
+    /// The `session.closed` events (reason `access_ended`) of the sessions this
+    /// transition's end of access closed, as a session closed any other way has; written
+    /// after the transition's own event.
+    pub fn sessions_closed(&self, sessions: &[i64]) -> Vec<OutboxDraft> {
+        sessions
+            .iter()
+            .map(|&session| OutboxDraft {
+                close_reason: Some(CloseReason::AccessEnded.name().to_owned()),
+                ..OutboxDraft::session(
+                    EventType::SessionClosed,
+                    &self.outbox.customer_id,
+                    self.id,
+                    session,
+                    &self.outbox.actor_id,
+                    self.outbox.at,
+                )
+            })
+            .collect()
     }
 
     /// Why the sessions this transition closes ended, as the engineer is told.

@@ -18,35 +18,36 @@ pub async fn schedule(tx: &Transaction<'_>, reminders: &[Reminder]) -> StoreResu
     if reminders.is_empty() {
         return Ok(());
     }
-    let insert = tx.prepare_cached(rows::INSERT_REMINDER).await?;
-    for r in reminders {
-        let (id, kind, status, due) = rows::reminder_values(r);
-        tx.execute(&insert, &[&id, &kind, &status, &due]).await?;
-    }
+    let values: Vec<_> = reminders.iter().map(rows::reminder_values).collect();
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO reminders (authorization_id, kind, status, due_at) \
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) \
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[
+            &values.iter().map(|v| v.0).collect::<Vec<_>>(),
+            &values.iter().map(|v| v.1).collect::<Vec<_>>(),
+            &values.iter().map(|v| v.2).collect::<Vec<_>>(),
+            &values.iter().map(|v| v.3).collect::<Vec<_>>(),
+        ],
+    )
+    .await?;
     Ok(())
 }
 
 /// Schedules the reminders of every pending or authorized authorization, as its raise
 /// or confirm would have: for those from before reminders were scheduled (migration
-/// 14). Reminders scheduled already stay as they are. One statement for all of them.
+/// 14). Reminders scheduled already stay as they are.
 pub async fn backfill_reminders(tx: &Transaction<'_>) -> StoreResult<()> {
     let mut reminders = Vec::new();
     for row in tx.query(rows::REMINDABLE_AUTHORIZATIONS, &[]).await? {
         reminders.extend(rows::row_reminders(&row)?);
     }
-    let values: Vec<_> = reminders.iter().map(rows::reminder_values).collect();
-    let ids: Vec<i64> = values.iter().map(|v| v.0).collect();
-    let kinds: Vec<&str> = values.iter().map(|v| v.1).collect();
-    let statuses: Vec<i64> = values.iter().map(|v| v.2).collect();
-    let due: Vec<i64> = values.iter().map(|v| v.3).collect();
-    tx.execute(
-        "INSERT INTO reminders (authorization_id, kind, status, due_at) \
-         SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[]) \
-         ON CONFLICT DO NOTHING",
-        &[&ids, &kinds, &statuses, &due],
-    )
-    .await?;
-    Ok(())
+    schedule(tx, &reminders).await
 }
 
 /// Sends up to `limit` due reminders (their events and "sent" markers together) and

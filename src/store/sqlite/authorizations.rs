@@ -227,7 +227,8 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
     } else {
         (None, Vec::new())
     };
-    for event in plan.outbox_events(&closed) {
+    outbox::append(conn, &plan.outbox)?;
+    for event in plan.sessions_closed(&closed) {
         outbox::append(conn, &event)?;
     }
     notify::schedule(conn, &plan.reminders)?;
