@@ -383,7 +383,7 @@ pub fn session_close(
 
 /// A session's source, whether it ended, and its recording: `$1` the session.
 pub const SESSION_FACTS: &str = "SELECT s.source, s.ended_at, s.terminate_requested_at, \
-    r.started_at, r.ended_at, r.size_bytes, r.chunks, r.sha256, r.purged_at \
+    r.started_at, r.ended_at, r.size_bytes, r.chunks, r.sha256, r.purged_at, s.close_reason \
     FROM sessions s LEFT JOIN session_recordings r ON r.session_id = s.id WHERE s.id = $1";
 
 /// A row of [`SESSION_FACTS`].
@@ -404,6 +404,7 @@ pub fn session_facts(r: &impl Columns) -> StoreResult<SessionFacts> {
         ended: r.opt_int(1)?.is_some(),
         terminate_requested: r.opt_int(2)?.is_some(),
         recording,
+        close_reason: r.opt_text(9)?,
     })
 }
 
