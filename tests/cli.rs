@@ -21,7 +21,8 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// A `serve --demo` on a free port in `dir`; killed on drop.
+/// A `serve --demo` on a free port in `dir`, logging to `dir/server.log` as a
+/// service manager would (not a terminal); killed on drop.
 struct Demo {
     child: Child,
     base: String,
@@ -42,7 +43,7 @@ impl Demo {
                 "127.0.0.1:0",
             ])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -164,6 +165,15 @@ fn demo_then_the_readme_walkthrough_works_as_written() {
     assert!(
         text.trim_end().ends_with("\"status\": 5\n}"),
         "ends canceled: {text}"
+    );
+
+    // A log written to a file is plain text: no terminal colour codes.
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(log.contains("INFO"), "the requests were logged: {log}");
+    assert!(
+        !log.contains('\x1b'),
+        "colour codes in a log file: {:?}",
+        log.lines().next()
     );
 }
 

@@ -1,5 +1,7 @@
 //! `support-access serve`.
 
+use std::io::IsTerminal;
+
 use clap::Args;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -18,8 +20,10 @@ pub struct ServeArgs {
 
 fn init_logging(format: LogFormat, levels: &str) {
     let filter = EnvFilter::try_new(levels).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a person at a terminal: a log file or the journal gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),

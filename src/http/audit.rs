@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::error::{ApiError, ErrorBody};
 use super::input::{Caller, QueryParams};
+use super::params::PageQuery;
 use crate::domain::audit_export::event_json;
 use crate::domain::validation::{Rule, ValidationError};
 use crate::service::App;
@@ -43,8 +44,7 @@ fn time(q: &QueryParams, name: &'static str) -> Result<Option<jiff::Timestamp>, 
     ("since" = Option<String>, Query, description = "RFC 3339 time: events at or after it"),
     ("until" = Option<String>, Query, description = "RFC 3339 time: events before it"),
     ("type" = Option<String>, Query, max_length = 64, description = "Only events of this type"),
-    ("offset" = Option<u32>, Query, maximum = 65535, description = "Rows to skip (default 0)"),
-    ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Rows to return (default 10)"),
+    PageQuery,
   ),
   responses((status = 200, description = "A page of events", body = AuditEventList),
     (status = 403, description = "Not a domain administrator", body = ErrorBody)),

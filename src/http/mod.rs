@@ -11,6 +11,7 @@ mod identity;
 pub mod input;
 pub mod middleware;
 pub mod openapi;
+mod params;
 mod provider;
 pub mod recordings;
 mod ssh_keys;

@@ -8,6 +8,10 @@ use axum::http::StatusCode;
 
 use super::error::{ApiError, ErrorBody};
 use super::input::{self, Caller, JsonBody, QueryParams, RequestContext};
+use super::params::{
+    AuthorizationIdPath, DetailIdPath, IdempotencyKeyHeader, LanguageHeader, PageQuery,
+    SessionIdPath,
+};
 use super::wire::*;
 use crate::domain::validation::{Rule, ValidationError};
 use crate::domain::{AuthorizationId, DetailId};
@@ -31,9 +35,9 @@ fn required<T>(field: &str, value: Option<T>) -> Result<T, ApiError> {
 #[utoipa::path(post, path = "/provider/v1/authorizations", tag = "provider",
   operation_id = "RaiseAuthorization",
   params(
-    ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (at most 255 printable characters): a retry with the same key and body answers the first result again for 24 hours"),
+    IdempotencyKeyHeader,
     ("X-Site" = Option<u8>, Header, maximum = 1, description = "0 (default) or 1"),
-    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+    LanguageHeader,
   ),
   request_body = RaiseBody,
   responses((status = 201, description = "Raised, pending the customer's decision", body = ProviderAuthorization),
@@ -60,9 +64,8 @@ pub async fn raise(
   params(
     ("incident_id" = Option<String>, Query, max_length = 64, description = "Only this incident's"),
     ("status" = Option<i32>, Query, minimum = -1, maximum = 10, description = "Only this status (-1: any)"),
-    ("offset" = Option<u32>, Query, maximum = 65535, description = "Rows to skip (default 0)"),
-    ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Rows to return (default 10)"),
-    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+    PageQuery,
+    LanguageHeader,
   ),
   responses((status = 200, description = "A page of authorizations (without details)", body = ProviderListResponse),
     (status = 403, description = "Not a support engineer", body = ErrorBody)),
@@ -95,8 +98,8 @@ pub async fn list(
 #[utoipa::path(get, path = "/provider/v1/authorizations/{authorization_id}", tag = "provider",
   operation_id = "ShowRaisedAuthorization",
   params(
-    ("authorization_id" = String, Path, description = "The authorization's id"),
-    ("X-Language" = Option<String>, Header, description = "`zh-cn` or `en-us`: the language of names and error messages"),
+    AuthorizationIdPath,
+    LanguageHeader,
   ),
   responses((status = 200, description = "The authorization", body = ProviderAuthorization),
     (status = 403, description = "Not a support engineer", body = ErrorBody),
@@ -116,7 +119,7 @@ pub async fn show(
 #[utoipa::path(post, path = "/provider/v1/authorizations/{authorization_id}/recall", tag = "provider",
   operation_id = "RecallAuthorization",
   params(
-    ("authorization_id" = String, Path, description = "The authorization's id"),
+    AuthorizationIdPath,
   ),
   request_body = RecallBody,
   responses((status = 200, description = "Recalled", body = Empty),
@@ -139,9 +142,9 @@ pub async fn recall(
 #[utoipa::path(post, path = "/provider/v1/authorizations/{authorization_id}/details/{detail_id}/sessions", tag = "provider",
   operation_id = "OpenSession",
   params(
-    ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (at most 255 printable characters): a retry with the same key and body answers the first result again for 24 hours"),
-    ("authorization_id" = String, Path, description = "The authorization's id"),
-    ("detail_id" = String, Path, description = "The detail's id (a decimal number)"),
+    IdempotencyKeyHeader,
+    AuthorizationIdPath,
+    DetailIdPath,
   ),
   responses((status = 201, description = "Opened", body = SessionOpened),
     (status = 403, description = "Not the engineer who raised it", body = ErrorBody),
@@ -169,10 +172,10 @@ pub async fn open_session(
 #[utoipa::path(post, path = "/provider/v1/authorizations/{authorization_id}/details/{detail_id}/sessions/{session_id}/operations", tag = "provider",
   operation_id = "AppendOperations",
   params(
-    ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (at most 255 printable characters): a retry with the same key and body answers the first result again for 24 hours"),
-    ("authorization_id" = String, Path, description = "The authorization's id"),
-    ("detail_id" = String, Path, description = "The detail's id (a decimal number)"),
-    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
+    IdempotencyKeyHeader,
+    AuthorizationIdPath,
+    DetailIdPath,
+    SessionIdPath,
   ),
   request_body = OperationsBody,
   responses((status = 200, description = "Appended", body = Appended),
@@ -200,10 +203,10 @@ pub async fn append_operations(
 #[utoipa::path(post, path = "/provider/v1/authorizations/{authorization_id}/details/{detail_id}/sessions/{session_id}/file-transfers", tag = "provider",
   operation_id = "AppendFileTransfers",
   params(
-    ("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (at most 255 printable characters): a retry with the same key and body answers the first result again for 24 hours"),
-    ("authorization_id" = String, Path, description = "The authorization's id"),
-    ("detail_id" = String, Path, description = "The detail's id (a decimal number)"),
-    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
+    IdempotencyKeyHeader,
+    AuthorizationIdPath,
+    DetailIdPath,
+    SessionIdPath,
   ),
   request_body = FileTransfersBody,
   responses((status = 200, description = "Appended", body = Appended),
@@ -231,9 +234,9 @@ pub async fn append_file_transfers(
 #[utoipa::path(post, path = "/provider/v1/authorizations/{authorization_id}/details/{detail_id}/sessions/{session_id}/close", tag = "provider",
   operation_id = "CloseSession",
   params(
-    ("authorization_id" = String, Path, description = "The authorization's id"),
-    ("detail_id" = String, Path, description = "The detail's id (a decimal number)"),
-    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
+    AuthorizationIdPath,
+    DetailIdPath,
+    SessionIdPath,
   ),
   responses((status = 200, description = "Closed", body = Empty),
     (status = 403, description = "Not the session's engineer", body = ErrorBody),
@@ -254,8 +257,8 @@ pub async fn close_session(
 #[utoipa::path(post, path = "/provider/v1/authorizations/{authorization_id}/details/{detail_id}/host-key/reset", tag = "provider",
   operation_id = "ResetHostKey",
   params(
-    ("authorization_id" = String, Path, description = "The authorization's id"),
-    ("detail_id" = String, Path, description = "The detail's id (a decimal number)"),
+    AuthorizationIdPath,
+    DetailIdPath,
   ),
   responses((status = 200, description = "Unpinned", body = Empty),
     (status = 403, description = "Not a provider administrator", body = ErrorBody),

@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::input::{self, Caller, JsonBody, QueryParams};
+use super::params::{AuthorizationDetailIdPath, AuthorizationIdPath, GroupQuery, SessionIdPath};
 use super::wire::Empty;
 use crate::domain::recording::Transcript;
 use crate::domain::validation::{Rule, ValidationError};
@@ -39,10 +40,10 @@ fn group(q: &QueryParams) -> Result<Option<String>, ApiError> {
 #[utoipa::path(get, path = "/v2/servicerequest/authorizations/{authorization_id}/authorization-details/{authorization_detail_id}/sessions/{session_id}/recording", tag = "customer",
   operation_id = "ShowSessionRecording",
   params(
-    ("authorization_id" = String, Path, description = "The authorization's id"),
-    ("authorization_detail_id" = String, Path, description = "The authorization detail's id (a decimal number)"),
-    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
-    ("group_id" = Option<String>, Query, description = "A ticket group the caller operates: widens the view to the group's tickets"),
+    AuthorizationIdPath,
+    AuthorizationDetailIdPath,
+    SessionIdPath,
+    GroupQuery,
     ("format" = Option<String>, Query, description = "`asciicast` (default) or `text`"),
   ),
   responses((status = 200, description = "The recording, streamed: asciicast v2 (`X-Recording-Sha256` once the session ended), or with `format=text` the plain transcript",
@@ -146,10 +147,10 @@ fn stream(
 #[utoipa::path(get, path = "/v2/servicerequest/authorizations/{authorization_id}/authorization-details/{authorization_detail_id}/sessions/{session_id}/live", tag = "customer",
   operation_id = "WatchSessionLive",
   params(
-    ("authorization_id" = String, Path, description = "The authorization's id"),
-    ("authorization_detail_id" = String, Path, description = "The authorization detail's id (a decimal number)"),
-    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
-    ("group_id" = Option<String>, Query, description = "A ticket group the caller operates: widens the view to the group's tickets"),
+    AuthorizationIdPath,
+    AuthorizationDetailIdPath,
+    SessionIdPath,
+    GroupQuery,
   ),
   responses((status = 101, description = "Switching to a WebSocket: text messages, one asciicast v2 line each (the header, the current screen, then events as they happen)"),
     (status = 403, description = "Not an operator of `group_id`", body = ErrorBody),
@@ -223,10 +224,10 @@ pub struct TerminateBody {
 #[utoipa::path(post, path = "/v2/servicerequest/authorizations/{authorization_id}/authorization-details/{authorization_detail_id}/sessions/{session_id}/terminate", tag = "customer",
   operation_id = "TerminateSession",
   params(
-    ("authorization_id" = String, Path, description = "The authorization's id"),
-    ("authorization_detail_id" = String, Path, description = "The authorization detail's id (a decimal number)"),
-    ("session_id" = String, Path, description = "The session's id (a decimal number)"),
-    ("group_id" = Option<String>, Query, description = "A ticket group the caller operates: widens the view to the group's tickets"),
+    AuthorizationIdPath,
+    AuthorizationDetailIdPath,
+    SessionIdPath,
+    GroupQuery,
   ),
   request_body(content = TerminateBody, description = "Optional reason"),
   responses((status = 200, description = "The session is being cut (within 2 s, on whichever instance holds it)", body = Empty),

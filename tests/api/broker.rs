@@ -104,6 +104,16 @@ pub async fn setup() -> Setup {
     }
 }
 
+/// A setup with a second instance on the same (PostgreSQL) database. The broker
+/// polls too rarely to matter, so a cut must come from PostgreSQL's notification.
+pub async fn setup_with_twin() -> (Setup, World) {
+    let mut s = setup().await;
+    s.broker = Broker::start_with_recheck(&s.w, Duration::from_secs(60)).await;
+    let twin: TestServer = s.w.start_twin().await;
+    let b = s.w.sharing(twin);
+    (s, b)
+}
+
 #[tokio::test]
 async fn exec_runs_as_the_host_account_and_is_recorded_without_the_password() {
     let s = setup().await;
@@ -379,11 +389,7 @@ async fn a_cancel_through_another_instance_cuts_within_two_seconds() {
     if !on_postgres_or_skip("a_cancel_through_another_instance_cuts_within_two_seconds") {
         return;
     }
-    let mut s = setup().await;
-    // Polls too rarely to matter: the cut must come from PostgreSQL's notification.
-    s.broker = Broker::start_with_recheck(&s.w, Duration::from_secs(60)).await;
-    let twin: TestServer = s.w.start_twin().await;
-    let b = s.w.sharing(twin);
+    let (s, b) = setup_with_twin().await;
     // Both instances present the same host key.
     assert_eq!(
         describe(&s.w).await,

@@ -10,9 +10,9 @@ use sha2::{Digest, Sha256};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::broker::{Setup, confirm, eventually, raise, sessions, setup};
-use crate::broker_host::{Broker, Running, ssh};
-use crate::helpers::{TestServer, World, on_postgres_or_skip};
+use crate::broker::{Setup, confirm, eventually, raise, sessions, setup, setup_with_twin};
+use crate::broker_host::{Running, ssh};
+use crate::helpers::{World, on_postgres_or_skip};
 
 fn session_path(id: &str, detail: i64, session: i64, what: &str) -> String {
     format!(
@@ -334,11 +334,7 @@ async fn a_terminate_through_another_instance_cuts_within_two_seconds() {
     if !on_postgres_or_skip("a_terminate_through_another_instance_cuts_within_two_seconds") {
         return;
     }
-    let mut s = setup().await;
-    // Polls too rarely to matter: the cut must come from PostgreSQL's notification.
-    s.broker = Broker::start_with_recheck(&s.w, Duration::from_secs(60)).await;
-    let twin: TestServer = s.w.start_twin().await;
-    let b = s.w.sharing(twin);
+    let (s, b) = setup_with_twin().await;
     let (id, detail) = raise(&s.w).await;
     confirm(&s.w, &id, detail, &s.sshd, None).await;
     let mut cmd = ssh(&s.broker, &s.key, &format!("eng:{detail}"));

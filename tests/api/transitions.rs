@@ -228,3 +228,125 @@ async fn a_refused_job_in_a_batch_fails_alone_and_the_others_commit() {
     assert_eq!(w.audit_events().await, events + ids.len() - 1);
     assert!(w.audit_verifies().await);
 }
+
+/// A batch mixing domains, actions and preconditions: rejects in two domains, a
+/// confirm (its grant), a cancel of an authorized request (its credentials purged), a
+/// recall, next to a reject of a rejected request (409) and requests their caller may
+/// not see (404). Each refused job fails alone and changes nothing; the others commit,
+/// with one audit event each, and both domains' chains verify.
+#[tokio::test]
+async fn a_mixed_batch_answers_each_job_by_its_own_precondition_and_scope() {
+    let w = World::new().await;
+    let raise = |who: &'static str| w.raise(who);
+    let (mut acme_rejects, mut globex_rejects) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        acme_rejects.push(raise("bob").await.0);
+        globex_rejects.push(raise("gus").await.0);
+    }
+    let (confirmed, confirmed_details) = raise("bob").await;
+    let (canceled, canceled_details) = raise("bob").await;
+    assert_eq!(
+        w.confirm("bob", &canceled, &canceled_details).await.status,
+        200
+    );
+    let rejected_before = raise("bob").await.0;
+    assert_eq!(
+        w.act("bob", &rejected_before, "reject", json!({}))
+            .await
+            .status,
+        200
+    );
+    let unseen_by_gina = raise("bob").await.0;
+    let recalled = raise("bob").await.0;
+    let unseen_by_eng2 = raise("bob").await.0;
+    let events = w.audit_events().await;
+
+    let reject = json!({"reject_reason": "mixed"});
+    let mut calls: Vec<(&str, u16, i32, futures_util::future::BoxFuture<'_, Resp>)> = Vec::new();
+    for id in &acme_rejects {
+        calls.push((
+            id,
+            200,
+            2,
+            Box::pin(w.act("bob", id, "reject", reject.clone())),
+        ));
+    }
+    for id in &globex_rejects {
+        calls.push((
+            id,
+            200,
+            2,
+            Box::pin(w.act("gus", id, "reject", reject.clone())),
+        ));
+    }
+    calls.push((
+        &confirmed,
+        200,
+        1,
+        Box::pin(w.confirm("bob", &confirmed, &confirmed_details)),
+    ));
+    calls.push((
+        &canceled,
+        200,
+        5,
+        Box::pin(w.act("bob", &canceled, "cancel", json!({}))),
+    ));
+    calls.push((&recalled, 200, 4, Box::pin(w.recall("eng", &recalled))));
+    calls.push((
+        &rejected_before,
+        409,
+        2,
+        Box::pin(w.act("bob", &rejected_before, "reject", reject.clone())),
+    ));
+    calls.push((
+        &unseen_by_gina,
+        404,
+        0,
+        Box::pin(w.act("gina", &unseen_by_gina, "reject", reject.clone())),
+    ));
+    calls.push((
+        &unseen_by_eng2,
+        404,
+        0,
+        Box::pin(w.recall("eng2", &unseen_by_eng2)),
+    ));
+    let expected: Vec<(&str, u16, i32)> =
+        calls.iter().map(|(id, s, to, _)| (*id, *s, *to)).collect();
+    let answers =
+        futures_util::future::join_all(calls.into_iter().map(|(_, _, _, call)| call)).await;
+
+    let mut committed = 0;
+    for ((id, status, to), r) in expected.iter().zip(&answers) {
+        assert_eq!(r.status, *status, "{id}: {}", r.body);
+        assert_eq!(w.status(id).await.code(), *to, "{id}");
+        committed += usize::from(*status == 200);
+    }
+    assert_eq!(w.audit_events().await, events + committed);
+    assert!(w.audit_verifies().await);
+    let chains = w.app.audit_chains().await.unwrap();
+    let cancel = chains
+        .iter()
+        .flat_map(|c| &c.events)
+        .find(|e| {
+            e.draft.authorization_id.map(|a| a.0.to_string()) == Some(canceled.clone())
+                && e.draft.kind == "cancel"
+        })
+        .expect("the cancel's audit event");
+    assert_eq!(cancel.draft.note, "credentials_purged=1 sessions_closed=0");
+    let granted = w
+        .call(
+            "GET",
+            &format!("/v2/servicerequest/authorizations/{confirmed}"),
+            Some(w.token("bob")),
+            None,
+        )
+        .await;
+    let host = &granted.body["incident_auth_detail_list"][0];
+    assert_eq!(
+        (&host["port"], &host["account"]),
+        (&json!(22), &json!("root")),
+        "{}",
+        granted.body
+    );
+    assert_eq!(granted.body["auth_handler_name"], "bob");
+}

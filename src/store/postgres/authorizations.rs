@@ -7,13 +7,12 @@ use super::audit;
 use super::notify;
 use super::outbox;
 use super::query::Query;
+use super::transitions;
 use crate::domain::audit::AuditDraft;
 use crate::domain::{Authorization, AuthorizationId, Scope, Status};
-use crate::store::plan::{self, AccessEnded, TransitionFacts, TransitionPlan};
-use crate::store::rows::{
-    self, AUTHORIZATION_COLUMNS, AUTHORIZATION_WIDTH, Columns, DETAIL_COLUMNS,
-};
-use crate::store::{ListFilter, StoreResult, StoredGrant, TransitionRequest};
+use crate::store::plan;
+use crate::store::rows::{self, AUTHORIZATION_COLUMNS, AUTHORIZATION_WIDTH, DETAIL_COLUMNS};
+use crate::store::{ListFilter, StoreResult, TransitionRequest};
 
 fn code(s: Status) -> i64 {
     i64::from(s.code())
@@ -202,148 +201,6 @@ pub async fn get(
     Ok(Some(auth))
 }
 
-/// The facts a transition is decided on, if the row is visible in `scope`.
-async fn transition_facts(
-    tx: &Transaction<'_>,
-    scope: &Scope,
-    id: AuthorizationId,
-) -> StoreResult<Option<TransitionFacts>> {
-    let mut q = Query::default();
-    let sql = format!(
-        "SELECT a.status, a.customer_id FROM authorizations a WHERE a.id = {} AND {}",
-        q.bind(id.0),
-        q.scope(scope)
-    );
-    let stmt = tx.prepare_cached(&sql).await?;
-    match tx.query_opt(&stmt, &q.params()).await? {
-        Some(r) => Ok(Some(TransitionFacts {
-            status: r.status(0)?,
-            domain_id: r.text(1)?,
-        })),
-        None => Ok(None),
-    }
-}
-
-pub async fn transition(tx: &Transaction<'_>, req: &TransitionRequest) -> StoreResult<Status> {
-    let (from, event) = transition_rows(tx, req).await?;
-    audit::append(tx, event, req.now).await?;
-    Ok(from)
-}
-
-/// Carries out the transition's plan (its outbox event included) but for its audit
-/// event, which it returns still to append. A refused precondition (`NotFound`, `Transition`) is decided before
-/// anything is written.
-pub async fn transition_rows(
-    tx: &Transaction<'_>,
-    req: &TransitionRequest,
-) -> StoreResult<(Status, AuditDraft)> {
-    let plan = TransitionPlan::decide(req, transition_facts(tx, &req.scope, req.id).await?)?;
-    // Another instance may have moved the row since it was read: the status condition
-    // makes this update the arbiter, and zero rows means that one won.
-    let update = tx
-        .prepare_cached(
-            "UPDATE authorizations SET status = $1, updated_at = $2, \
-             reject_reason = CASE WHEN $5 THEN $6 ELSE reject_reason END, \
-             handler_name = COALESCE($7, handler_name) WHERE id = $3 AND status = $4",
-        )
-        .await?;
-    let changed = tx
-        .execute(
-            &update,
-            &[
-                &code(plan.to),
-                &plan.updated_at_ms,
-                &plan.id.0,
-                &code(plan.from),
-                &plan.reject_reason.is_some(),
-                &plan.reject_reason.flatten(),
-                &plan.handler,
-            ],
-        )
-        .await?;
-    if changed == 0 {
-        let now_in = transition_facts(tx, &req.scope, req.id).await?;
-        return Err(plan.lost_race(now_in.map(|f| f.status)));
-    }
-    if let Some((grant, handler)) = plan.grant {
-        store_grant(tx, plan.id, handler, grant).await?;
-    }
-    let ended = if plan.ends_access {
-        Some(end_access(tx, plan.id, req.now, &plan.close_reason()).await?)
-    } else {
-        None
-    };
-    outbox::append(tx, &plan.outbox).await?;
-    notify::schedule(tx, &plan.reminders).await?;
-    Ok((plan.from, plan.event(ended)))
-}
-
-async fn store_grant(
-    tx: &Transaction<'_>,
-    id: AuthorizationId,
-    handler: &str,
-    grant: &StoredGrant,
-) -> StoreResult<()> {
-    tx.execute(
-        "UPDATE authorizations SET effective_at = $1, expire_at = $2, agency_id = $3, \
-         handler_name = $4 WHERE id = $5",
-        &[
-            &grant.effective_at.as_millisecond(),
-            &grant.expire_at.as_millisecond(),
-            &grant.agency_id,
-            &handler,
-            &id.0,
-        ],
-    )
-    .await?;
-    let update = tx
-        .prepare_cached(
-            "UPDATE authorization_details SET granted_port = $1, account = $2, \
-             password_ciphertext = $3 WHERE id = $4 AND authorization_id = $5",
-        )
-        .await?;
-    for d in &grant.details {
-        tx.execute(
-            &update,
-            &[
-                &d.port.map(i64::from),
-                &d.account,
-                &d.password_ciphertext,
-                &d.detail_id.0,
-                &id.0,
-            ],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Closes open sessions and purges host credentials.
-async fn end_access(
-    tx: &Transaction<'_>,
-    id: AuthorizationId,
-    now: Timestamp,
-    reason: &str,
-) -> StoreResult<AccessEnded> {
-    let closed = tx
-        .execute(
-            rows::SESSIONS_END_ACCESS,
-            &[&now.as_millisecond(), &reason, &id.0],
-        )
-        .await?;
-    let purged = tx
-        .execute(
-            "UPDATE authorization_details SET password_ciphertext = NULL \
-             WHERE authorization_id = $1 AND password_ciphertext IS NOT NULL",
-            &[&id.0],
-        )
-        .await?;
-    Ok(AccessEnded {
-        credentials_purged: purged,
-        sessions_closed: closed,
-    })
-}
-
 /// Expires due authorizations, oldest deadline first. Rows another instance is
 /// working on are locked: skip them rather than wait, so no row is expired twice and
 /// no sweeper blocks another.
@@ -365,14 +222,16 @@ pub async fn expire_due(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> Sto
             due.push((r.try_get::<_, String>(1)?, r.try_get::<_, i64>(0)?));
         }
     }
-    // Audit heads are locked in domain order, so two sweepers never wait on each other
-    // in a cycle.
-    due.sort();
-    let mut expired = 0;
-    for (_, id) in due {
-        let req = TransitionRequest::expire(AuthorizationId(id), now);
-        transition(tx, &req).await?;
-        expired += 1;
+    // One set-based transition for all (audit heads locked in domain order, so two
+    // sweepers never wait on each other in a cycle); the rows are locked, so none is
+    // refused.
+    let requests: Vec<TransitionRequest> = due
+        .into_iter()
+        .map(|(_, id)| TransitionRequest::expire(AuthorizationId(id), now))
+        .collect();
+    let answers = transitions::transition_all(tx, &requests.iter().collect::<Vec<_>>()).await?;
+    for answer in answers {
+        answer?;
     }
-    Ok(expired)
+    Ok(requests.len() as u32)
 }

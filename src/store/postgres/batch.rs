@@ -2,11 +2,9 @@
 //!
 //! One transaction per transition paid a commit flush and about nine round trips each,
 //! and serialized on the domain's audit head for all of them. Here transitions that
-//! arrive together share one transaction: their row statements run concurrently on one
-//! connection (tokio-postgres pipelines them), then the audit events are appended, each
-//! domain's in one statement after locking its head, all domains at once, then one
-//! COMMIT.
-//! Every caller is answered only after that commit.
+//! arrive together share one transaction, carried out set-based
+//! ([`super::transitions::transition_all`]): a fixed number of statements whatever the
+//! batch's size, then one COMMIT. Every caller is answered only after that commit.
 //!
 //! Each job still succeeds or fails alone: a refused precondition (not visible, wrong
 //! status) is decided before the job writes anything. Any other error aborts the
@@ -17,16 +15,13 @@
 //! order would not be the order of their audit events. Jobs on different
 //! authorizations commute, so their order within the batch does not matter.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 use deadpool_postgres::Pool;
-use futures_util::future::join_all;
 use tokio::sync::{mpsc, oneshot};
 
-use super::audit;
-use super::authorizations::{transition, transition_rows};
+use super::transitions::{transition, transition_all};
 use crate::domain::Status;
-use crate::domain::audit::AuditDraft;
 use crate::store::{StoreError, StoreResult, TransitionRequest};
 
 /// The most jobs one transaction takes; bounds the latency of the first in line.
@@ -123,42 +118,12 @@ async fn alone(pool: &Pool, request: &TransitionRequest) -> StoreResult<Status> 
     Ok(from)
 }
 
-/// Whether a job's error is its own refused precondition, which wrote nothing.
-fn refused(e: &StoreError) -> bool {
-    matches!(e, StoreError::NotFound | StoreError::Transition(_))
-}
-
 /// All jobs in one transaction; `Err` when that transaction failed as a whole.
 async fn together(pool: &Pool, batch: &[Job]) -> StoreResult<Vec<StoreResult<Status>>> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
-    let rows = join_all(batch.iter().map(|job| transition_rows(&tx, &job.request))).await;
-
-    let mut answers = Vec::with_capacity(batch.len());
-    // Events per domain, in batch order: each chain is appended to in turn.
-    let mut events: BTreeMap<String, Vec<(AuditDraft, jiff::Timestamp)>> = BTreeMap::new();
-    for (job, outcome) in batch.iter().zip(rows) {
-        match outcome {
-            Ok((from, event)) => {
-                events
-                    .entry(event.domain_id.clone())
-                    .or_default()
-                    .push((event, job.request.now));
-                answers.push(Ok(from));
-            }
-            Err(e) if refused(&e) => answers.push(Err(e)),
-            Err(e) => return Err(e),
-        }
-    }
-    // Each domain's events in one append (a hot tenant's rejects share it), all
-    // domains at once.
-    let appended = join_all(
-        events
-            .into_values()
-            .map(|chain| audit::append_chain(&tx, chain)),
-    )
-    .await;
-    appended.into_iter().collect::<StoreResult<Vec<()>>>()?;
+    let requests: Vec<&TransitionRequest> = batch.iter().map(|job| &job.request).collect();
+    let answers = transition_all(&tx, &requests).await?;
     tx.commit().await?;
     Ok(answers)
 }

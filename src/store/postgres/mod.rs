@@ -25,6 +25,7 @@ mod outbox;
 mod query;
 mod sessions;
 mod tls;
+mod transitions;
 mod webhooks;
 
 use std::time::Duration;

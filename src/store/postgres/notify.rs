@@ -18,11 +18,24 @@ pub async fn schedule(tx: &Transaction<'_>, reminders: &[Reminder]) -> StoreResu
     if reminders.is_empty() {
         return Ok(());
     }
-    let insert = tx.prepare_cached(rows::INSERT_REMINDER).await?;
-    for r in reminders {
-        let (id, kind, status, due) = rows::reminder_values(r);
-        tx.execute(&insert, &[&id, &kind, &status, &due]).await?;
-    }
+    let values: Vec<_> = reminders.iter().map(rows::reminder_values).collect();
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO reminders (authorization_id, kind, status, due_at) \
+             SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) \
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    tx.execute(
+        &insert,
+        &[
+            &values.iter().map(|v| v.0).collect::<Vec<_>>(),
+            &values.iter().map(|v| v.1).collect::<Vec<_>>(),
+            &values.iter().map(|v| v.2).collect::<Vec<_>>(),
+            &values.iter().map(|v| v.3).collect::<Vec<_>>(),
+        ],
+    )
+    .await?;
     Ok(())
 }
 

@@ -10,26 +10,44 @@ use crate::store::{StoreError, StoreResult};
 
 /// Appends `draft`; runs inside the caller's transaction.
 pub async fn append(tx: &Transaction<'_>, draft: &OutboxDraft) -> StoreResult<()> {
+    append_all(tx, [draft]).await
+}
+
+/// Appends `drafts` in order, in one statement; runs inside the caller's transaction.
+pub async fn append_all<'d>(
+    tx: &Transaction<'_>,
+    drafts: impl IntoIterator<Item = &'d OutboxDraft>,
+) -> StoreResult<()> {
+    let drafts: Vec<&OutboxDraft> = drafts.into_iter().collect();
+    if drafts.is_empty() {
+        return Ok(());
+    }
+    let column =
+        |f: fn(&OutboxDraft) -> Option<i64>| drafts.iter().map(|d| f(d)).collect::<Vec<_>>();
+    let text =
+        |f: fn(&OutboxDraft) -> Option<&str>| drafts.iter().map(|d| f(d)).collect::<Vec<_>>();
+    // UNNEST yields the rows in array order, so the ids follow the drafts' order.
     let insert = tx
         .prepare_cached(
             "INSERT INTO outbox_events (type, customer_id, authorization_id, status, actor_id, \
              session_id, created_at, close_reason, sha256, webhook_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[], \
+             $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::text[])",
         )
         .await?;
     tx.execute(
         &insert,
         &[
-            &draft.event_type.name(),
-            &draft.customer_id,
-            &draft.authorization_id.map(|a| a.0),
-            &draft.status.map(|s| i64::from(s.code())),
-            &draft.actor_id,
-            &draft.session_id,
-            &draft.at.as_millisecond(),
-            &draft.close_reason,
-            &draft.sha256,
-            &draft.webhook_id,
+            &text(|d| Some(d.event_type.name())),
+            &text(|d| Some(d.customer_id.as_str())),
+            &column(|d| d.authorization_id.map(|a| a.0)),
+            &column(|d| d.status.map(|s| i64::from(s.code()))),
+            &text(|d| Some(d.actor_id.as_str())),
+            &column(|d| d.session_id),
+            &column(|d| Some(d.at.as_millisecond())),
+            &text(|d| d.close_reason.as_deref()),
+            &text(|d| d.sha256.as_deref()),
+            &text(|d| d.webhook_id.as_deref()),
         ],
     )
     .await?;
