@@ -518,6 +518,7 @@ test("a broker session: live view, terminate, its recording", async () => {
   // Terminate, after its confirmation: the engineer's client is cut with the reason.
   await page.getByRole("link", { name: "Terminate this session" }).click();
   assert.match(await page.getByRole("alert").textContent(), /connection is cut/);
+  await assertAccessible(page, "the terminate confirmation");
   await page.getByLabel(/Reason shown to the engineer/).fill("enough for today");
   await page.getByRole("button", { name: "Yes, terminate" }).click();
   const code = await Promise.race([shell.exited, new Promise((r) => setTimeout(() => r("running"), 10_000))]);
