@@ -526,6 +526,11 @@ pub fn session(r: &impl Columns, id: AuthorizationId, detail: DetailId) -> Store
 /// (Both dialects bind `$n` by position when they appear in order.)
 pub const GROUP_COLUMNS: &str = "id, domain_id, name, is_operator, created_at";
 
+/// The operator groups of domain `$1` that user `$2` belongs to, as [`GROUP_COLUMNS`].
+pub const OPERATOR_GROUPS_OF: &str = "SELECT g.id, g.domain_id, g.name, g.is_operator, g.created_at \
+    FROM user_groups g JOIN group_members m ON m.group_id = g.id \
+    WHERE g.domain_id = $1 AND m.user_id = $2 AND g.is_operator";
+
 /// A group from [`GROUP_COLUMNS`].
 pub fn group(r: &impl Columns) -> StoreResult<GroupRecord> {
     Ok(GroupRecord {
