@@ -107,6 +107,8 @@ pub async fn serve(
         Some(files) => Some(crate::tls::ReloadingTls::start(files)?),
         None => None,
     };
+    let delivery = webhooks::Delivery::new(settings.webhook_allow_private)
+        .map_err(|e| std::io::Error::other(format!("the webhook HTTP client: {e}")))?;
     let (stop_sweeper, sweeper_stopped) = watch::channel(false);
     let sweeper = sweeper::spawn(
         app.clone(),
@@ -133,9 +135,6 @@ pub async fn serve(
             }
         }
         _ => None,
-    };
-    let delivery = webhooks::Delivery {
-        allow_private: settings.webhook_allow_private,
     };
     let deliveries = webhooks::spawn(
         app.clone(),

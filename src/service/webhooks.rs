@@ -250,8 +250,10 @@ impl App {
         Ok(self.domain_named(domain).await?.id)
     }
 
-    /// One round of the delivery worker: fans new events out, then attempts what is
-    /// due. Returns how many attempts it made.
+    /// One round of the delivery worker: fans new events out, claims a batch of due
+    /// deliveries (at most one per subscription and authorization, so sending them all
+    /// at once keeps each one's order), sends them concurrently and records every
+    /// outcome in one transaction. Returns how many attempts it made.
     pub async fn deliver_once(&self, delivery: &Delivery) -> ServiceResult<usize> {
         while self
             .store
@@ -265,16 +267,46 @@ impl App {
             .claim_deliveries(now, now + LEASE, CLAIM_BATCH)
             .await?;
         let attempts = jobs.iter().map(|job| self.attempt(delivery, job));
-        let results = futures_util::future::join_all(attempts).await;
-        for r in &results {
-            if let Err(e) = r {
-                tracing::warn!(error = %crate::causes::Causes(e), "recording a webhook delivery failed");
+        let mut attempted = Vec::with_capacity(jobs.len());
+        let mut finished = Vec::with_capacity(jobs.len());
+        for (job, result) in jobs
+            .iter()
+            .zip(futures_util::future::join_all(attempts).await)
+        {
+            match result {
+                Ok(done) => {
+                    attempted.push(job);
+                    finished.push(done);
+                }
+                // Not recorded: the lease runs out and the delivery is retried.
+                Err(e) => {
+                    tracing::warn!(error = %crate::causes::Causes(&e), "a webhook delivery could not be attempted");
+                }
             }
+        }
+        let failing = self.store.finish_deliveries(finished).await?;
+        let now = self.clock.now();
+        let mut to_disable: Vec<&WebhookRecord> = Vec::new();
+        for (job, since) in attempted.into_iter().zip(failing) {
+            let w = &job.subscription;
+            if since.is_some_and(|since| now - DISABLE_AFTER >= since)
+                && !to_disable.iter().any(|d| d.id == w.id)
+            {
+                to_disable.push(w);
+            }
+        }
+        for w in to_disable {
+            self.disable_failing(w, now).await?;
         }
         Ok(jobs.len())
     }
 
-    async fn attempt(&self, delivery: &Delivery, job: &DeliveryJob) -> ServiceResult<()> {
+    /// Sends `job` once; its outcome, to record.
+    async fn attempt(
+        &self,
+        delivery: &Delivery,
+        job: &DeliveryJob,
+    ) -> ServiceResult<FinishedDelivery> {
         let secrets = self.signing_secrets(&job.subscription)?;
         let result = delivery.send(job, &secrets, self.clock.now()).await;
         let now = self.clock.now();
@@ -294,23 +326,21 @@ impl App {
                 )
             }
         };
-        let failing_since = self
-            .store
-            .finish_delivery(FinishedDelivery {
-                subscription_id: job.subscription.id.clone(),
-                event_id: job.event.seq,
-                outcome,
-                status,
-                error,
-                now,
-            })
-            .await?;
-        if failing_since.is_some_and(|since| now - DISABLE_AFTER >= since) {
-            let w = &job.subscription;
-            let event = OutboxDraft::webhook_disabled(&w.owner, &w.id, SYSTEM_ACTOR, now);
-            if self.store.disable_webhook(&w.id, event, now).await? {
-                tracing::warn!(webhook = %w.id, "webhook subscription disabled: failing for 5 days");
-            }
+        Ok(FinishedDelivery {
+            subscription_id: job.subscription.id.clone(),
+            event_id: job.event.seq,
+            outcome,
+            status,
+            error,
+            now,
+        })
+    }
+
+    /// Disables `w`, failing for 5 days, with its `webhook.disabled` event.
+    async fn disable_failing(&self, w: &WebhookRecord, now: Timestamp) -> ServiceResult<()> {
+        let event = OutboxDraft::webhook_disabled(&w.owner, &w.id, SYSTEM_ACTOR, now);
+        if self.store.disable_webhook(&w.id, event, now).await? {
+            tracing::warn!(webhook = %w.id, "webhook subscription disabled: failing for 5 days");
         }
         Ok(())
     }
@@ -405,14 +435,74 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
-/// The HTTP side of delivery.
+/// The HTTP side of delivery: one client for every attempt, so connections and the TLS
+/// roots are reused. Its resolver refuses private, loopback and link-local addresses
+/// (unless allowed), so the check holds for every connection the client makes, and a
+/// name that resolves to a public address now and a private one later gains nothing:
+/// the connection goes to the addresses checked. Redirects are not followed.
 #[derive(Debug, Clone)]
 pub struct Delivery {
+    client: reqwest::Client,
     /// Private, loopback and link-local targets allowed (tests, closed networks).
-    pub allow_private: bool,
+    allow_private: bool,
+}
+
+/// Why a target was refused.
+fn refusal(host: &str) -> String {
+    format!(
+        "{host} resolves to a private, loopback or link-local address (refused; see webhook_allow_private)"
+    )
+}
+
+/// Resolves names for the delivery client, refusing non-public addresses.
+#[derive(Debug)]
+struct PublicResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for PublicResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            // Port 0: the client puts the URL's port in.
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} has no address").into());
+            }
+            if !allow_private && addrs.iter().any(|a| !is_public(a.ip())) {
+                return Err(refusal(&host).into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The address a URL names literally (`http://10.0.0.1/`), which no resolver sees.
+fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
+    let host = url.host_str()?;
+    // IPv6 literals keep their brackets in the URL's host.
+    let unbracketed = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    unbracketed.parse().ok()
 }
 
 impl Delivery {
+    pub fn new(allow_private: bool) -> Result<Delivery, reqwest::Error> {
+        let client = crate::tls::http_client()
+            .timeout(DELIVERY_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(PublicResolver { allow_private }))
+            .build()?;
+        Ok(Delivery {
+            client,
+            allow_private,
+        })
+    }
+
     /// POSTs `job` signed with `secrets`; the response status, or why none came.
     async fn send(
         &self,
@@ -421,32 +511,17 @@ impl Delivery {
         now: Timestamp,
     ) -> Result<u16, String> {
         let url = reqwest::Url::parse(&job.subscription.url).map_err(|e| e.to_string())?;
-        let host = url.host_str().ok_or("no host")?.to_owned();
-        let port = url.port_or_known_default().ok_or("no port")?;
-        // Resolved here, checked, and then connected to exactly: a name that resolves
-        // to a public address now and a private one a moment later gains nothing.
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| format!("resolving {host}: {e}"))?
-            .collect();
-        if addrs.is_empty() {
-            return Err(format!("{host} has no address"));
+        if let Some(ip) = literal_ip(&url)
+            && !self.allow_private
+            && !is_public(ip)
+        {
+            return Err(refusal(&ip.to_string()));
         }
-        if !self.allow_private && addrs.iter().any(|a| !is_public(a.ip())) {
-            return Err(format!(
-                "{host} resolves to a private, loopback or link-local address (refused; see webhook_allow_private)"
-            ));
-        }
-        let client = crate::tls::http_client()
-            .timeout(DELIVERY_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .resolve_to_addrs(&host, &addrs)
-            .build()
-            .map_err(|e| e.to_string())?;
         let body = payload(job).to_string();
         let id = job.event.event_id();
         let timestamp = now.as_second();
-        let response = client
+        let response = self
+            .client
             .post(url)
             .header("content-type", "application/json")
             .header("webhook-id", &id)
@@ -458,7 +533,7 @@ impl Delivery {
             .body(body)
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| crate::causes::Causes(&e).to_string())?;
         Ok(response.status().as_u16())
     }
 }

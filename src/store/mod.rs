@@ -187,9 +187,12 @@ pub trait Store: Send + Sync + 'static {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryJob>>;
-    /// Records an attempt; returns since when the subscription has been failing without
-    /// a success in between (`None`: this attempt succeeded).
-    async fn finish_delivery(&self, attempt: FinishedDelivery) -> StoreResult<Option<Timestamp>>;
+    /// Records attempts, in order, in one transaction; returns for each since when its
+    /// subscription has been failing without a success in between (`None`: succeeded).
+    async fn finish_deliveries(
+        &self,
+        attempts: Vec<FinishedDelivery>,
+    ) -> StoreResult<Vec<Option<Timestamp>>>;
     /// Disables subscription `id` and appends `event` (its `webhook.disabled`) in one
     /// transaction, dead-lettering what it had still to deliver; `false` if it was
     /// disabled already (by another instance, say), and then nothing is written.

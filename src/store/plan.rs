@@ -7,6 +7,7 @@
 
 use crate::domain::audit::AuditDraft;
 use crate::domain::event::{EventType, OutboxDraft};
+use crate::domain::recording::CloseReason;
 use crate::domain::reminder::{self, Reminder};
 use crate::domain::{Action, Authorization, AuthorizationId, Status, TransitionError};
 use crate::store::{StoreError, StoreResult, StoredGrant, TransitionRequest};
@@ -49,6 +50,16 @@ pub struct TransitionPlan<'r> {
 pub struct AccessEnded {
     pub credentials_purged: u64,
     pub sessions_closed: u64,
+}
+
+impl AccessEnded {
+    /// `closed` sessions ended and `purged` credentials purged.
+    pub fn new(closed: &[i64], purged: u64) -> AccessEnded {
+        AccessEnded {
+            credentials_purged: purged,
+            sessions_closed: closed.len() as u64,
+        }
+    }
 }
 
 impl<'r> TransitionPlan<'r> {
@@ -119,6 +130,26 @@ impl<'r> TransitionPlan<'r> {
             action: self.action,
             current: now_in.unwrap_or(self.from),
         })
+    }
+
+    /// The `session.closed` events (reason `access_ended`) of the sessions this
+    /// transition's end of access closed, as a session closed any other way has; written
+    /// after the transition's own event.
+    pub fn sessions_closed(&self, sessions: &[i64]) -> Vec<OutboxDraft> {
+        sessions
+            .iter()
+            .map(|&session| OutboxDraft {
+                close_reason: Some(CloseReason::AccessEnded.name().to_owned()),
+                ..OutboxDraft::session(
+                    EventType::SessionClosed,
+                    &self.outbox.customer_id,
+                    self.id,
+                    session,
+                    &self.outbox.actor_id,
+                    self.outbox.at,
+                )
+            })
+            .collect()
     }
 
     /// Why the sessions this transition closes ended, as the engineer is told.

@@ -205,7 +205,7 @@ impl DeliveryJob {
     }
 }
 
-/// One delivery attempt's end, as `finish_delivery` records it.
+/// One delivery attempt's end, as `finish_deliveries` records it.
 #[derive(Debug, Clone)]
 pub struct FinishedDelivery {
     pub subscription_id: String,

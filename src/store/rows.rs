@@ -8,7 +8,7 @@ use crate::domain::audit::{Actor, AuditDraft, AuditEvent};
 use crate::domain::event::{EventType, OutboxDraft};
 use crate::domain::idempotency::KeyUse;
 use crate::domain::recording::{CloseReason, RecordingInfo, RecordingSummary, SessionEnd};
-use crate::domain::reminder::Reminder;
+use crate::domain::reminder::{self, Reminder};
 use crate::domain::session::{
     FileTransfer, Operation, Session, SessionRefused, SessionSource, flagged_count,
 };
@@ -241,9 +241,9 @@ pub enum SessionEvent<'a> {
 }
 
 /// Closes the open sessions of an authorization whose access ended: `$1` the time,
-/// `$2` the reason, `$3` the authorization.
+/// `$2` the reason, `$3` the authorization. Returns the ids of the sessions it closed.
 pub const SESSIONS_END_ACCESS: &str = "UPDATE sessions SET ended_at = $1, close_reason = $2 \
-    WHERE authorization_id = $3 AND ended_at IS NULL";
+    WHERE authorization_id = $3 AND ended_at IS NULL RETURNING id";
 
 /// Closes an open session: `$1` the time, `$2` the reason, `$3` the session.
 pub const SESSION_CLOSE: &str =
@@ -705,6 +705,24 @@ pub fn due_reminder(r: &impl Columns) -> StoreResult<DueReminder> {
 /// Schedules a reminder once (a second schedule of the same kind is ignored).
 pub const INSERT_REMINDER: &str = "INSERT INTO reminders (authorization_id, kind, status, \
     due_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+
+/// The authorizations that reminders can still be due for, as [`row_reminders`] reads
+/// them: the pending and the authorized.
+pub const REMINDABLE_AUTHORIZATIONS: &str = "SELECT id, status, created_at, pending_deadline, \
+    effective_at, expire_at FROM authorizations WHERE status IN (0, 1)";
+
+/// The reminders of a row of [`REMINDABLE_AUTHORIZATIONS`], as its raise or confirm
+/// schedules them: for authorizations from before reminders were scheduled.
+pub fn row_reminders(r: &impl Columns) -> StoreResult<Vec<Reminder>> {
+    let id = AuthorizationId(r.int(0)?);
+    Ok(match (r.status(1)?, r.opt_time(4)?, r.opt_time(5)?) {
+        (Status::Pending, _, _) => reminder::for_pending(id, r.time(2)?, r.time(3)?),
+        (Status::Authorized, Some(effective_at), Some(expire_at)) => {
+            vec![reminder::for_window(id, effective_at, expire_at)]
+        }
+        _ => Vec::new(),
+    })
+}
 
 /// The values of [`INSERT_REMINDER`].
 pub fn reminder_values(r: &Reminder) -> (i64, &'static str, i64, i64) {

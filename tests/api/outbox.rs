@@ -131,3 +131,84 @@ async fn concurrent_transitions_each_write_their_event() {
     let ids: std::collections::HashSet<_> = all.iter().map(OutboxEvent::event_id).collect();
     assert_eq!(ids.len(), 80, "event ids are unique");
 }
+
+/// (type, session, close reason) of the session events about `id`, in outbox order.
+async fn session_events_of(w: &World, id: &str) -> Vec<(String, i64, Option<String>)> {
+    let id = Some(AuthorizationId(id.parse().unwrap()));
+    all_events(w)
+        .await
+        .into_iter()
+        .filter(|e| e.draft.authorization_id == id)
+        .filter_map(|e| {
+            let d = e.draft;
+            Some((
+                d.event_type.name().to_owned(),
+                d.session_id?,
+                d.close_reason,
+            ))
+        })
+        .collect()
+}
+
+/// An authorized request of bob's with a session the engineer opened on it.
+async fn granted_with_a_session(w: &World) -> (String, i64) {
+    let (id, details) = w.raise("bob").await;
+    assert_eq!(w.confirm("bob", &id, &details).await.status, 200);
+    let path = format!(
+        "/provider/v1/authorizations/{id}/details/{}/sessions",
+        details[0]
+    );
+    let opened = w.call("POST", &path, Some(w.token("eng")), None).await;
+    assert_eq!(opened.status, 201, "{}", opened.raw);
+    (id, opened.body["session_id"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn sessions_a_cancel_or_the_window_end_closes_each_get_session_closed() {
+    let w = World::new().await;
+    let closed_by_access_end = |session| {
+        [
+            ("session.opened".to_owned(), session, None),
+            (
+                "session.closed".to_owned(),
+                session,
+                Some("access_ended".to_owned()),
+            ),
+        ]
+    };
+
+    let (canceled, session) = granted_with_a_session(&w).await;
+    assert_eq!(
+        w.act("bob", &canceled, "cancel", json!({})).await.status,
+        200
+    );
+    assert_eq!(
+        session_events_of(&w, &canceled).await,
+        closed_by_access_end(session)
+    );
+    // Right after the cancel's own event, by the same actor.
+    let events = all_events(&w).await;
+    let last: Vec<_> = events[events.len() - 2..]
+        .iter()
+        .map(|e| (e.draft.event_type.name(), e.draft.actor_id.as_str()))
+        .collect();
+    assert_eq!(
+        last,
+        [
+            ("authorization.canceled", w.ids["bob"].as_str()),
+            ("session.closed", w.ids["bob"].as_str())
+        ]
+    );
+
+    let (expired, session) = granted_with_a_session(&w).await;
+    w.app.clock.advance(SignedDuration::from_hours(24 * 40));
+    w.app.sweep_once().await.unwrap();
+    assert_eq!(
+        events_of(&w, &expired).await.last().map(|e| e.0.as_str()),
+        Some("session.closed")
+    );
+    assert_eq!(
+        session_events_of(&w, &expired).await,
+        closed_by_access_end(session)
+    );
+}

@@ -170,9 +170,7 @@ async fn a_subscription_failing_for_5_days_is_disabled_and_an_event_says_so() {
         )
         .await
         .unwrap();
-    let delivery = support_access::service::webhooks::Delivery {
-        allow_private: true,
-    };
+    let delivery = support_access::service::webhooks::Delivery::new(true).unwrap();
     let disabled_events = || async {
         w.app
             .store_for_inspection()
@@ -249,9 +247,7 @@ async fn a_success_ends_a_failing_streak() {
         )
         .await
         .unwrap();
-    let delivery = support_access::service::webhooks::Delivery {
-        allow_private: true,
-    };
+    let delivery = support_access::service::webhooks::Delivery::new(true).unwrap();
     // Failing on day 0, healthy on day 3, failing again from day 4 to day 8.
     for day in 0..=8 {
         healthy.store(day == 3, Ordering::SeqCst);
@@ -290,9 +286,7 @@ async fn delivered_notifications_past_their_retention_are_pruned_in_batches() {
         )
         .await
         .unwrap();
-    let delivery = support_access::service::webhooks::Delivery {
-        allow_private: true,
-    };
+    let delivery = support_access::service::webhooks::Delivery::new(true).unwrap();
     for _ in 0..5 {
         w.raise("bob").await;
     }
@@ -324,5 +318,39 @@ async fn delivered_notifications_past_their_retention_are_pruned_in_batches() {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn authorizations_from_before_reminders_existed_get_them_when_migrated() {
+    let w = World::new().await;
+    let (pending, _) = w.raise("bob").await;
+    let (granted, details) = w.raise("bob").await;
+    assert_eq!(w.confirm("bob", &granted, &details).await.status, 200);
+    // As a database from before migration 12: no reminder rows, 14 not yet applied.
+    w.execute_behind_the_back(
+        "DELETE FROM reminders; DELETE FROM schema_migrations WHERE version = 14;",
+    )
+    .await;
+    // An instance started on it migrates it.
+    let upgraded = w.sharing(w.start_twin().await);
+    at(&upgraded, hours(24) - mins(16)).await;
+    assert_eq!(reminders_of(&upgraded, &granted).await, []);
+    at(&upgraded, hours(24) - mins(15)).await;
+    assert_eq!(
+        reminders_of(&upgraded, &granted).await,
+        [Some(Status::Authorized)]
+    );
+    assert_eq!(reminders_of(&upgraded, &pending).await, []);
+    at(&upgraded, hours(36)).await;
+    assert_eq!(
+        reminders_of(&upgraded, &pending).await,
+        [Some(Status::Pending)]
+    );
+    at(&upgraded, hours(71)).await;
+    assert_eq!(
+        reminders_of(&upgraded, &pending).await,
+        [Some(Status::Pending), Some(Status::Pending)],
+        "each once"
     );
 }

@@ -118,3 +118,47 @@ async fn two_postgres_instances_deliver_each_event_once_at_a_time() {
     let twice = s.received.values().filter(|(n, _)| *n > 1).count();
     assert_eq!(twice, 0, "no event delivered twice without a failure");
 }
+
+#[tokio::test]
+async fn private_targets_are_refused_by_address_and_by_name_unless_allowed() {
+    let quiet = |s: &mut support_access::config::Settings| {
+        s.webhook_poll_interval = Duration::from_secs(3600);
+    };
+    let w = World::on(TestServer::start_with(quiet).await).await;
+    let (url, seen) = receiver().await;
+    let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    let acme = w.ids["acme"].clone();
+    let mut hooks = Vec::new();
+    // A loopback address, and a name that resolves to one.
+    for target in [url.clone(), format!("http://localhost:{port}/hook")] {
+        let (hook, _) = w
+            .app
+            .create_webhook(
+                &support_access::domain::audit::Actor::system(),
+                &acme,
+                &target,
+                vec!["*".into()],
+            )
+            .await
+            .unwrap();
+        hooks.push(hook.id);
+    }
+    w.raise("bob").await;
+    let public_only = support_access::service::webhooks::Delivery::new(false).unwrap();
+    assert_eq!(w.app.deliver_once(&public_only).await.unwrap(), 2);
+    assert!(seen.lock().unwrap().received.is_empty());
+    for hook in &hooks {
+        let deliveries = w.app.webhook_deliveries(&acme, hook).await.unwrap();
+        let error = deliveries[0].last_error.as_deref().unwrap_or_default();
+        assert!(
+            error.contains("private, loopback or link-local"),
+            "{hook}: {error}"
+        );
+    }
+    // The same targets, allowed: both deliveries arrive on the retry.
+    w.app.clock.advance(jiff::SignedDuration::from_mins(1));
+    let allowed = support_access::service::webhooks::Delivery::new(true).unwrap();
+    assert_eq!(w.app.deliver_once(&allowed).await.unwrap(), 2);
+    let s = seen.lock().unwrap();
+    assert_eq!(s.received.values().map(|(n, _)| n).sum::<u32>(), 2);
+}

@@ -18,7 +18,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("migrations/0011_recordings.sql")),
     (12, include_str!("migrations/0012_notifications.sql")),
     (13, include_str!("migrations/0013_idempotency_keys.sql")),
+    (14, include_str!("migrations/0014_reminders_backfill.sql")),
 ];
+
+/// The migration whose SQL is followed by a step in Rust: the reminders' backfill.
+const REMINDERS_BACKFILL: i64 = 14;
 
 /// Any fixed number: instances starting together take turns on this advisory lock.
 const MIGRATION_LOCK: i64 = 0x5350_4143_4345_5353;
@@ -41,6 +45,9 @@ pub async fn apply(client: &mut Client) -> StoreResult<()> {
             .try_get(0)?;
         if !applied {
             tx.batch_execute(sql).await?;
+            if *version == REMINDERS_BACKFILL {
+                super::notify::backfill_reminders(&tx).await?;
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
                 &[version, &jiff::Timestamp::now().as_millisecond()],

@@ -364,8 +364,20 @@ impl Store for PostgresStore {
             .await?)
     }
 
-    async fn finish_delivery(&self, attempt: FinishedDelivery) -> StoreResult<Option<Timestamp>> {
-        webhooks::finish(&self.client().await?, &attempt).await
+    async fn finish_deliveries(
+        &self,
+        attempts: Vec<FinishedDelivery>,
+    ) -> StoreResult<Vec<Option<Timestamp>>> {
+        if attempts.is_empty() {
+            return Ok(Vec::new());
+        }
+        in_transaction!(self, |tx| {
+            let mut failing = Vec::with_capacity(attempts.len());
+            for a in &attempts {
+                failing.push(webhooks::finish(&tx, a).await?);
+            }
+            failing
+        })
     }
 
     async fn disable_webhook(

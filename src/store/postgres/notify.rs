@@ -39,6 +39,17 @@ pub async fn schedule(tx: &Transaction<'_>, reminders: &[Reminder]) -> StoreResu
     Ok(())
 }
 
+/// Schedules the reminders of every pending or authorized authorization, as its raise
+/// or confirm would have: for those from before reminders were scheduled (migration
+/// 14). Reminders scheduled already stay as they are.
+pub async fn backfill_reminders(tx: &Transaction<'_>) -> StoreResult<()> {
+    let mut reminders = Vec::new();
+    for row in tx.query(rows::REMINDABLE_AUTHORIZATIONS, &[]).await? {
+        reminders.extend(rows::row_reminders(&row)?);
+    }
+    schedule(tx, &reminders).await
+}
+
 /// Sends up to `limit` due reminders (their events and "sent" markers together) and
 /// drops those whose authorization moved on; how many it looked at.
 pub async fn send_due_reminders(

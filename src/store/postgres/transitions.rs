@@ -20,6 +20,7 @@ use super::notify;
 use super::outbox;
 use super::query::ScopeArrays;
 use crate::domain::audit::AuditDraft;
+use crate::domain::event::OutboxDraft;
 use crate::domain::{AuthorizationId, Status};
 use crate::store::plan::{AccessEnded, TransitionFacts, TransitionPlan};
 use crate::store::rows::Columns;
@@ -95,12 +96,23 @@ pub async fn transition_all(
         .iter()
         .flat_map(|(_, p)| p.reminders.iter().cloned())
         .collect();
-    let (ended, (), (), ()) = tokio::try_join!(
+    let ((ended, closed), (), (), ()) = tokio::try_join!(
         end_access(tx, &done),
         store_grants(tx, &done),
         outbox::append_all(tx, done.iter().map(|(_, p)| &p.outbox)),
         notify::schedule(tx, &reminders),
     )?;
+    // After the transitions' own events: those of the sessions their ends of access closed.
+    let sessions_closed: Vec<OutboxDraft> = done
+        .iter()
+        .filter_map(|(_, p)| {
+            closed
+                .get(&p.id.0)
+                .map(|sessions| p.sessions_closed(sessions))
+        })
+        .flatten()
+        .collect();
+    outbox::append_all(tx, &sessions_closed).await?;
     // Each domain's events in batch order, in one append; all domains at once, the
     // heads locked in domain order so that two writers never wait on each other in a
     // cycle.
@@ -278,14 +290,15 @@ async fn store_grants(
 }
 
 /// For the jobs among `done` that leave `authorized`: closes their open sessions and
-/// purges their host credentials; what that touched, by authorization.
+/// purges their host credentials; what that touched, and the sessions closed, by
+/// authorization.
 async fn end_access(
     tx: &Transaction<'_>,
     done: &[(&TransitionRequest, TransitionPlan<'_>)],
-) -> StoreResult<HashMap<i64, AccessEnded>> {
+) -> StoreResult<(HashMap<i64, AccessEnded>, HashMap<i64, Vec<i64>>)> {
     let ending: Vec<_> = done.iter().filter(|(_, p)| p.ends_access).collect();
     if ending.is_empty() {
-        return Ok(HashMap::new());
+        return Ok((HashMap::new(), HashMap::new()));
     }
     let ids: Vec<i64> = ending.iter().map(|(_, p)| p.id.0).collect();
     let at: Vec<i64> = ending.iter().map(|(r, _)| r.now.as_millisecond()).collect();
@@ -294,7 +307,8 @@ async fn end_access(
         .prepare_cached(
             "UPDATE sessions s SET ended_at = u.at, close_reason = u.reason \
              FROM UNNEST($1::bigint[], $2::bigint[], $3::text[]) AS u (id, at, reason) \
-             WHERE s.authorization_id = u.id AND s.ended_at IS NULL RETURNING s.authorization_id",
+             WHERE s.authorization_id = u.id AND s.ended_at IS NULL \
+             RETURNING s.authorization_id, s.id",
         )
         .await?;
     let purge = tx
@@ -319,9 +333,12 @@ async fn end_access(
             (*id, none)
         })
         .collect();
+    let mut sessions: HashMap<i64, Vec<i64>> = HashMap::new();
     for r in &closed {
-        if let Some(e) = ended.get_mut(&r.int(0)?) {
+        let id = r.int(0)?;
+        if let Some(e) = ended.get_mut(&id) {
             e.sessions_closed += 1;
+            sessions.entry(id).or_default().push(r.int(1)?);
         }
     }
     for r in &purged {
@@ -329,7 +346,7 @@ async fn end_access(
             e.credentials_purged += 1;
         }
     }
-    Ok(ended)
+    Ok((ended, sessions))
 }
 
 /// Whether `requests` name each authorization once, as the statements above assume.

@@ -221,12 +221,16 @@ pub fn transition(conn: &Connection, req: &TransitionRequest) -> StoreResult<Sta
     if let Some((grant, handler)) = plan.grant {
         store_grant(conn, plan.id, handler, grant)?;
     }
-    let ended = if plan.ends_access {
-        Some(end_access(conn, plan.id, req.now, &plan.close_reason())?)
+    let (ended, closed) = if plan.ends_access {
+        let (ended, closed) = end_access(conn, plan.id, req.now, &plan.close_reason())?;
+        (Some(ended), closed)
     } else {
-        None
+        (None, Vec::new())
     };
     outbox::append(conn, &plan.outbox)?;
+    for event in plan.sessions_closed(&closed) {
+        outbox::append(conn, &event)?;
+    }
     notify::schedule(conn, &plan.reminders)?;
     audit::append(conn, plan.event(ended), req.now)?;
     Ok(plan.from)
@@ -264,26 +268,25 @@ fn store_grant(
     Ok(())
 }
 
-/// Closes open sessions and purges host credentials.
+/// Closes open sessions and purges host credentials; what it touched, and the ids of
+/// the sessions it closed.
 fn end_access(
     conn: &Connection,
     id: AuthorizationId,
     now: Timestamp,
     reason: &str,
-) -> StoreResult<AccessEnded> {
-    let closed = conn
+) -> StoreResult<(AccessEnded, Vec<i64>)> {
+    let closed: Vec<i64> = conn
         .prepare_cached(rows::SESSIONS_END_ACCESS)?
-        .execute(params![now.as_millisecond(), reason, id.0])?;
+        .query_map(params![now.as_millisecond(), reason, id.0], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     let purged = conn
         .prepare_cached(
             "UPDATE authorization_details SET password_ciphertext = NULL \
              WHERE authorization_id = ? AND password_ciphertext IS NOT NULL",
         )?
         .execute([id.0])?;
-    Ok(AccessEnded {
-        credentials_purged: purged as u64,
-        sessions_closed: closed as u64,
-    })
+    Ok((AccessEnded::new(&closed, purged as u64), closed))
 }
 
 /// Expires due authorizations, oldest deadline first.

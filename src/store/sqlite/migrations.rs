@@ -18,7 +18,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("migrations/0011_recordings.sql")),
     (12, include_str!("migrations/0012_notifications.sql")),
     (13, include_str!("migrations/0013_idempotency_keys.sql")),
+    (14, include_str!("migrations/0014_reminders_backfill.sql")),
 ];
+
+/// The migration whose SQL is followed by a step in Rust: the reminders' backfill.
+const REMINDERS_BACKFILL: i64 = 14;
 
 pub fn apply(conn: &Connection) -> StoreResult<()> {
     conn.execute_batch(
@@ -33,6 +37,9 @@ pub fn apply(conn: &Connection) -> StoreResult<()> {
         )?;
         if !applied {
             tx.execute_batch(sql)?;
+            if *version == REMINDERS_BACKFILL {
+                super::notify::backfill_reminders(&tx)?;
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
                 params![version, jiff::Timestamp::now().as_millisecond()],

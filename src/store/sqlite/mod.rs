@@ -409,8 +409,15 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn finish_delivery(&self, attempt: FinishedDelivery) -> StoreResult<Option<Timestamp>> {
-        self.write(move |c| webhooks::finish(c, &attempt)).await
+    async fn finish_deliveries(
+        &self,
+        attempts: Vec<FinishedDelivery>,
+    ) -> StoreResult<Vec<Option<Timestamp>>> {
+        if attempts.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(move |c| attempts.iter().map(|a| webhooks::finish(c, a)).collect())
+            .await
     }
 
     async fn disable_webhook(

@@ -21,6 +21,18 @@ pub fn schedule(conn: &Connection, reminders: &[Reminder]) -> StoreResult<()> {
     Ok(())
 }
 
+/// Schedules the reminders of every pending or authorized authorization, as its raise
+/// or confirm would have: for those from before reminders were scheduled (migration
+/// 14). Reminders scheduled already stay as they are.
+pub fn backfill_reminders(conn: &Connection) -> StoreResult<()> {
+    let per_row = all(
+        &mut conn.prepare(rows::REMINDABLE_AUTHORIZATIONS)?,
+        [],
+        |r| rows::row_reminders(r),
+    )?;
+    schedule(conn, &per_row.concat())
+}
+
 /// Sends up to `limit` due reminders (their events and "sent" markers together) and
 /// drops those whose authorization moved on; how many it looked at.
 pub fn send_due_reminders(conn: &Connection, now: Timestamp, limit: u32) -> StoreResult<u32> {

@@ -1,0 +1,7 @@
+-- Reminders for the authorizations from before 0012 scheduled them (issue 13): every
+-- pending or authorized authorization gets the reminders its raise or confirm would
+-- have scheduled. They are computed by the service's own rules (store::rows::
+-- row_reminders, domain::reminder) right after this file, in the same transaction, so
+-- the rules are not written a second time in SQL; reminders scheduled already stay.
+-- A reminder whose time has passed is sent by the next sweep, if its authorization is
+-- still in the status it is meant for.
