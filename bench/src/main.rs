@@ -396,6 +396,12 @@ impl Run<'_> {
             server.anon_rss_mib(),
         );
         eprintln!("{}", row.line());
+        if kind == Kind::ConsoleList {
+            eprintln!(
+                "bench: console list and its baseline list the largest domain: {} authorizations",
+                data.largest_domain_size()
+            );
+        }
         if kind == Kind::Reject || kind == Kind::Mixed {
             eprintln!("bench: {} pending authorizations left", data.pending_left());
         }

@@ -27,6 +27,8 @@ pub struct Data {
     /// The largest domain's pending rows in random order, for the one-domain rejects.
     pending_hot: Vec<u32>,
     next_hot: AtomicUsize,
+    /// Every row of the largest domain, for the console's list and its baseline.
+    largest: Vec<u32>,
 }
 
 impl Data {
@@ -45,6 +47,7 @@ impl Data {
             .collect();
         // Domain 0 holds the largest share of the rows (the seed's heavy tail).
         let hot = |i: &u32| pop.users[pop.rows[*i as usize].1 as usize].domain_index == 0;
+        let largest = (0..pop.rows.len() as u32).filter(hot).collect();
         let (mut pending_hot, mut pending): (Vec<u32>, Vec<u32>) = (0..pop.rows.len() as u32)
             .filter(|&i| pop.rows[i as usize].2 == PENDING)
             .partition(hot);
@@ -61,7 +64,13 @@ impl Data {
             next_pending: AtomicUsize::new(0),
             pending_hot,
             next_hot: AtomicUsize::new(0),
+            largest,
         })
+    }
+
+    /// Authorizations of the largest domain, whose lists the console-list row measures.
+    pub fn largest_domain_size(&self) -> usize {
+        self.largest.len()
     }
 
     pub fn pending_left(&self) -> usize {
@@ -78,6 +87,12 @@ impl Data {
 
     fn row(&self, rng: &mut Rng) -> (i64, u32, u8) {
         self.pop.rows[rng.below(self.pop.rows.len() as u64) as usize]
+    }
+
+    /// A row of the largest domain (its status drawn as its rows are spread).
+    fn largest_row(&self, rng: &mut Rng) -> (i64, u32, u8) {
+        let i = self.largest[rng.below(self.largest.len() as u64) as usize];
+        self.pop.rows[i as usize]
     }
 
     fn token(&self, user: u32) -> &str {
@@ -97,9 +112,12 @@ pub enum Kind {
     List {
         deep: bool,
     },
-    /// The web console's request list page (a status tab with its counts), whose
-    /// baseline is the API's own list on the same server.
+    /// The web console's request list page (a status tab with its counts) of the
+    /// largest domain, whose baseline is the API's own list of that domain on the same
+    /// server.
     ConsoleList,
+    /// The API's list at offset 0 in the largest domain: the console list's baseline.
+    ListLargestDomain,
     Reject,
     /// Rejects all in the largest domain: one audit chain takes every event.
     RejectOneDomain,
@@ -126,6 +144,7 @@ impl Kind {
             Kind::List { deep: false } => "list offset 0",
             Kind::List { deep: true } => "list offset 1000",
             Kind::ConsoleList => "console list",
+            Kind::ListLargestDomain => "list offset 0, largest domain",
             Kind::Reject => "reject",
             Kind::RejectOneDomain => "reject, one domain",
             Kind::Mixed => "mixed 90/10",
@@ -140,6 +159,7 @@ impl Kind {
             Kind::List { deep: false } => "list",
             Kind::List { deep: true } => "list-deep",
             Kind::ConsoleList => "console-list",
+            Kind::ListLargestDomain => "list-largest-domain",
             Kind::Reject => "reject",
             Kind::RejectOneDomain => "reject-one-domain",
             Kind::Mixed => "mixed",
@@ -151,7 +171,7 @@ impl Kind {
     pub fn ceiling(self) -> Kind {
         match self {
             Kind::ShowSigned => Kind::ShowToken,
-            Kind::ConsoleList => Kind::List { deep: false },
+            Kind::ConsoleList => Kind::ListLargestDomain,
             Kind::RejectOneDomain => Kind::Reject,
             other => other,
         }
@@ -173,6 +193,7 @@ impl Workload for Bound {
             Kind::ShowToken => Some(show(d, rng, host)),
             Kind::ShowSigned => Some(show_signed(d, rng, host)),
             Kind::List { deep } => Some(list(d, rng, host, deep)),
+            Kind::ListLargestDomain => Some(list_of(d, d.largest_row(rng), host, 0)),
             Kind::ConsoleList => Some(console_list(d, rng, host)),
             Kind::Reject => reject(d, rng, host, self.for_ceiling, false),
             Kind::RejectOneDomain => reject(d, rng, host, self.for_ceiling, true),
@@ -230,21 +251,26 @@ fn show_signed(d: &Data, rng: &mut Rng, host: &str) -> Vec<u8> {
 
 /// A domain admin's list of one status; the row drawn picks the domain and status.
 fn list(d: &Data, rng: &mut Rng, host: &str, deep: bool) -> Vec<u8> {
-    let (_, user, status) = if deep && !d.deep_rows.is_empty() {
+    let row = if deep && !d.deep_rows.is_empty() {
         d.pop.rows[d.deep_rows[rng.below(d.deep_rows.len() as u64) as usize] as usize]
     } else {
         d.row(rng)
     };
-    let offset = if deep { DEEP_OFFSET } else { 0 };
+    list_of(d, row, host, if deep { DEEP_OFFSET } else { 0 })
+}
+
+/// The list of the row's domain and status, as that domain's admin.
+fn list_of(d: &Data, (_, user, status): (i64, u32, u8), host: &str, offset: usize) -> Vec<u8> {
     let path = format!("{BASE}?status={status}&offset={offset}&limit={PAGE}");
     let token = d.token(d.admin_of(user));
     http_request("GET", &path, host, &[("X-Auth-Token", token)], b"")
 }
 
-/// The same draw as the API's list, as the domain admin's console page of that status.
-/// The admin's console session cookie is their API token (see `seed::console_sessions`).
+/// The same draw as the baseline's (the largest domain), as the domain admin's console
+/// page of that status. The admin's console session cookie is their API token (see
+/// `seed::console_sessions`).
 fn console_list(d: &Data, rng: &mut Rng, host: &str) -> Vec<u8> {
-    let (_, user, status) = d.row(rng);
+    let (_, user, status) = d.largest_row(rng);
     let path = format!("/console/requests?status={status}");
     let cookie = format!("sa_session={}", d.token(d.admin_of(user)));
     http_request("GET", &path, host, &[("Cookie", &cookie)], b"")

@@ -110,7 +110,7 @@ pub fn router(config: ConsoleConfig) -> Router<Arc<App>> {
         )
         .route(
             &format!("{detail}/sessions/{{session_id}}/terminate"),
-            post(sessions::terminate),
+            get(sessions::terminate_page).post(sessions::terminate),
         )
         .route("/console/mine", get(engineer::mine))
         .route(

@@ -20,6 +20,7 @@ use crate::domain::session::SessionSource;
 use crate::domain::{AuthorizationId, DetailId, SessionId};
 use crate::service::recordings::SessionView;
 use crate::service::{App, SessionPath};
+use crate::store::records::SessionFacts;
 
 type Ids = Path<(String, String, String)>;
 
@@ -50,29 +51,47 @@ fn group_query(group: Option<&str>) -> String {
     })
 }
 
-/// The recording and live part of a session page; whether the page needs the player.
+/// The session's state: open, ending (a terminate asked for), or closed.
+fn state(facts: &SessionFacts) -> M {
+    match (facts.ended, facts.terminate_requested) {
+        (true, _) => M::SessionClosed,
+        (false, true) => M::SessionEnding,
+        (false, false) => M::SessionOpen,
+    }
+}
+
+/// The state, recording and live part of a session page; whether the page needs the
+/// player.
 pub fn section(v: &Viewer, base: &str, group: Option<&str>, view: &SessionView) -> (Markup, bool) {
     let t = |m: M| m.text(v.lang);
     let q = group_query(group);
     let facts = &view.facts;
     let recording = facts.recording.as_ref();
     let playable = recording.is_some_and(|r| r.purged_at.is_none());
+    let terminable =
+        !facts.ended && !facts.terminate_requested && facts.source == SessionSource::Broker;
     let transcript = if q.is_empty() {
         format!("{base}/recording?format=text")
     } else {
         format!("{base}/recording{q}&format=text")
     };
     let markup = html! {
+        dl.facts {
+            dt { (t(M::SessionState)) }
+            dd #session-state data-ending[!facts.ended && facts.terminate_requested] { span class={ "badge " @if facts.ended { "s3" } @else { "s1" } } { (t(state(facts))) } }
+            // The broker's words (the customer's terminate reason among them).
+            @if let Some(why) = facts.close_reason.as_deref().filter(|w| facts.ended && !w.is_empty()) {
+                dt { (t(M::SessionClosedWhy)) } dd #session-end { (why) }
+            }
+        }
+        @if terminable {
+            div.actions {
+                a.button.danger href=(format!("{base}/terminate{q}")) { (t(M::Terminate)) }
+            }
+        }
         @if view.live_here {
             h2 { (t(M::LiveView)) }
             div #live-player .player data-live=(format!("{base}/live{q}")) {}
-            form #terminate method="post" action=(format!("{base}/terminate{q}")) {
-                input type="hidden" name="csrf" value=(v.csrf);
-                p.note { (t(M::TerminateNote)) }
-                label for="terminate-reason" { (t(M::TerminateReason)) }
-                input #terminate-reason type="text" name="reason" maxlength=(MAX_TERMINATE_REASON);
-                button.danger type="submit" { (t(M::Terminate)) }
-            }
         } @else if !facts.ended && facts.source == SessionSource::Broker {
             h2 { (t(M::LiveView)) }
             p.empty { (t(M::LiveElsewhere)) }
@@ -85,6 +104,8 @@ pub fn section(v: &Viewer, base: &str, group: Option<&str>, view: &SessionView) 
                 " · "
                 a href=(transcript) { (t(M::RecordingTranscript)) }
             }
+        } @else if !facts.ended && facts.source == SessionSource::Broker {
+            p.empty { (t(M::RecordingAfterEnd)) }
         } @else if recording.is_some_and(|r| r.purged_at.is_some()) {
             p.empty { (t(M::RecordingPurged)) }
         } @else if recording.is_none() {
@@ -92,6 +113,48 @@ pub fn section(v: &Viewer, base: &str, group: Option<&str>, view: &SessionView) 
         }
     };
     (markup, playable || view.live_here)
+}
+
+/// The page that asks before terminating: what happens, a reason for the engineer.
+pub async fn terminate_page(
+    State(app): State<Arc<App>>,
+    v: Viewer,
+    Path(ids): Ids,
+    Query(q): Query<GroupQuery>,
+) -> Response {
+    if let Err(e) = app
+        .session_view(&v.principal, group(&q), path_of(&ids))
+        .await
+    {
+        return layout::failure(v.lang, e);
+    }
+    let t = |m: M| m.text(v.lang);
+    let page = session_url(&ids, group(&q));
+    let (_, _, session) = &ids;
+    let body = html! {
+        section.card.warning {
+            h1 { (t(M::TerminateTitle)) }
+            p { (t(M::Session)) " " (session) }
+            p role="alert" { (t(M::TerminateNote)) }
+            form method="post" action=(format!("{}/terminate{}", page_path(&ids), group_query(group(&q)))) {
+                input type="hidden" name="csrf" value=(v.csrf);
+                label for="terminate-reason" { (t(M::TerminateReason)) }
+                input #terminate-reason type="text" name="reason" maxlength=(MAX_TERMINATE_REASON);
+                button.danger type="submit" { (t(M::TerminateSubmit)) }
+                " "
+                a href=(page) { (t(M::Cancel)) }
+            }
+        }
+    };
+    layout::page(&v.chrome(), t(M::TerminateTitle), body)
+}
+
+fn page_path((id, detail, session): &(String, String, String)) -> String {
+    format!("/console/requests/{id}/details/{detail}/sessions/{session}")
+}
+
+fn session_url(ids: &(String, String, String), group: Option<&str>) -> String {
+    format!("{}{}", page_path(ids), group_query(group))
 }
 
 #[derive(Deserialize, Default)]
@@ -165,14 +228,7 @@ pub async fn terminate(
         .terminate_session(&v.principal, group(&q), path, form.reason)
         .await
     {
-        Ok(()) => {
-            let (id, detail, session) = &ids;
-            let page = format!(
-                "/console/requests/{id}/details/{detail}/sessions/{session}{}",
-                group_query(group(&q))
-            );
-            Redirect::to(&page).into_response()
-        }
+        Ok(()) => Redirect::to(&session_url(&ids, group(&q))).into_response(),
         Err(e) => layout::failure(v.lang, e),
     }
 }

@@ -33,16 +33,12 @@ pub struct ConsoleViewer {
 impl App {
     /// The operator groups `p` is a member of (the group switch offers them), by name.
     pub async fn my_operator_groups(&self, p: &Principal) -> ServiceResult<Vec<GroupRecord>> {
-        let mut mine = Vec::new();
-        for g in self.store.list_groups(&p.domain_id).await? {
-            let view = self
-                .store
-                .group_view(&p.domain_id, &g.id, &p.user_id)
-                .await?;
-            if view.is_some_and(|v| v.is_operator && v.caller_is_member) {
-                mine.push(g);
-            }
-        }
+        // One query: the list page asks on every load. Sorted here, so both databases
+        // order names alike.
+        let mut mine = self
+            .store
+            .operator_groups_of(&p.domain_id, &p.user_id)
+            .await?;
         mine.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(mine)
     }

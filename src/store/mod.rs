@@ -91,6 +91,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_domains(&self) -> StoreResult<Vec<DomainRecord>>;
     async fn list_users(&self, domain_id: &str) -> StoreResult<Vec<UserRecord>>;
     async fn list_groups(&self, domain_id: &str) -> StoreResult<Vec<GroupRecord>>;
+    /// The operator groups of `domain_id` that `user_id` is a member of (any order).
+    async fn operator_groups_of(
+        &self,
+        domain_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Vec<GroupRecord>>;
     /// The names of a group's members, sorted.
     async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>>;
     async fn domain_by_name(&self, name: &str) -> StoreResult<Option<DomainRecord>>;

@@ -389,6 +389,8 @@ pub struct SessionFacts {
     pub ended: bool,
     pub terminate_requested: bool,
     pub recording: Option<crate::domain::recording::RecordingInfo>,
+    /// Why it ended, in the broker's words (a cut's reason, the engineer leaving...).
+    pub close_reason: Option<String>,
 }
 
 /// One stored piece of a recording: a zstd frame of the asciicast.

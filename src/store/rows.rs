@@ -383,7 +383,7 @@ pub fn session_close(
 
 /// A session's source, whether it ended, and its recording: `$1` the session.
 pub const SESSION_FACTS: &str = "SELECT s.source, s.ended_at, s.terminate_requested_at, \
-    r.started_at, r.ended_at, r.size_bytes, r.chunks, r.sha256, r.purged_at \
+    r.started_at, r.ended_at, r.size_bytes, r.chunks, r.sha256, r.purged_at, s.close_reason \
     FROM sessions s LEFT JOIN session_recordings r ON r.session_id = s.id WHERE s.id = $1";
 
 /// A row of [`SESSION_FACTS`].
@@ -404,6 +404,7 @@ pub fn session_facts(r: &impl Columns) -> StoreResult<SessionFacts> {
         ended: r.opt_int(1)?.is_some(),
         terminate_requested: r.opt_int(2)?.is_some(),
         recording,
+        close_reason: r.opt_text(9)?,
     })
 }
 
@@ -524,6 +525,11 @@ pub fn session(r: &impl Columns, id: AuthorizationId, detail: DetailId) -> Store
 /// A detail's sessions, newest first: `$1` the detail, `$2` the limit, `$3` the offset.
 /// (Both dialects bind `$n` by position when they appear in order.)
 pub const GROUP_COLUMNS: &str = "id, domain_id, name, is_operator, created_at";
+
+/// The operator groups of domain `$1` that user `$2` belongs to, as [`GROUP_COLUMNS`].
+pub const OPERATOR_GROUPS_OF: &str = "SELECT g.id, g.domain_id, g.name, g.is_operator, g.created_at \
+    FROM user_groups g JOIN group_members m ON m.group_id = g.id \
+    WHERE g.domain_id = $1 AND m.user_id = $2 AND g.is_operator";
 
 /// A group from [`GROUP_COLUMNS`].
 pub fn group(r: &impl Columns) -> StoreResult<GroupRecord> {

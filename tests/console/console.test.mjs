@@ -2,6 +2,10 @@
 // fresh SQLite database), Debian's Chromium driven by playwright-core, Debian's sshd
 // on a loopback port as the host that Check logs in to, axe-core for accessibility.
 //
+// The same server runs its SSH broker on another loopback port: an engineer's OpenSSH
+// `ssh -tt` through it to that sshd gives the session page its live view, terminate
+// and recording.
+//
 // Run by .ci/run (as root: sshd and the host account need it). Environment:
 //   SUPPORT_ACCESS_BIN  the server binary (default ../../target/debug/support-access)
 //   CHROMIUM            the browser (default /usr/bin/chromium)
@@ -34,7 +38,7 @@ const PHONE = { width: 360, height: 780 };
 const HOST_USER = "sa-console-check";
 const HOST_PASSWORD = "Check-" + randomBytes(9).toString("hex");
 
-let dir, server, sshd, base, browser, sshPort;
+let dir, server, sshd, base, browser, sshPort, brokerPort;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -73,9 +77,15 @@ async function waitForPort(port, timeoutMs) {
 
 function startSshd() {
   assert.equal(process.getuid(), 0, "the console tests run as root (sshd and its host account)");
+  // bash: the broker session types `read -s` at its prompt.
   if (spawnSync("id", [HOST_USER]).status !== 0) {
-    execFileSync("useradd", ["--no-create-home", "--shell", "/bin/sh", HOST_USER]);
+    execFileSync("useradd", ["--create-home", "--shell", "/bin/bash", HOST_USER]);
+  } else {
+    execFileSync("usermod", ["--shell", "/bin/bash", HOST_USER]);
   }
+  const home = execFileSync("getent", ["passwd", HOST_USER], { encoding: "utf8" }).split(":")[5];
+  mkdirSync(home, { recursive: true });
+  execFileSync("chown", [HOST_USER, home]);
   execFileSync("chpasswd", { input: `${HOST_USER}:${HOST_PASSWORD}\n` });
   mkdirSync("/run/sshd", { recursive: true });
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
@@ -92,6 +102,8 @@ function startSshd() {
     "PermitRootLogin no",
     `AllowUsers ${HOST_USER}`,
     "StrictModes no",
+    "PrintMotd no",
+    "PrintLastLog no",
     "",
   ].join("\n"));
   return spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "inherit"] });
@@ -105,8 +117,10 @@ before(async () => {
   await waitForPort(sshPort, 10_000);
 
   const port = await freePort();
+  brokerPort = await freePort();
   server = spawn(BIN, ["--database-url", `sqlite://${dir}/db.sqlite`, "serve", "--demo",
-    "--listen", `127.0.0.1:${port}`, "--ssh-listen", "", "--master-key-file", join(dir, "master.key"),
+    "--listen", `127.0.0.1:${port}`, "--ssh-listen", `127.0.0.1:${brokerPort}`,
+    "--master-key-file", join(dir, "master.key"),
     // The SSH host of the test listens on loopback, which CheckHosts refuses by default;
     // the demo's hosts are in private networks.
     "--target-networks", "127.0.0.0/8,10.0.0.0/8,192.168.0.0/16,172.16.0.0/12"], {
@@ -114,6 +128,7 @@ before(async () => {
     env: { ...process.env, SUPPORT_ACCESS_LOG: "warn" },
   });
   await waitForPort(port, 30_000);
+  await waitForPort(brokerPort, 10_000);
   base = `http://127.0.0.1:${port}`;
   // A second tenant, whose request the first must not see.
   cli("admin", "domain", "create", "--name", "globex");
@@ -404,6 +419,141 @@ test("the console end to end", async (t) => {
     await engineer.setViewportSize(PHONE);
     await shot(engineer, "mine-en-phone");
   });
+});
+
+/// The engineer's OpenSSH client through the broker, its output (stdout and stderr)
+/// collected as it comes.
+function brokerShell(keyFile, knownHosts, user) {
+  const child = spawn("ssh", ["-F", "/dev/null", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+    "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR", "-o", `UserKnownHostsFile=${knownHosts}`,
+    "-i", keyFile, "-p", String(brokerPort), "-tt", `${user}@127.0.0.1`], { stdio: ["pipe", "pipe", "pipe"] });
+  const shell = { child, output: "" };
+  child.stdout.on("data", (d) => { shell.output += d; });
+  child.stderr.on("data", (d) => { shell.output += d; });
+  shell.exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+  shell.waitFor = async (needle, timeoutMs = 15_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!shell.output.includes(needle)) {
+      assert.ok(Date.now() < deadline, `no ${JSON.stringify(needle)} in ${JSON.stringify(shell.output)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  shell.type = (keys) => child.stdin.write(keys);
+  return shell;
+}
+
+/// The text a terminal player shows (asciinema-player renders its lines as text).
+async function waitForScreen(player, needle, timeoutMs = 20_000) {
+  await player.locator(".ap-term").waitFor({ timeout: timeoutMs });
+  await player.getByText(needle).first().waitFor({ timeout: timeoutMs });
+  return await player.textContent();
+}
+
+/// Plays the session page's recording to the session's last output; the screen's text.
+async function playRecording(page) {
+  const recording = page.locator("#recording-player");
+  await recording.locator(".ap-term").waitFor();
+  await recording.click();
+  return await waitForScreen(recording, "got 17 chars", 30_000);
+}
+
+test("a broker session: live view, terminate, its recording", async () => {
+  const TYPED_SECRET = "Typed-Secret-4711";
+  // The engineer: an SSH key (the broker's host key pinned), a request for the sshd.
+  const keyFile = join(dir, "broker_key");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "e2e-broker", "-f", keyFile]);
+  const hostKey = JSON.parse(cli("--output", "json", "ssh", "host-key"));
+  const knownHosts = join(dir, "broker_known_hosts");
+  writeFileSync(knownHosts, `[127.0.0.1]:${brokerPort} ${hostKey.public_key}\n`);
+  const { api, token } = await engineerToken();
+  const added = await api.post("/provider/v1/ssh-keys", { headers: { "X-Auth-Token": token },
+    data: { public_key: readFileSync(`${keyFile}.pub`, "utf8").trim() } });
+  assert.equal(added.status(), 201, await added.text());
+  const engineer = await newPage();
+  await signIn(engineer, "provider", "engineer", "engineer-demo-pass");
+  await raise(engineer, { customer: "acme", submitter: "bob", incident: "CS-E2E-05",
+    summary: "Look at the logs", host: "127.0.0.1", port: sshPort });
+  const list = await (await api.get("/provider/v1/authorizations?limit=100", {
+    headers: { "X-Auth-Token": token } })).json();
+  const id = list.authorizations.find((a) => a.incident_id === "CS-E2E-05").id;
+  const shown = await (await api.get(`/provider/v1/authorizations/${id}`, {
+    headers: { "X-Auth-Token": token } })).json();
+  const detail = shown.details[0].id;
+  await api.dispose();
+  await engineer.context().close();
+
+  // The customer grants the sshd's account.
+  const page = await newPage();
+  await signIn(page, "acme", "alice", "alice-demo-pass");
+  await page.goto(`${base}/console/requests/${id}/approve`);
+  const host = page.locator("fieldset.host").first();
+  await host.getByLabel("Account").fill(HOST_USER);
+  await host.getByLabel("Password").fill(HOST_PASSWORD);
+  await page.getByRole("button", { name: "Approve access" }).click();
+  await page.waitForURL(/\/console\/requests\/\d+$/);
+  assert.equal(await page.locator(".facts .badge").textContent(), "authorized");
+
+  // The engineer's shell through the broker; the customer opens the live session.
+  const shell = brokerShell(keyFile, knownHosts, `engineer:${detail}`);
+  await shell.waitFor("$ ");
+  await page.reload();
+  await page.locator("a[href*='/sessions/']").first().click();
+  await page.getByRole("heading", { name: /^Session \d+$/ }).waitFor();
+  assert.equal(await page.locator("#session-state").textContent(), "open");
+  assert.equal(await page.locator("#session-end").count(), 0);
+  const live = page.locator("#live-player");
+  await waitForScreen(live, "$");
+  // Output written after the page opened reaches it: the command's output, not its echo.
+  shell.type("echo live-$((6*7))-marker\r");
+  await waitForScreen(live, "live-42-marker");
+  // A password typed at a prompt that does not echo is not on the screen.
+  shell.type("read -s -p 'password: ' pw; echo; echo \"got ${#pw} chars\"\r");
+  await shell.waitFor("password: ");
+  shell.type(`${TYPED_SECRET}\r`);
+  const screen = await waitForScreen(live, "got 17 chars");
+  assert.ok(!screen.includes(TYPED_SECRET), "the typed password is on the live view");
+  await assertAccessible(page, "the session page with the live view");
+  await shot(page, "session-live-en-desktop");
+
+  // Terminate, after its confirmation: the engineer's client is cut with the reason.
+  await page.getByRole("link", { name: "Terminate this session" }).click();
+  assert.match(await page.getByRole("alert").textContent(), /connection is cut/);
+  await assertAccessible(page, "the terminate confirmation");
+  await page.getByLabel(/Reason shown to the engineer/).fill("enough for today");
+  await page.getByRole("button", { name: "Yes, terminate" }).click();
+  const code = await Promise.race([shell.exited, new Promise((r) => setTimeout(() => r("running"), 10_000))]);
+  assert.notEqual(code, "running", "the ssh client still runs 10 s after terminate");
+  assert.match(shell.output, /session closed: terminated by the customer: enough for today/);
+  await page.locator("#session-state", { hasText: /^closed$/ }).waitFor({ timeout: 10_000 });
+  assert.match(await page.locator("#session-end").textContent(), /terminated by the customer: enough for today/);
+  assert.equal(await page.getByRole("link", { name: "Terminate this session" }).count(), 0);
+
+  // The recording plays in the page: what the session printed, never the typed password.
+  const played = await playRecording(page);
+  assert.match(played, /live-42-marker/);
+  assert.ok(!played.includes(TYPED_SECRET), "the typed password is in the recording");
+  assert.ok(!(await page.locator("main").textContent()).includes(TYPED_SECRET),
+    "the typed password is on the session page");
+  const transcript = await page.context().request.get(
+    `${page.url().replace(/\?.*$/, "")}/recording?format=text`);
+  assert.match(await transcript.text(), /live-42-marker/);
+  await assertAccessible(page, "the session page with the recording player");
+  await shot(page, "session-en-desktop");
+  await page.getByRole("link", { name: "中文" }).click();
+  await page.getByRole("heading", { name: /^会话 \d+$/ }).waitFor();
+  await playRecording(page);
+  await shot(page, "session-zh-desktop");
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  await playRecording(page);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the session page fits 360 px (overflows by ${overflow})`);
+  await shot(page, "session-zh-phone");
+  await page.getByRole("link", { name: "English" }).click();
+  await page.getByRole("heading", { name: /^Session \d+$/ }).waitFor();
+  await playRecording(page);
+  await shot(page, "session-en-phone");
+  await page.context().close();
 });
 
 test("the API reference (/docs/api) renders from this server alone, within its CSP", async () => {

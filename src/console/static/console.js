@@ -117,16 +117,22 @@
 
   // Session pages: the recording plays in the page, a live session streams into the
   // player over the console's WebSocket (asciinema-player, loaded on these pages only).
+  // Pauses longer than 2 s play as 2 s: a reviewer skims idle time.
   if (window.AsciinemaPlayer) {
     var cast = document.getElementById("recording-player");
     if (cast) {
-      window.AsciinemaPlayer.create(cast.dataset.cast, cast, { fit: "width" });
+      window.AsciinemaPlayer.create(cast.dataset.cast, cast, { fit: "width", idleTimeLimit: 2 });
     }
     var live = document.getElementById("live-player");
     if (live) {
       var url = new URL(live.dataset.live, window.location.href);
       url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-      window.AsciinemaPlayer.create({ driver: "websocket", url: url.toString() }, live, { fit: "width" });
+      window.AsciinemaPlayer.create({ driver: "websocket", url: url.toString() }, live, { fit: "width", autoPlay: true });
     }
+  }
+
+  // A session being terminated: the page looks again until the broker has cut it.
+  if (document.querySelector("#session-state[data-ending]")) {
+    window.setTimeout(function () { window.location.reload(); }, 1000);
   }
 })();

@@ -140,6 +140,17 @@ pub async fn list_groups(c: &impl GenericClient, domain_id: &str) -> StoreResult
     rows.iter().map(rows::group).collect()
 }
 
+pub async fn operator_groups_of(
+    c: &impl GenericClient,
+    domain_id: &str,
+    user_id: &str,
+) -> StoreResult<Vec<GroupRecord>> {
+    let rows = c
+        .query(rows::OPERATOR_GROUPS_OF, &[&domain_id, &user_id])
+        .await?;
+    rows.iter().map(rows::group).collect()
+}
+
 pub async fn group_member_names(
     c: &impl GenericClient,
     group_id: &str,

@@ -191,6 +191,14 @@ impl Store for PostgresStore {
         admin::list_groups(&self.client().await?, domain_id).await
     }
 
+    async fn operator_groups_of(
+        &self,
+        domain_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Vec<GroupRecord>> {
+        admin::operator_groups_of(&self.client().await?, domain_id, user_id).await
+    }
+
     async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>> {
         admin::group_member_names(&self.client().await?, group_id).await
     }

@@ -115,6 +115,18 @@ pub fn list_groups(conn: &Connection, domain_id: &str) -> StoreResult<Vec<GroupR
     })
 }
 
+pub fn operator_groups_of(
+    conn: &Connection,
+    domain_id: &str,
+    user_id: &str,
+) -> StoreResult<Vec<GroupRecord>> {
+    all(
+        &mut *conn.prepare_cached(rows::OPERATOR_GROUPS_OF)?,
+        [domain_id, user_id],
+        |r| rows::group(r),
+    )
+}
+
 pub fn group_member_names(conn: &Connection, group_id: &str) -> StoreResult<Vec<String>> {
     Ok(conn
         .prepare_cached(

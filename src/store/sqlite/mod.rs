@@ -247,6 +247,14 @@ impl Store for SqliteStore {
         self.read(|c| admin::list_groups(c, domain_id))
     }
 
+    async fn operator_groups_of(
+        &self,
+        domain_id: &str,
+        user_id: &str,
+    ) -> StoreResult<Vec<GroupRecord>> {
+        self.read(|c| admin::operator_groups_of(c, domain_id, user_id))
+    }
+
     async fn group_member_names(&self, group_id: &str) -> StoreResult<Vec<String>> {
         self.read(|c| admin::group_member_names(c, group_id))
     }
