@@ -231,8 +231,9 @@ async fn a_refused_job_in_a_batch_fails_alone_and_the_others_commit() {
 
 /// A batch mixing domains, actions and preconditions: rejects in two domains, a
 /// confirm (its grant), a cancel of an authorized request (its credentials purged), a
-/// recall, next to a reject of a rejected request (409) and requests their caller may
-/// not see (404). Each refused job fails alone and changes nothing; the others commit,
+/// recall, a reject through an operator group (a scope of several submitters), next to
+/// a reject of a rejected request (409) and requests their caller may not see (404: an
+/// other domain's, an other submitter's, an other engineer's). Each refused job fails alone and changes nothing; the others commit,
 /// with one audit event each, and both domains' chains verify.
 #[tokio::test]
 async fn a_mixed_batch_answers_each_job_by_its_own_precondition_and_scope() {
@@ -259,7 +260,10 @@ async fn a_mixed_batch_answers_each_job_by_its_own_precondition_and_scope() {
     let unseen_by_gina = raise("bob").await.0;
     let recalled = raise("bob").await.0;
     let unseen_by_eng2 = raise("bob").await.0;
+    let unseen_by_carol = raise("bob").await.0;
+    let by_carols_group = raise("bob").await.0;
     let events = w.audit_events().await;
+    let in_group = json!({"reject_reason": "mixed", "group_id": w.ids["ops"]});
 
     let reject = json!({"reject_reason": "mixed"});
     let mut calls: Vec<(&str, u16, i32, futures_util::future::BoxFuture<'_, Resp>)> = Vec::new();
@@ -303,6 +307,18 @@ async fn a_mixed_batch_answers_each_job_by_its_own_precondition_and_scope() {
         404,
         0,
         Box::pin(w.act("gina", &unseen_by_gina, "reject", reject.clone())),
+    ));
+    calls.push((
+        &unseen_by_carol,
+        404,
+        0,
+        Box::pin(w.act("carol", &unseen_by_carol, "reject", reject.clone())),
+    ));
+    calls.push((
+        &by_carols_group,
+        200,
+        2,
+        Box::pin(w.act("carol", &by_carols_group, "reject", in_group)),
     ));
     calls.push((
         &unseen_by_eng2,
