@@ -495,6 +495,9 @@ impl Delivery {
         let client = crate::tls::http_client()
             .timeout(DELIVERY_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would resolve the target itself, past the
+            // resolver's check.
+            .no_proxy()
             .dns_resolver(Arc::new(PublicResolver { allow_private }))
             .build()?;
         Ok(Delivery {
