@@ -333,10 +333,12 @@ fn targets(
             .zip(find(rows, store, Kind::Reject, 16))
             .map(|(hot, spread)| hot.service.per_second / spread.service.per_second.max(1e-9))
     };
+    // RssAnon, not the peak RSS: the SQLite database is memory-mapped, and its file
+    // pages, which the peak counts, belong to the OS page cache.
     let mixed_rss = rows
         .iter()
         .filter(|r| r.store == Store::Sqlite && r.kind == Kind::Mixed)
-        .map(|r| r.peak_rss_mib)
+        .map(|r| r.anon_rss_mib)
         .reduce(f64::max);
     vec![
         at_least("show ratio, c=16", 0.60, ratio16(Kind::ShowToken)),
@@ -399,7 +401,7 @@ fn targets(
             0.90,
             one_domain(Store::Postgres),
         ),
-        at_most("peak RSS under mixed load", 150.0, "MiB", mixed_rss),
+        at_most("RssAnon after mixed load", 150.0, "MiB", mixed_rss),
         at_most(
             "start-up to ready",
             1000.0,
