@@ -405,8 +405,14 @@ impl Store for SqliteStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryJob>> {
-        self.write(move |c| webhooks::claim(c, now, lease_until, limit))
-            .await
+        let leased = self
+            .write(move |c| webhooks::lease(c, now, lease_until, limit))
+            .await?;
+        if leased.is_empty() {
+            return Ok(Vec::new());
+        }
+        // What the payloads need is read outside the one writer.
+        self.read(|c| webhooks::jobs(c, &leased))
     }
 
     async fn finish_deliveries(

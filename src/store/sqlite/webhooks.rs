@@ -109,13 +109,18 @@ pub fn dispatch(conn: &Connection, now: Timestamp, limit: u32) -> StoreResult<u3
     Ok(events.len() as u32)
 }
 
-pub fn claim(
+/// A leased delivery: its subscription, its event and the attempts made so far.
+pub type Leased = (String, i64, i64);
+
+/// Leases up to `limit` due deliveries until `lease_until`, at most the oldest
+/// undelivered one per subscription and authorization: the writer's part of a claim.
+pub fn lease(
     conn: &Connection,
     now: Timestamp,
     lease_until: Timestamp,
     limit: u32,
-) -> StoreResult<Vec<DeliveryJob>> {
-    let due: Vec<(String, i64, i64)> = conn
+) -> StoreResult<Vec<Leased>> {
+    let due: Vec<Leased> = conn
         .prepare_cached(
             "SELECT d.subscription_id, d.event_id, d.attempts FROM webhook_deliveries d \
              WHERE d.state = 0 AND d.next_attempt_at <= ?1 AND NOT EXISTS ( \
@@ -128,17 +133,28 @@ pub fn claim(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    let mut jobs = Vec::with_capacity(due.len());
-    for (subscription_id, event_id, attempts) in due {
+    for (subscription_id, event_id, _) in &due {
         conn.prepare_cached(
             "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE subscription_id = ? AND event_id = ?",
         )?
         .execute(params![lease_until.as_millisecond(), subscription_id, event_id])?;
+    }
+    Ok(due)
+}
+
+/// The jobs of `leased` deliveries, with what their payloads need. A reader's work: the
+/// authorizations read here sit anywhere in the file, and the writer has better to do.
+/// A subscription deleted since its lease is left out (its deliveries went with it).
+pub fn jobs(conn: &Connection, leased: &[Leased]) -> StoreResult<Vec<DeliveryJob>> {
+    let mut jobs = Vec::with_capacity(leased.len());
+    for (subscription_id, event_id, attempts) in leased {
+        let (event_id, attempts) = (*event_id, *attempts);
         let mut by_id = conn.prepare_cached(&format!(
             "SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.id = ?"
         ))?;
-        let subscription = first(&mut by_id, [&subscription_id], |r| rows::webhook(r))?
-            .ok_or(StoreError::NotFound)?;
+        let Some(subscription) = first(&mut by_id, [subscription_id], |r| rows::webhook(r))? else {
+            continue;
+        };
         let event = outbox::by_id(conn, event_id)?;
         let facts = match event.draft.authorization_id {
             Some(a) => {
