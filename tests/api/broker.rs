@@ -182,15 +182,21 @@ async fn exec_runs_as_the_host_account_and_is_recorded_without_the_password() {
     }
 }
 
+/// `ssh -tt` through the broker as the engineer of `detail`, at its first prompt.
+pub async fn interactive_shell(s: &Setup, detail: i64) -> Running {
+    let mut cmd = ssh(&s.broker, &s.key, &format!("eng:{detail}"));
+    cmd.arg("-tt");
+    let shell = Running::spawn(cmd);
+    shell.wait_for("$ ", 1).await;
+    shell
+}
+
 #[tokio::test]
 async fn an_interactive_shell_records_the_command_lines_as_edited() {
     let s = setup().await;
     let (id, detail) = raise(&s.w).await;
     confirm(&s.w, &id, detail, &s.sshd, None).await;
-    let mut cmd = ssh(&s.broker, &s.key, &format!("eng:{detail}"));
-    cmd.arg("-tt");
-    let mut shell = Running::spawn(cmd);
-    shell.wait_for("$ ", 1).await;
+    let mut shell = interactive_shell(&s, detail).await;
     shell.send(b"echo first\r");
     shell.wait_for("$ ", 2).await;
     // A typo fixed with backspace: the shell runs `echo second`.

@@ -10,7 +10,9 @@ use sha2::{Digest, Sha256};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::broker::{Setup, confirm, eventually, raise, sessions, setup, setup_with_twin};
+use crate::broker::{
+    Setup, confirm, eventually, interactive_shell, raise, sessions, setup, setup_with_twin,
+};
 use crate::broker_host::{Running, ssh};
 use crate::helpers::{World, on_postgres_or_skip};
 
@@ -96,10 +98,7 @@ async fn a_shell_is_recorded_and_watched_live_without_what_was_typed_unseen() {
     let s = setup().await;
     let (id, detail) = raise(&s.w).await;
     confirm(&s.w, &id, detail, &s.sshd, None).await;
-    let mut cmd = ssh(&s.broker, &s.key, &format!("eng:{detail}"));
-    cmd.arg("-tt");
-    let mut shell = Running::spawn(cmd);
-    shell.wait_for("$ ", 1).await;
+    let mut shell = interactive_shell(&s, detail).await;
     let session = open_session(&s.w, &id, detail).await;
     let live = session_path(&id, detail, session, "live");
 
@@ -337,10 +336,7 @@ async fn a_terminate_through_another_instance_cuts_within_two_seconds() {
     let (s, b) = setup_with_twin().await;
     let (id, detail) = raise(&s.w).await;
     confirm(&s.w, &id, detail, &s.sshd, None).await;
-    let mut cmd = ssh(&s.broker, &s.key, &format!("eng:{detail}"));
-    cmd.arg("-tt");
-    let mut running = Running::spawn(cmd);
-    running.wait_for("$ ", 1).await;
+    let mut running = interactive_shell(&s, detail).await;
     let session = open_session(&s.w, &id, detail).await;
     // The view is served by the instance holding the session; the other one says so.
     let live = session_path(&id, detail, session, "live");
