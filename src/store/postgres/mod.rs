@@ -95,6 +95,17 @@ impl From<tokio_postgres::Error> for StoreError {
     }
 }
 
+/// Whether `e` is PostgreSQL's "deadlock detected", which rolled the transaction back.
+fn deadlock(e: &StoreError) -> bool {
+    let StoreError::Unavailable(cause) = e else {
+        return false;
+    };
+    cause
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(tokio_postgres::Error::code)
+        == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+}
+
 impl From<PoolError> for StoreError {
     fn from(e: PoolError) -> Self {
         match e {
@@ -338,8 +349,25 @@ impl Store for PostgresStore {
     }
 
     async fn expire_due(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
-        in_transaction!(self, |tx| authorizations::expire_due(&tx, now, limit)
-            .await?)
+        // Two instances' sweeps lock disjoint rows, but the trigger-kept counts they
+        // change are shared, and may be reached in opposite orders: PostgreSQL then
+        // rolls one sweep back as a deadlock, and that one simply runs again.
+        let mut retries = 3;
+        loop {
+            // In a block of its own: the macro's `?` must end the attempt, not the loop.
+            let swept: StoreResult<u32> = async {
+                in_transaction!(self, |tx| authorizations::expire_due(&tx, now, limit)
+                    .await?)
+            }
+            .await;
+            match swept {
+                Err(e) if retries > 0 && deadlock(&e) => {
+                    tracing::info!("an expiry sweep deadlocked with another's; running it again");
+                    retries -= 1;
+                }
+                swept => return swept,
+            }
+        }
     }
 
     async fn outbox_after(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<OutboxEvent>> {
