@@ -284,6 +284,9 @@ impl App {
                 }
             }
         }
+        if finished.is_empty() {
+            return Ok(jobs.len());
+        }
         let failing = self.store.finish_deliveries(finished).await?;
         let now = self.clock.now();
         let mut to_disable: Vec<&WebhookRecord> = Vec::new();

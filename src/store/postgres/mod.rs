@@ -396,9 +396,6 @@ impl Store for PostgresStore {
         &self,
         attempts: Vec<FinishedDelivery>,
     ) -> StoreResult<Vec<Option<Timestamp>>> {
-        if attempts.is_empty() {
-            return Ok(Vec::new());
-        }
         in_transaction!(self, |tx| {
             let mut failing = Vec::with_capacity(attempts.len());
             for a in &attempts {

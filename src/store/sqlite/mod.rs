@@ -419,9 +419,6 @@ impl Store for SqliteStore {
         &self,
         attempts: Vec<FinishedDelivery>,
     ) -> StoreResult<Vec<Option<Timestamp>>> {
-        if attempts.is_empty() {
-            return Ok(Vec::new());
-        }
         self.write(move |c| attempts.iter().map(|a| webhooks::finish(c, a)).collect())
             .await
     }
