@@ -327,6 +327,15 @@ impl Running {
         stdin.flush().unwrap();
     }
 
+    /// Asserts the process was cut within 2 s of `event` and printed `says`.
+    pub async fn assert_cut_after(&mut self, event: &str, says: &str) {
+        assert!(
+            self.exited_within(Duration::from_secs(2)).await.is_some(),
+            "still connected 2 s after {event}"
+        );
+        assert!(self.text().contains(says), "{}", self.text());
+    }
+
     /// Waits for the process to end; its exit code. Once it returns, `text()` holds
     /// everything the process wrote: the reader threads may lag behind the exit on a
     /// loaded machine, so their EOF is awaited too.
