@@ -29,8 +29,10 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// A claim's lease: longer than an attempt can take, so no other worker retries it
 /// while it is in flight; after a crash the delivery is retried once it runs out.
 const LEASE: SignedDuration = SignedDuration::from_secs(30);
-const CLAIM_BATCH: u32 = 32;
-const DISPATCH_BATCH: u32 = 500;
+/// Events fanned out, and deliveries attempted at once, per round. All of a round's
+/// attempts run concurrently, so a round ends within the delivery timeout, well inside
+/// the lease.
+const CLAIM_BATCH: u32 = 128;
 /// A subscription whose deliveries have failed for this long, without a success in
 /// between, is disabled.
 pub const DISABLE_AFTER: SignedDuration = SignedDuration::from_hours(24 * 5);
@@ -250,22 +252,17 @@ impl App {
         Ok(self.domain_named(domain).await?.id)
     }
 
-    /// One round of the delivery worker: fans new events out, claims a batch of due
+    /// One round of the delivery worker: fans new events out and claims a batch of due
     /// deliveries (at most one per subscription and authorization, so sending them all
     /// at once keeps each one's order), sends them concurrently and records every
-    /// outcome in one transaction. Returns how many attempts it made.
+    /// outcome in one transaction. Returns how many events and attempts it handled.
     pub async fn deliver_once(&self, delivery: &Delivery) -> ServiceResult<usize> {
-        while self
-            .store
-            .dispatch_outbox(self.clock.now(), DISPATCH_BATCH)
-            .await?
-            == DISPATCH_BATCH
-        {}
         let now = self.clock.now();
-        let jobs = self
+        let claim = self
             .store
             .claim_deliveries(now, now + LEASE, CLAIM_BATCH)
             .await?;
+        let jobs = &claim.jobs;
         let attempts = jobs.iter().map(|job| self.attempt(delivery, job));
         let mut attempted = Vec::with_capacity(jobs.len());
         let mut finished = Vec::with_capacity(jobs.len());
@@ -284,24 +281,23 @@ impl App {
                 }
             }
         }
+        let handled = claim.dispatched as usize + jobs.len();
         if finished.is_empty() {
-            return Ok(jobs.len());
+            return Ok(handled);
         }
-        let failing = self.store.finish_deliveries(finished).await?;
         let now = self.clock.now();
-        let mut to_disable: Vec<&WebhookRecord> = Vec::new();
-        for (job, since) in attempted.into_iter().zip(failing) {
-            let w = &job.subscription;
-            if since.is_some_and(|since| now - DISABLE_AFTER >= since)
-                && !to_disable.iter().any(|d| d.id == w.id)
+        for failing in self.store.finish_deliveries(finished).await? {
+            if failing
+                .since
+                .is_some_and(|since| now - DISABLE_AFTER >= since)
+                && let Some(job) = attempted
+                    .iter()
+                    .find(|j| j.subscription.id == failing.subscription_id)
             {
-                to_disable.push(w);
+                self.disable_failing(&job.subscription, now).await?;
             }
         }
-        for w in to_disable {
-            self.disable_failing(w, now).await?;
-        }
-        Ok(jobs.len())
+        Ok(handled)
     }
 
     /// Sends `job` once; its outcome, to record.

@@ -175,24 +175,23 @@ pub trait Store: Send + Sync + 'static {
     // Webhooks (created, deleted and rotated through `apply_admin_change`).
     async fn webhooks(&self, owner: &str) -> StoreResult<Vec<WebhookRecord>>;
     /// Fans up to `limit` undispatched outbox events out to the enabled subscriptions
-    /// they match (one delivery row each) and marks them dispatched; one instance at a
-    /// time. Returns how many events it took.
-    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32>;
-    /// Claims up to `limit` due deliveries until `lease_until` (no other worker takes
-    /// them before), at most the oldest undelivered one per subscription and
-    /// authorization.
+    /// they match (one delivery row each) and marks them dispatched, one instance at a
+    /// time; then claims due deliveries until `lease_until` (no other worker takes them
+    /// before), at most `limit` and at most the oldest undelivered one per subscription
+    /// and authorization. A new delivery that is such an oldest one is claimed as it is
+    /// inserted, so a delivery that succeeds at once is written twice, not three times.
     async fn claim_deliveries(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
         limit: u32,
-    ) -> StoreResult<Vec<DeliveryJob>>;
-    /// Records attempts, in order, in one transaction; returns for each since when its
-    /// subscription has been failing without a success in between (`None`: succeeded).
+    ) -> StoreResult<DeliveryClaim>;
+    /// Records attempts in one transaction, and each subscription's failing streak once
+    /// (see [`FinishedDelivery::streaks`]).
     async fn finish_deliveries(
         &self,
         attempts: Vec<FinishedDelivery>,
-    ) -> StoreResult<Vec<Option<Timestamp>>>;
+    ) -> StoreResult<Vec<FailingSince>>;
     /// Disables subscription `id` and appends `event` (its `webhook.disabled`) in one
     /// transaction, dead-lettering what it had still to deliver; `false` if it was
     /// disabled already (by another instance, say), and then nothing is written.

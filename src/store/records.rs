@@ -205,6 +205,13 @@ impl DeliveryJob {
     }
 }
 
+/// What one claim took: how many new events it fanned out, and the deliveries to attempt.
+#[derive(Debug, Clone)]
+pub struct DeliveryClaim {
+    pub dispatched: u32,
+    pub jobs: Vec<DeliveryJob>,
+}
+
 /// One delivery attempt's end, as `finish_deliveries` records it.
 #[derive(Debug, Clone)]
 pub struct FinishedDelivery {
@@ -228,6 +235,50 @@ impl FinishedDelivery {
         let (state, next) = crate::store::rows::delivery_state(&self.outcome, self.now);
         (state, next.as_millisecond())
     }
+
+    /// What a round of attempts does to each subscription's failing streak, one entry
+    /// per subscription in order of first appearance: a success anywhere in the round
+    /// ends the streak; otherwise it runs from its earliest failure, if not from before.
+    /// So the streak is written once per subscription and round, not once per attempt.
+    pub fn streaks(attempts: &[FinishedDelivery]) -> Vec<RoundStreak<'_>> {
+        let mut streaks: Vec<RoundStreak> = Vec::new();
+        for a in attempts {
+            let failed = a.outcome != DeliveryOutcome::Delivered;
+            match streaks
+                .iter_mut()
+                .find(|s| s.subscription_id == a.subscription_id)
+            {
+                Some(s) => {
+                    s.failed &= failed;
+                    s.at = s.at.min(a.now);
+                }
+                None => streaks.push(RoundStreak {
+                    subscription_id: &a.subscription_id,
+                    failed,
+                    at: a.now,
+                }),
+            }
+        }
+        streaks
+    }
+}
+
+/// One subscription's outcome in a round of attempts; see [`FinishedDelivery::streaks`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundStreak<'a> {
+    pub subscription_id: &'a str,
+    /// Every attempt of the round failed.
+    pub failed: bool,
+    /// When the round's first attempt ended: where a new streak starts.
+    pub at: Timestamp,
+}
+
+/// A subscription's failing streak after a round: since when it has been failing
+/// without a success in between (`None`: it succeeded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingSince {
+    pub subscription_id: String,
+    pub since: Option<Timestamp>,
 }
 
 /// Where one notification e-mail goes, in which language.
@@ -400,4 +451,53 @@ pub struct RecordingChunk {
     pub data: Vec<u8>,
     /// Uncompressed bytes in it.
     pub size_bytes: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(subscription_id: &str, outcome: DeliveryOutcome, at_secs: i64) -> FinishedDelivery {
+        FinishedDelivery {
+            subscription_id: subscription_id.into(),
+            event_id: at_secs,
+            outcome,
+            status: None,
+            error: None,
+            now: Timestamp::from_second(at_secs).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_round_writes_one_streak_per_subscription_and_a_success_ends_it() {
+        let retry = DeliveryOutcome::RetryAt(Timestamp::from_second(100).unwrap());
+        let round = [
+            attempt("a", retry.clone(), 12),
+            attempt("b", DeliveryOutcome::Dead, 11),
+            attempt("a", DeliveryOutcome::Delivered, 13),
+            attempt("b", retry, 10),
+            attempt("c", DeliveryOutcome::Delivered, 14),
+        ];
+        let at = |s| Timestamp::from_second(s).unwrap();
+        assert_eq!(
+            FinishedDelivery::streaks(&round),
+            [
+                RoundStreak {
+                    subscription_id: "a",
+                    failed: false,
+                    at: at(12)
+                },
+                RoundStreak {
+                    subscription_id: "b",
+                    failed: true,
+                    at: at(10)
+                },
+                RoundStreak {
+                    subscription_id: "c",
+                    failed: false,
+                    at: at(14)
+                },
+            ]
+        );
+    }
 }

@@ -378,16 +378,12 @@ impl Store for PostgresStore {
         webhooks::list(&self.client().await?, owner).await
     }
 
-    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
-        in_transaction!(self, |tx| webhooks::dispatch(&tx, now, limit).await?)
-    }
-
     async fn claim_deliveries(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
         limit: u32,
-    ) -> StoreResult<Vec<DeliveryJob>> {
+    ) -> StoreResult<DeliveryClaim> {
         in_transaction!(self, |tx| webhooks::claim(&tx, now, lease_until, limit)
             .await?)
     }
@@ -395,14 +391,8 @@ impl Store for PostgresStore {
     async fn finish_deliveries(
         &self,
         attempts: Vec<FinishedDelivery>,
-    ) -> StoreResult<Vec<Option<Timestamp>>> {
-        in_transaction!(self, |tx| {
-            let mut failing = Vec::with_capacity(attempts.len());
-            for a in &attempts {
-                failing.push(webhooks::finish(&tx, a).await?);
-            }
-            failing
-        })
+    ) -> StoreResult<Vec<FailingSince>> {
+        in_transaction!(self, |tx| webhooks::finish(&tx, &attempts).await?)
     }
 
     async fn disable_webhook(

@@ -10,8 +10,8 @@ use super::{from_ms, outbox};
 use crate::domain::event::{EventPattern, OutboxEvent};
 use crate::store::rows::{self, WEBHOOK_COLUMNS as COLUMNS};
 use crate::store::{
-    DeliveryJob, DeliveryOutcome, DeliveryRecord, FinishedDelivery, PROVIDER_OWNER, StoreError,
-    StoreResult, WebhookRecord, delivery_state_name,
+    DeliveryClaim, DeliveryJob, DeliveryRecord, FailingSince, FinishedDelivery, PROVIDER_OWNER,
+    StoreError, StoreResult, WebhookRecord, delivery_state_name,
 };
 
 /// Any fixed number: the fan-out's advisory lock.
@@ -96,7 +96,36 @@ fn receives(w: &WebhookRecord, event: &OutboxEvent) -> bool {
             .any(|p| EventPattern::parse(p).is_some_and(|p| p.matches(event.draft.event_type)))
 }
 
-pub async fn dispatch(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> StoreResult<u32> {
+/// A leased delivery: its subscription, its event and the attempts made so far.
+type Leased = (String, i64, i64);
+
+/// Fans new events out, then leases due retries while there is room; see
+/// `Store::claim_deliveries`.
+pub async fn claim(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: u32,
+) -> StoreResult<DeliveryClaim> {
+    let (dispatched, mut leased) = dispatch(tx, now, lease_until, limit).await?;
+    let room = limit.saturating_sub(leased.len() as u32);
+    if room > 0 {
+        leased.extend(lease_due(tx, now, lease_until, room).await?);
+    }
+    Ok(DeliveryClaim {
+        dispatched,
+        jobs: jobs(tx, &leased).await?,
+    })
+}
+
+/// Fans up to `limit` new events out, leasing each new delivery that is the oldest
+/// undelivered one of its subscription and authorization as it is inserted.
+async fn dispatch(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: u32,
+) -> StoreResult<(u32, Vec<Leased>)> {
     // One fan-out at a time: two taking disjoint events of one authorization could
     // otherwise create its deliveries out of order.
     let locked: bool = tx
@@ -104,11 +133,11 @@ pub async fn dispatch(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> Store
         .await?
         .try_get(0)?;
     if !locked {
-        return Ok(0);
+        return Ok((0, Vec::new()));
     }
     let events = outbox::undispatched(tx, limit).await?;
     if events.is_empty() {
-        return Ok(0);
+        return Ok((0, Vec::new()));
     }
     let subscriptions = tx
         .query(
@@ -119,19 +148,44 @@ pub async fn dispatch(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> Store
         .iter()
         .map(rows::webhook)
         .collect::<StoreResult<Vec<_>>>()?;
+    let waiting = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE subscription_id = $1 \
+             AND authorization_id = $2 AND state = 0)",
+        )
+        .await?;
     let insert = tx
         .prepare_cached(
             "INSERT INTO webhook_deliveries (subscription_id, event_id, authorization_id, state, \
-             attempts, next_attempt_at, updated_at) VALUES ($1, $2, $3, 0, 0, $4, $4)",
+             attempts, next_attempt_at, updated_at) VALUES ($1, $2, $3, 0, 0, $4, $5)",
         )
         .await?;
     let ms = now.as_millisecond();
     let mut ids = Vec::with_capacity(events.len());
+    let mut leased = Vec::new();
     for event in &events {
+        let authorization = event.draft.authorization_id.map(|a| a.0);
         for w in subscriptions.iter().filter(|w| receives(w, event)) {
-            let authorization = event.draft.authorization_id.map(|a| a.0);
-            tx.execute(&insert, &[&w.id, &event.seq, &authorization, &ms])
-                .await?;
+            let lease = (leased.len() as u32) < limit
+                && !tx
+                    .query_one(&waiting, &[&w.id, &authorization])
+                    .await?
+                    .try_get::<_, bool>(0)?;
+            let due = if lease { lease_until } else { now };
+            tx.execute(
+                &insert,
+                &[
+                    &w.id,
+                    &event.seq,
+                    &authorization,
+                    &due.as_millisecond(),
+                    &ms,
+                ],
+            )
+            .await?;
+            if lease {
+                leased.push((w.id.clone(), event.seq, 0));
+            }
         }
         ids.push(event.seq);
     }
@@ -140,15 +194,17 @@ pub async fn dispatch(tx: &Transaction<'_>, now: Timestamp, limit: u32) -> Store
         &[&ms, &ids],
     )
     .await?;
-    Ok(events.len() as u32)
+    Ok((events.len() as u32, leased))
 }
 
-pub async fn claim(
+/// Leases up to `limit` due deliveries no other instance holds, at most the oldest
+/// undelivered one per subscription and authorization.
+async fn lease_due(
     tx: &Transaction<'_>,
     now: Timestamp,
     lease_until: Timestamp,
     limit: u32,
-) -> StoreResult<Vec<DeliveryJob>> {
+) -> StoreResult<Vec<Leased>> {
     let due = tx
         .query(
             "SELECT d.subscription_id, d.event_id, d.attempts FROM webhook_deliveries d \
@@ -160,25 +216,32 @@ pub async fn claim(
             &[&now.as_millisecond(), &i64::from(limit)],
         )
         .await?;
-    let mut jobs = Vec::with_capacity(due.len());
+    let mut leased = Vec::with_capacity(due.len());
     for row in due {
-        let subscription_id: String = row.try_get(0)?;
-        let event_id: i64 = row.try_get(1)?;
-        let attempts: i64 = row.try_get(2)?;
+        let (subscription_id, event_id): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
         tx.execute(
             "UPDATE webhook_deliveries SET next_attempt_at = $1 \
              WHERE subscription_id = $2 AND event_id = $3",
             &[&lease_until.as_millisecond(), &subscription_id, &event_id],
         )
         .await?;
+        leased.push((subscription_id, event_id, row.try_get(2)?));
+    }
+    Ok(leased)
+}
+
+/// The jobs of `leased` deliveries, with what their payloads need.
+async fn jobs(tx: &Transaction<'_>, leased: &[Leased]) -> StoreResult<Vec<DeliveryJob>> {
+    let mut jobs = Vec::with_capacity(leased.len());
+    for (subscription_id, event_id, attempts) in leased {
         let subscription = rows::webhook(
             &tx.query_one(
                 &format!("SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.id = $1"),
-                &[&subscription_id],
+                &[subscription_id],
             )
             .await?,
         )?;
-        let event = outbox::by_id(tx, event_id).await?;
+        let event = outbox::by_id(tx, *event_id).await?;
         let facts = match event.draft.authorization_id {
             Some(a) => tx
                 .query_opt(
@@ -192,43 +255,50 @@ pub async fn claim(
                 .transpose()?,
             None => None,
         };
-        jobs.push(DeliveryJob::new(subscription, event, attempts, facts));
+        jobs.push(DeliveryJob::new(subscription, event, *attempts, facts));
     }
     Ok(jobs)
 }
 
-/// Records an attempt's outcome; returns since when the subscription has been failing
-/// without a success (`None`: this attempt succeeded).
+/// Records a round's attempts and, once per subscription, its failing streak.
 pub async fn finish(
     c: &impl GenericClient,
-    done: &FinishedDelivery,
-) -> StoreResult<Option<Timestamp>> {
-    let (state, next) = done.state();
-    let stmt = c.prepare_cached(FinishedDelivery::SQL).await?;
-    c.execute(
-        &stmt,
-        &[
-            &state,
-            &next,
-            &done.status.map(i64::from),
-            &done.error,
-            &done.now.as_millisecond(),
-            &done.subscription_id,
-            &done.event_id,
-        ],
-    )
-    .await?;
-    let failed = done.outcome != DeliveryOutcome::Delivered;
-    let since = c
-        .query_opt(
-            rows::RECORD_FAILING,
-            &[&failed, &done.now.as_millisecond(), &done.subscription_id],
+    attempts: &[FinishedDelivery],
+) -> StoreResult<Vec<FailingSince>> {
+    let record = c.prepare_cached(FinishedDelivery::SQL).await?;
+    for done in attempts {
+        let (state, next) = done.state();
+        c.execute(
+            &record,
+            &[
+                &state,
+                &next,
+                &done.status.map(i64::from),
+                &done.error,
+                &done.now.as_millisecond(),
+                &done.subscription_id,
+                &done.event_id,
+            ],
         )
         .await?;
-    Ok(match since {
-        Some(r) => r.try_get::<_, Option<i64>>(0)?.map(from_ms),
-        None => None,
-    })
+    }
+    let mut failing = Vec::new();
+    for s in FinishedDelivery::streaks(attempts) {
+        let since = c
+            .query_opt(
+                rows::RECORD_FAILING,
+                &[&s.failed, &s.at.as_millisecond(), &s.subscription_id],
+            )
+            .await?;
+        failing.push(FailingSince {
+            subscription_id: s.subscription_id.to_owned(),
+            since: match since {
+                Some(r) => r.try_get::<_, Option<i64>>(0)?.map(from_ms),
+                None => None,
+            },
+        });
+    }
+    Ok(failing)
 }
 
 pub async fn deliveries(

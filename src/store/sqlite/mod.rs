@@ -395,32 +395,29 @@ impl Store for SqliteStore {
         self.read(|c| webhooks::list(c, owner))
     }
 
-    async fn dispatch_outbox(&self, now: Timestamp, limit: u32) -> StoreResult<u32> {
-        self.write(move |c| webhooks::dispatch(c, now, limit)).await
-    }
-
     async fn claim_deliveries(
         &self,
         now: Timestamp,
         lease_until: Timestamp,
         limit: u32,
-    ) -> StoreResult<Vec<DeliveryJob>> {
-        let leased = self
-            .write(move |c| webhooks::lease(c, now, lease_until, limit))
+    ) -> StoreResult<DeliveryClaim> {
+        let (dispatched, leased) = self
+            .write(move |c| webhooks::claim(c, now, lease_until, limit))
             .await?;
-        if leased.is_empty() {
-            return Ok(Vec::new());
-        }
         // What the payloads need is read outside the one writer.
-        self.read(|c| webhooks::jobs(c, &leased))
+        let jobs = if leased.is_empty() {
+            Vec::new()
+        } else {
+            self.read(|c| webhooks::jobs(c, &leased))?
+        };
+        Ok(DeliveryClaim { dispatched, jobs })
     }
 
     async fn finish_deliveries(
         &self,
         attempts: Vec<FinishedDelivery>,
-    ) -> StoreResult<Vec<Option<Timestamp>>> {
-        self.write(move |c| attempts.iter().map(|a| webhooks::finish(c, a)).collect())
-            .await
+    ) -> StoreResult<Vec<FailingSince>> {
+        self.write(move |c| webhooks::finish(c, &attempts)).await
     }
 
     async fn disable_webhook(

@@ -6,7 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{all, first, from_ms, outbox};
 use crate::domain::event::{EventPattern, OutboxEvent};
 use crate::store::{
-    DeliveryJob, DeliveryOutcome, DeliveryRecord, FinishedDelivery, PROVIDER_OWNER, StoreError,
+    DeliveryJob, DeliveryRecord, FailingSince, FinishedDelivery, PROVIDER_OWNER, StoreError,
     StoreResult, WebhookRecord, delivery_state_name,
 };
 
@@ -78,15 +78,45 @@ fn receives(w: &WebhookRecord, event: &OutboxEvent) -> bool {
             .any(|p| EventPattern::parse(p).is_some_and(|p| p.matches(event.draft.event_type)))
 }
 
-pub fn dispatch(conn: &Connection, now: Timestamp, limit: u32) -> StoreResult<u32> {
+/// A leased delivery: its subscription, its event and the attempts made so far.
+pub type Leased = (String, i64, i64);
+
+/// The writer's part of a claim: fans up to `limit` new events out (leasing each new
+/// delivery that is the oldest undelivered one of its subscription and authorization
+/// as it is inserted), then leases due retries while there is room. Returns how many
+/// events it fanned out and what it leased.
+pub fn claim(
+    conn: &Connection,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: u32,
+) -> StoreResult<(u32, Vec<Leased>)> {
+    let (dispatched, mut leased) = dispatch(conn, now, lease_until, limit)?;
+    let room = limit.saturating_sub(leased.len() as u32);
+    if room > 0 {
+        leased.extend(lease_due(conn, now, lease_until, room)?);
+    }
+    Ok((dispatched, leased))
+}
+
+fn dispatch(
+    conn: &Connection,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: u32,
+) -> StoreResult<(u32, Vec<Leased>)> {
     let events = outbox::undispatched(conn, limit)?;
     if events.is_empty() {
-        return Ok(0);
+        return Ok((0, Vec::new()));
     }
     let mut enabled = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM webhook_subscriptions w WHERE w.enabled"
     ))?;
     let subscriptions = all(&mut enabled, [], |r| rows::webhook(r))?;
+    let mut waiting = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE subscription_id = ? \
+         AND authorization_id = ? AND state = 0)",
+    )?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO webhook_deliveries (subscription_id, event_id, authorization_id, state, \
          attempts, next_attempt_at, updated_at) VALUES (?, ?, ?, 0, 0, ?, ?)",
@@ -94,27 +124,32 @@ pub fn dispatch(conn: &Connection, now: Timestamp, limit: u32) -> StoreResult<u3
     let mut mark =
         conn.prepare_cached("UPDATE outbox_events SET dispatched_at = ? WHERE id = ?")?;
     let ms = now.as_millisecond();
+    let mut leased = Vec::new();
     for event in &events {
+        let authorization = event.draft.authorization_id.map(|a| a.0);
         for w in subscriptions.iter().filter(|w| receives(w, event)) {
+            let lease = (leased.len() as u32) < limit
+                && !waiting.query_row(params![w.id, authorization], |r| r.get::<_, bool>(0))?;
+            let due = if lease { lease_until } else { now };
             insert.execute(params![
                 w.id,
                 event.seq,
-                event.draft.authorization_id.map(|a| a.0),
-                ms,
+                authorization,
+                due.as_millisecond(),
                 ms
             ])?;
+            if lease {
+                leased.push((w.id.clone(), event.seq, 0));
+            }
         }
         mark.execute(params![ms, event.seq])?;
     }
-    Ok(events.len() as u32)
+    Ok((events.len() as u32, leased))
 }
 
-/// A leased delivery: its subscription, its event and the attempts made so far.
-pub type Leased = (String, i64, i64);
-
 /// Leases up to `limit` due deliveries until `lease_until`, at most the oldest
-/// undelivered one per subscription and authorization: the writer's part of a claim.
-pub fn lease(
+/// undelivered one per subscription and authorization.
+fn lease_due(
     conn: &Connection,
     now: Timestamp,
     lease_until: Timestamp,
@@ -133,11 +168,15 @@ pub fn lease(
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let mut extend = conn.prepare_cached(
+        "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE subscription_id = ? AND event_id = ?",
+    )?;
     for (subscription_id, event_id, _) in &due {
-        conn.prepare_cached(
-            "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE subscription_id = ? AND event_id = ?",
-        )?
-        .execute(params![lease_until.as_millisecond(), subscription_id, event_id])?;
+        extend.execute(params![
+            lease_until.as_millisecond(),
+            subscription_id,
+            event_id
+        ])?;
     }
     Ok(due)
 }
@@ -177,12 +216,12 @@ pub fn jobs(conn: &Connection, leased: &[Leased]) -> StoreResult<Vec<DeliveryJob
     Ok(jobs)
 }
 
-/// Records an attempt's outcome; returns since when the subscription has been failing
-/// without a success (`None`: this attempt succeeded).
-pub fn finish(conn: &Connection, done: &FinishedDelivery) -> StoreResult<Option<Timestamp>> {
-    let (state, next) = done.state();
-    conn.prepare_cached(FinishedDelivery::SQL)?
-        .execute(params![
+/// Records a round's attempts and, once per subscription, its failing streak.
+pub fn finish(conn: &Connection, attempts: &[FinishedDelivery]) -> StoreResult<Vec<FailingSince>> {
+    let mut record = conn.prepare_cached(FinishedDelivery::SQL)?;
+    for done in attempts {
+        let (state, next) = done.state();
+        record.execute(params![
             state,
             next,
             done.status,
@@ -191,15 +230,23 @@ pub fn finish(conn: &Connection, done: &FinishedDelivery) -> StoreResult<Option<
             done.subscription_id,
             done.event_id
         ])?;
-    let failed = done.outcome != DeliveryOutcome::Delivered;
-    let since: Option<Option<i64>> = conn
-        .prepare_cached(rows::RECORD_FAILING)?
-        .query_row(
-            params![failed, done.now.as_millisecond(), done.subscription_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(since.flatten().map(from_ms))
+    }
+    let mut streak = conn.prepare_cached(rows::RECORD_FAILING)?;
+    FinishedDelivery::streaks(attempts)
+        .into_iter()
+        .map(|s| {
+            let since: Option<Option<i64>> = streak
+                .query_row(
+                    params![s.failed, s.at.as_millisecond(), s.subscription_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(FailingSince {
+                subscription_id: s.subscription_id.to_owned(),
+                since: since.flatten().map(from_ms),
+            })
+        })
+        .collect()
 }
 
 pub fn deliveries(
