@@ -226,8 +226,13 @@ impl Report {
         for w in &self.webhook {
             out.push_str(&format!(
                 "reject, c={}: {:.0}/s with one webhook subscription (receiver answering 204) vs \
-                 {:.0}/s without: {:.2}x ({} delivered)\n",
-                w.concurrency, w.with.per_second, w.without.per_second, w.ratio, w.delivered
+                 {:.0}/s and {:.0}/s without, before and after: {:.2}x ({} delivered)\n",
+                w.concurrency,
+                w.with.per_second,
+                w.without.per_second,
+                w.without_after.per_second,
+                w.ratio,
+                w.delivered
             ));
         }
         let baselines = [

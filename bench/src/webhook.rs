@@ -1,6 +1,9 @@
 //! What one webhook subscription costs rejects: the same server, the same run, measured
-//! without a subscription and then with one (the provider's, so it receives every
-//! event) to a receiver in this process answering 204.
+//! without a subscription, with one (the provider's, so it receives every event) to a
+//! receiver in this process answering 204, and without again. The ratio compares the
+//! middle run with the mean of the two around it, so a drift of the server over the
+//! run (its WAL and database growing with every reject) does not count against the
+//! subscription, as it would if it were always measured second.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,7 +21,9 @@ pub struct WebhookRow {
     pub concurrency: usize,
     pub without: Measured,
     pub with: Measured,
-    /// Rejects per second with the subscription / without.
+    /// Without a subscription again, after it was deleted.
+    pub without_after: Measured,
+    /// Rejects per second with the subscription / the mean of the two without.
     pub ratio: f64,
     /// Deliveries the receiver had got when the measurement ended.
     pub delivered: u64,
@@ -48,7 +53,7 @@ async fn receiver() -> Result<(String, Arc<AtomicU64>), String> {
     Ok((url, count))
 }
 
-/// Rejects at each concurrency without, then with, one subscription.
+/// Rejects at each concurrency without, with, and again without one subscription.
 pub async fn measure(
     binary: &Path,
     database_url: &str,
@@ -110,20 +115,7 @@ pub async fn measure(
                 .ok_or_else(|| format!("webhook create said {out}"))
         })?;
         let with = load::drive(server.addr, c, warmup, duration, workload(), seed + 1).await;
-        let ratio = with.per_second / without.per_second.max(1e-9);
-        let row = WebhookRow {
-            concurrency: c,
-            without,
-            with,
-            ratio,
-            delivered: delivered.load(Ordering::Relaxed),
-        };
-        eprintln!(
-            "bench: reject c={c}: {:.0}/s without a webhook subscription, {:.0}/s with one \
-             ({:.2}x; {} delivered)",
-            row.without.per_second, row.with.per_second, row.ratio, row.delivered
-        );
-        rows.push(row);
+        let delivered = delivered.load(Ordering::Relaxed);
         process::run_cli(
             binary,
             &[
@@ -140,6 +132,23 @@ pub async fn measure(
                 &id,
             ],
         )?;
+        let without_after =
+            load::drive(server.addr, c, warmup, duration, workload(), seed + 2).await;
+        let baseline = (without.per_second + without_after.per_second) / 2.0;
+        let ratio = with.per_second / baseline.max(1e-9);
+        eprintln!(
+            "bench: reject c={c}: {:.0}/s without a webhook subscription, {:.0}/s with one, \
+             {:.0}/s without again ({ratio:.2}x; {delivered} delivered)",
+            without.per_second, with.per_second, without_after.per_second
+        );
+        rows.push(WebhookRow {
+            concurrency: c,
+            without,
+            with,
+            without_after,
+            ratio,
+            delivered,
+        });
     }
     server.stop();
     Ok(rows)
