@@ -126,7 +126,7 @@ pub async fn serve(
                         mailer,
                         settings.webhook_poll_interval,
                         sweeper_stopped.clone(),
-                    ))
+                    )?)
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "e-mail notifications off");
@@ -141,7 +141,7 @@ pub async fn serve(
         delivery,
         settings.webhook_poll_interval,
         sweeper_stopped.clone(),
-    );
+    )?;
     let epoch_watch = credential_cache::spawn_epoch_watch(app.clone(), sweeper_stopped);
     let config = EnvelopeConfig {
         request_timeout: settings.request_timeout,

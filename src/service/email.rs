@@ -14,7 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use maud::html;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use super::webhooks::retry_or_dead;
 use super::{App, ServiceError, ServiceResult};
@@ -406,14 +406,14 @@ impl Notice {
 }
 
 /// Mails until `shutdown` turns true: right away while there is work, else every
-/// `idle` interval.
+/// `idle` interval, on a background thread of its own (see `rounds::spawn_background`).
 pub fn spawn(
     app: Arc<App>,
     mailer: Mailer,
     idle: Duration,
     shutdown: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+) -> std::io::Result<oneshot::Receiver<()>> {
+    super::rounds::spawn_background("e-mail", move || async move {
         super::rounds::run("e-mail", idle, shutdown, || app.email_once(&mailer)).await;
     })
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use super::{App, ServiceError, ServiceResult, new_hex_id};
 use crate::crypto::webhook::{WebhookSecret, signature_header};
@@ -33,6 +33,10 @@ const LEASE: SignedDuration = SignedDuration::from_secs(30);
 /// attempts run concurrently, so a round ends within the delivery timeout, well inside
 /// the lease.
 const CLAIM_BATCH: u32 = 128;
+/// A round that handled fewer than `CLAIM_BATCH` events and attempts starts the next
+/// no sooner than this after its own start: under a trickle of events, rounds (two
+/// writer jobs each) carry several deliveries rather than one, for at most this delay.
+const ROUND_PACE: Duration = Duration::from_millis(50);
 /// A subscription whose deliveries have failed for this long, without a success in
 /// between, is disabled.
 pub const DISABLE_AFTER: SignedDuration = SignedDuration::from_hours(24 * 5);
@@ -541,16 +545,22 @@ impl Delivery {
 }
 
 /// Delivers until `shutdown` turns true: right away while there is work, else every
-/// `idle` interval.
+/// `idle` interval (paced, see `ROUND_PACE`), on a background thread of its own (see
+/// `rounds::spawn_background`).
 pub fn spawn(
     app: Arc<App>,
     delivery: Delivery,
     idle: Duration,
     shutdown: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        super::rounds::run("webhook delivery", idle, shutdown, || {
-            app.deliver_once(&delivery)
+) -> std::io::Result<oneshot::Receiver<()>> {
+    super::rounds::spawn_background("webhooks", move || async move {
+        super::rounds::run("webhook delivery", idle, shutdown, || async {
+            let started = tokio::time::Instant::now();
+            let handled = app.deliver_once(&delivery).await?;
+            if handled > 0 && handled < CLAIM_BATCH as usize {
+                tokio::time::sleep_until(started + ROUND_PACE).await;
+            }
+            Ok(handled)
         })
         .await;
     })
