@@ -148,42 +148,36 @@ async fn dispatch(
         .iter()
         .map(rows::webhook)
         .collect::<StoreResult<Vec<_>>>()?;
-    let waiting = tx
-        .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE subscription_id = $1 \
-             AND authorization_id = $2 AND state = 0)",
-        )
-        .await?;
+    // Leased as inserted ($5: room left) unless an older delivery of the pair is waiting;
+    // one round trip, and it says which it was.
     let insert = tx
         .prepare_cached(
             "INSERT INTO webhook_deliveries (subscription_id, event_id, authorization_id, state, \
-             attempts, next_attempt_at, updated_at) VALUES ($1, $2, $3, 0, 0, $4, $5)",
+             attempts, next_attempt_at, updated_at) \
+             SELECT $1::text, $2::bigint, $3::bigint, 0, 0, \
+               CASE WHEN $5::boolean AND NOT EXISTS ( \
+                 SELECT 1 FROM webhook_deliveries WHERE subscription_id = $1 \
+                 AND authorization_id = $3 AND state = 0) \
+               THEN $6::bigint ELSE $4::bigint END, $4 \
+             RETURNING next_attempt_at = $6",
         )
         .await?;
     let ms = now.as_millisecond();
+    let lease_ms = lease_until.as_millisecond();
     let mut ids = Vec::with_capacity(events.len());
     let mut leased = Vec::new();
     for event in &events {
         let authorization = event.draft.authorization_id.map(|a| a.0);
         for w in subscriptions.iter().filter(|w| receives(w, event)) {
-            let lease = (leased.len() as u32) < limit
-                && !tx
-                    .query_one(&waiting, &[&w.id, &authorization])
-                    .await?
-                    .try_get::<_, bool>(0)?;
-            let due = if lease { lease_until } else { now };
-            tx.execute(
-                &insert,
-                &[
-                    &w.id,
-                    &event.seq,
-                    &authorization,
-                    &due.as_millisecond(),
-                    &ms,
-                ],
-            )
-            .await?;
-            if lease {
+            let room = (leased.len() as u32) < limit;
+            let is_leased: bool = tx
+                .query_one(
+                    &insert,
+                    &[&w.id, &event.seq, &authorization, &ms, &room, &lease_ms],
+                )
+                .await?
+                .try_get(0)?;
+            if is_leased {
                 leased.push((w.id.clone(), event.seq, 0));
             }
         }
