@@ -1,5 +1,6 @@
-//! Webhook delivery shared by two instances on one PostgreSQL database: every event
-//! delivered, none by both at once.
+//! Webhook delivery: shared by two instances on one PostgreSQL database (every event
+//! delivered, none by both at once), private targets refused, and each authorization's
+//! events sent in order across retries.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -162,4 +163,38 @@ async fn private_targets_are_refused_by_address_and_by_name_unless_allowed() {
     assert_eq!(w.app.deliver_once(&allowed).await.unwrap(), 2);
     let s = seen.lock().unwrap();
     assert_eq!(s.received.values().map(|(n, _)| n).sum::<u32>(), 2);
+}
+
+#[tokio::test]
+async fn an_authorizations_next_event_waits_for_the_retry_of_the_one_before() {
+    let quiet = |s: &mut support_access::config::Settings| {
+        s.webhook_poll_interval = Duration::from_secs(3600);
+    };
+    let w = World::on(TestServer::start_with(quiet).await).await;
+    let (url, seen) = receiver().await;
+    let acme = w.ids["acme"].clone();
+    w.app
+        .create_webhook(
+            &support_access::domain::audit::Actor::system(),
+            &acme,
+            &url,
+            vec!["*".into()],
+        )
+        .await
+        .unwrap();
+    let received = || seen.lock().unwrap().received.len();
+    let (id, _) = w.raise("bob").await;
+    // The raise's delivery fails (a loopback target refused) and waits for its retry.
+    let refusing = support_access::service::webhooks::Delivery::new(false).unwrap();
+    assert_eq!(w.app.deliver_once(&refusing).await.unwrap(), 2);
+    assert_eq!(w.act("bob", &id, "reject", json!({})).await.status, 200);
+    // The reject is fanned out but not sent ahead of the raise.
+    let allowed = support_access::service::webhooks::Delivery::new(true).unwrap();
+    assert_eq!(w.app.deliver_once(&allowed).await.unwrap(), 1);
+    assert_eq!(received(), 0);
+    w.app.clock.advance(jiff::SignedDuration::from_mins(1));
+    assert_eq!(w.app.deliver_once(&allowed).await.unwrap(), 1);
+    assert_eq!(received(), 1);
+    assert_eq!(w.app.deliver_once(&allowed).await.unwrap(), 1);
+    assert_eq!(received(), 2);
 }
