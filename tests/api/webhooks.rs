@@ -198,3 +198,67 @@ async fn an_authorizations_next_event_waits_for_the_retry_of_the_one_before() {
     assert_eq!(w.app.deliver_once(&allowed).await.unwrap(), 1);
     assert_eq!(received(), 2);
 }
+
+#[tokio::test]
+async fn two_events_of_one_authorization_fanned_out_together_go_out_one_round_apart() {
+    let quiet = |s: &mut support_access::config::Settings| {
+        s.webhook_poll_interval = Duration::from_secs(3600);
+    };
+    let w = World::on(TestServer::start_with(quiet).await).await;
+    let (url, seen) = receiver().await;
+    w.app
+        .create_webhook(
+            &support_access::domain::audit::Actor::system(),
+            &w.ids["acme"],
+            &url,
+            vec!["*".into()],
+        )
+        .await
+        .unwrap();
+    let (id, _) = w.raise("bob").await;
+    assert_eq!(w.act("bob", &id, "reject", json!({})).await.status, 200);
+    let allowed = support_access::service::webhooks::Delivery::new(true).unwrap();
+    // Two events fanned out, the raise's sent.
+    assert_eq!(w.app.deliver_once(&allowed).await.unwrap(), 3);
+    assert_eq!(seen.lock().unwrap().received.len(), 1);
+    assert_eq!(w.app.deliver_once(&allowed).await.unwrap(), 1);
+    assert_eq!(seen.lock().unwrap().received.len(), 2);
+    assert_eq!(w.app.deliver_once(&allowed).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_subscription_deleted_during_a_round_gets_no_delivery_and_fails_nothing() {
+    let quiet = |s: &mut support_access::config::Settings| {
+        s.webhook_poll_interval = Duration::from_secs(3600);
+    };
+    let w = World::on(TestServer::start_with(quiet).await).await;
+    let acme = w.ids["acme"].clone();
+    let system = support_access::domain::audit::Actor::system();
+    let (hook, _) = w
+        .app
+        .create_webhook(&system, &acme, "http://127.0.0.1:9/hook", vec!["*".into()])
+        .await
+        .unwrap();
+    w.raise("bob").await;
+    let store = w.app.store_for_inspection();
+    let now = w.app.clock.now();
+    let lease = now + jiff::SignedDuration::from_secs(30);
+    let claim = store.claim_deliveries(now, lease, 128).await.unwrap();
+    assert_eq!((claim.dispatched, claim.jobs.len()), (1, 1));
+    w.app
+        .delete_webhook(&system, &acme, &hook.id)
+        .await
+        .unwrap();
+    let attempt = support_access::store::FinishedDelivery {
+        subscription_id: hook.id.clone(),
+        event_id: claim.jobs[0].event.seq,
+        outcome: support_access::store::DeliveryOutcome::Delivered,
+        status: Some(204),
+        error: None,
+        now,
+    };
+    store.finish_deliveries(vec![attempt]).await.unwrap();
+    // The event is dispatched, and nothing is left to deliver.
+    let next = store.claim_deliveries(now, lease, 128).await.unwrap();
+    assert_eq!((next.dispatched, next.jobs.len()), (0, 0));
+}
