@@ -29,8 +29,11 @@ pub struct WebhookRow {
     pub delivered: u64,
 }
 
-/// A loopback receiver answering 204; its URL and how many deliveries it got.
-async fn receiver() -> Result<(String, Arc<AtomicU64>), String> {
+/// A loopback receiver answering 204; its URL and how many deliveries it got. It runs on
+/// a thread and runtime of its own: it stands in for a system elsewhere, and on the load
+/// generator's runtime its thousands of requests a second would queue with the load
+/// generator's own (it still shares the CPUs).
+fn receiver() -> Result<(String, Arc<AtomicU64>), String> {
     let count = Arc::new(AtomicU64::new(0));
     let seen = count.clone();
     let app = axum::Router::new().route(
@@ -40,16 +43,26 @@ async fn receiver() -> Result<(String, Arc<AtomicU64>), String> {
             async { axum::http::StatusCode::NO_CONTENT }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let url = format!(
         "http://{}/hook",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    std::thread::Builder::new()
+        .name("receiver".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                    let _ = axum::serve(listener, app).await;
+                }
+            });
+        })
+        .map_err(|e| e.to_string())?;
     Ok((url, count))
 }
 
@@ -63,7 +76,7 @@ pub async fn measure(
     concurrencies: &[usize],
     timing: (Duration, Duration),
 ) -> Result<Vec<WebhookRow>, String> {
-    let (url, delivered) = receiver().await?;
+    let (url, delivered) = receiver()?;
     let server = process::start_service_with(
         binary,
         database_url,
