@@ -434,6 +434,21 @@ impl World {
         Self::on(TestServer::start().await).await
     }
 
+    /// Subscribes `domain` to every event at `url`, as the system; the subscription's id.
+    pub async fn subscribe(&self, domain: &str, url: &str) -> String {
+        let (hook, _) = self
+            .app
+            .create_webhook(
+                &support_access::domain::audit::Actor::system(),
+                &self.ids[domain],
+                url,
+                vec!["*".into()],
+            )
+            .await
+            .unwrap();
+        hook.id
+    }
+
     pub async fn on(server: TestServer) -> World {
         let app = server.admin();
         let mut ids = HashMap::new();

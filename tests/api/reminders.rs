@@ -160,16 +160,7 @@ async fn a_subscription_failing_for_5_days_is_disabled_and_an_event_says_so() {
     let w = World::on(TestServer::start_with(private_targets).await).await;
     let acme = w.ids["acme"].clone();
     let url = failing_receiver().await;
-    let (failing, _) = w
-        .app
-        .create_webhook(
-            &support_access::domain::audit::Actor::system(),
-            &acme,
-            &url,
-            vec!["*".into()],
-        )
-        .await
-        .unwrap();
+    let failing = w.subscribe("acme", &url).await;
     let delivery = support_access::service::webhooks::Delivery::new(true).unwrap();
     let disabled_events = || async {
         w.app
@@ -200,13 +191,13 @@ async fn a_subscription_failing_for_5_days_is_disabled_and_an_event_says_so() {
     }
     assert_eq!(
         disabled_events().await,
-        [(acme.clone(), Some(failing.id.clone()))]
+        [(acme.clone(), Some(failing.clone()))]
     );
     // Once: later rounds find it disabled already, and nothing more goes to it.
     w.raise("bob").await;
     w.app.deliver_once(&delivery).await.unwrap();
     assert_eq!(disabled_events().await.len(), 1);
-    let deliveries = w.app.webhook_deliveries(&acme, &failing.id).await.unwrap();
+    let deliveries = w.app.webhook_deliveries(&acme, &failing).await.unwrap();
     assert!(
         deliveries.iter().all(|d| d.state != "pending"),
         "{deliveries:?}"
@@ -238,15 +229,7 @@ async fn a_success_ends_a_failing_streak() {
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         url
     };
-    w.app
-        .create_webhook(
-            &support_access::domain::audit::Actor::system(),
-            &acme,
-            &url,
-            vec!["*".into()],
-        )
-        .await
-        .unwrap();
+    w.subscribe("acme", &url).await;
     let delivery = support_access::service::webhooks::Delivery::new(true).unwrap();
     // Failing on day 0, healthy on day 3, failing again from day 4 to day 8.
     for day in 0..=8 {
@@ -276,16 +259,7 @@ async fn delivered_notifications_past_their_retention_are_pruned_in_batches() {
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         url
     };
-    let (hook, _) = w
-        .app
-        .create_webhook(
-            &support_access::domain::audit::Actor::system(),
-            &acme,
-            &ok,
-            vec!["*".into()],
-        )
-        .await
-        .unwrap();
+    let hook = w.subscribe("acme", &ok).await;
     let delivery = support_access::service::webhooks::Delivery::new(true).unwrap();
     for _ in 0..5 {
         w.raise("bob").await;
@@ -314,7 +288,7 @@ async fn delivered_notifications_past_their_retention_are_pruned_in_batches() {
     assert_eq!(outbox(&w).await, 1);
     assert!(
         w.app
-            .webhook_deliveries(&acme, &hook.id)
+            .webhook_deliveries(&acme, &hook)
             .await
             .unwrap()
             .is_empty()

@@ -53,6 +53,14 @@ async fn receiver() -> (String, Arc<Mutex<Seen>>) {
     (url, seen)
 }
 
+/// A server whose own delivery worker stays idle: the test drives the rounds.
+async fn driven_world() -> World {
+    let idle = |s: &mut support_access::config::Settings| {
+        s.webhook_poll_interval = Duration::from_secs(3600);
+    };
+    World::on(TestServer::start_with(idle).await).await
+}
+
 #[tokio::test]
 async fn two_postgres_instances_deliver_each_event_once_at_a_time() {
     if !on_postgres_or_skip("two_postgres_instances_deliver_each_event_once_at_a_time") {
@@ -65,16 +73,7 @@ async fn two_postgres_instances_deliver_each_event_once_at_a_time() {
     let w = World::on(TestServer::start_with(fast).await).await;
     let twin = w.start_twin().await;
     let (url, seen) = receiver().await;
-    let acme = w.ids["acme"].clone();
-    w.app
-        .create_webhook(
-            &support_access::domain::audit::Actor::system(),
-            &acme,
-            &url,
-            vec!["*".into()],
-        )
-        .await
-        .unwrap();
+    w.subscribe("acme", &url).await;
     // 1,000 events: 500 raised, 500 rejected, half through each instance.
     let mut ids = Vec::new();
     for _ in 0..500 {
@@ -122,27 +121,14 @@ async fn two_postgres_instances_deliver_each_event_once_at_a_time() {
 
 #[tokio::test]
 async fn private_targets_are_refused_by_address_and_by_name_unless_allowed() {
-    let quiet = |s: &mut support_access::config::Settings| {
-        s.webhook_poll_interval = Duration::from_secs(3600);
-    };
-    let w = World::on(TestServer::start_with(quiet).await).await;
+    let w = driven_world().await;
     let (url, seen) = receiver().await;
     let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
     let acme = w.ids["acme"].clone();
     let mut hooks = Vec::new();
     // A loopback address, and a name that resolves to one.
     for target in [url.clone(), format!("http://localhost:{port}/hook")] {
-        let (hook, _) = w
-            .app
-            .create_webhook(
-                &support_access::domain::audit::Actor::system(),
-                &acme,
-                &target,
-                vec!["*".into()],
-            )
-            .await
-            .unwrap();
-        hooks.push(hook.id);
+        hooks.push(w.subscribe("acme", &target).await);
     }
     w.raise("bob").await;
     let public_only = support_access::service::webhooks::Delivery::new(false).unwrap();
@@ -167,21 +153,9 @@ async fn private_targets_are_refused_by_address_and_by_name_unless_allowed() {
 
 #[tokio::test]
 async fn an_authorizations_next_event_waits_for_the_retry_of_the_one_before() {
-    let quiet = |s: &mut support_access::config::Settings| {
-        s.webhook_poll_interval = Duration::from_secs(3600);
-    };
-    let w = World::on(TestServer::start_with(quiet).await).await;
+    let w = driven_world().await;
     let (url, seen) = receiver().await;
-    let acme = w.ids["acme"].clone();
-    w.app
-        .create_webhook(
-            &support_access::domain::audit::Actor::system(),
-            &acme,
-            &url,
-            vec!["*".into()],
-        )
-        .await
-        .unwrap();
+    w.subscribe("acme", &url).await;
     let received = || seen.lock().unwrap().received.len();
     let (id, _) = w.raise("bob").await;
     // The raise's delivery fails (a loopback target refused) and waits for its retry.
@@ -201,20 +175,9 @@ async fn an_authorizations_next_event_waits_for_the_retry_of_the_one_before() {
 
 #[tokio::test]
 async fn two_events_of_one_authorization_fanned_out_together_go_out_one_round_apart() {
-    let quiet = |s: &mut support_access::config::Settings| {
-        s.webhook_poll_interval = Duration::from_secs(3600);
-    };
-    let w = World::on(TestServer::start_with(quiet).await).await;
+    let w = driven_world().await;
     let (url, seen) = receiver().await;
-    w.app
-        .create_webhook(
-            &support_access::domain::audit::Actor::system(),
-            &w.ids["acme"],
-            &url,
-            vec!["*".into()],
-        )
-        .await
-        .unwrap();
+    w.subscribe("acme", &url).await;
     let (id, _) = w.raise("bob").await;
     assert_eq!(w.act("bob", &id, "reject", json!({})).await.status, 200);
     let allowed = support_access::service::webhooks::Delivery::new(true).unwrap();
@@ -228,29 +191,19 @@ async fn two_events_of_one_authorization_fanned_out_together_go_out_one_round_ap
 
 #[tokio::test]
 async fn a_subscription_deleted_during_a_round_gets_no_delivery_and_fails_nothing() {
-    let quiet = |s: &mut support_access::config::Settings| {
-        s.webhook_poll_interval = Duration::from_secs(3600);
-    };
-    let w = World::on(TestServer::start_with(quiet).await).await;
+    let w = driven_world().await;
     let acme = w.ids["acme"].clone();
     let system = support_access::domain::audit::Actor::system();
-    let (hook, _) = w
-        .app
-        .create_webhook(&system, &acme, "http://127.0.0.1:9/hook", vec!["*".into()])
-        .await
-        .unwrap();
+    let hook = w.subscribe("acme", "http://127.0.0.1:9/hook").await;
     w.raise("bob").await;
     let store = w.app.store_for_inspection();
     let now = w.app.clock.now();
     let lease = now + jiff::SignedDuration::from_secs(30);
     let claim = store.claim_deliveries(now, lease, 128).await.unwrap();
     assert_eq!((claim.dispatched, claim.jobs.len()), (1, 1));
-    w.app
-        .delete_webhook(&system, &acme, &hook.id)
-        .await
-        .unwrap();
+    w.app.delete_webhook(&system, &acme, &hook).await.unwrap();
     let attempt = support_access::store::FinishedDelivery {
-        subscription_id: hook.id.clone(),
+        subscription_id: hook.clone(),
         event_id: claim.jobs[0].event.seq,
         outcome: support_access::store::DeliveryOutcome::Delivered,
         status: Some(204),
