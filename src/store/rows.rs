@@ -834,18 +834,6 @@ pub const DISABLE_WEBHOOK: &str =
 pub const DEAD_LETTER_UNDELIVERED: &str = "UPDATE webhook_deliveries SET state = 2, \
     updated_at = $1, last_error = 'subscription disabled' WHERE subscription_id = $2 AND state = 0";
 
-/// A new delivery of event `$2` to subscription `$1` (authorization `$3`), leased until
-/// `$5` as it is inserted while the claim has room (`$4`) and no older delivery of the
-/// pair waits, else due at `$6`; returns whether it was leased. The parameters first
-/// appear in order (SQLite numbers `$n` by first appearance), and are cast for
-/// PostgreSQL, which cannot infer their types through the `SELECT`.
-pub const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries (subscription_id, \
-    event_id, authorization_id, state, attempts, next_attempt_at, updated_at) \
-    SELECT CAST($1 AS TEXT), CAST($2 AS BIGINT), CAST($3 AS BIGINT), 0, 0, \
-      CASE WHEN CAST($4 AS BOOLEAN) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries \
-        WHERE subscription_id = $1 AND authorization_id = $3 AND state = 0) \
-      THEN CAST($5 AS BIGINT) ELSE CAST($6 AS BIGINT) END, $6 \
-    RETURNING next_attempt_at = $5";
 /// After an attempt: a success clears the subscription's failing streak, a failure
 /// starts it if none runs. `$1` failed, `$2` now, `$3` its id. Returns `failing_since`.
 pub const RECORD_FAILING: &str = "UPDATE webhook_subscriptions SET failing_since = \

@@ -148,7 +148,21 @@ async fn dispatch(
         .iter()
         .map(rows::webhook)
         .collect::<StoreResult<Vec<_>>>()?;
-    let insert = tx.prepare_cached(rows::INSERT_DELIVERY).await?;
+    // Leased as inserted ($5: room left) unless an older delivery of the pair is waiting;
+    // one round trip, and it says which it was (SQLite, with no round trips to save,
+    // probes and inserts in two statements: see there).
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO webhook_deliveries (subscription_id, event_id, authorization_id, state, \
+             attempts, next_attempt_at, updated_at) \
+             SELECT $1::text, $2::bigint, $3::bigint, 0, 0, \
+               CASE WHEN $5::boolean AND NOT EXISTS ( \
+                 SELECT 1 FROM webhook_deliveries WHERE subscription_id = $1 \
+                 AND authorization_id = $3 AND state = 0) \
+               THEN $6::bigint ELSE $4::bigint END, $4 \
+             RETURNING next_attempt_at = $6",
+        )
+        .await?;
     let ms = now.as_millisecond();
     let lease_ms = lease_until.as_millisecond();
     let mut ids = Vec::with_capacity(events.len());
@@ -160,7 +174,7 @@ async fn dispatch(
             let is_leased: bool = tx
                 .query_one(
                     &insert,
-                    &[&w.id, &event.seq, &authorization, &room, &lease_ms, &ms],
+                    &[&w.id, &event.seq, &authorization, &ms, &room, &lease_ms],
                 )
                 .await?
                 .try_get(0)?;
