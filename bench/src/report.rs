@@ -224,13 +224,20 @@ impl Report {
                 / r.ceiling.per_second.max(1e-9)),
         ));
         for w in &self.webhook {
+            let mean = |ms: &[crate::load::Measured]| {
+                ms.iter().map(|m| m.per_second).sum::<f64>() / ms.len().max(1) as f64
+            };
+            let ratios: Vec<String> = w.ratios.iter().map(|r| format!("{r:.2}")).collect();
             out.push_str(&format!(
                 "reject, c={}: {:.0}/s with one webhook subscription (receiver answering 204) vs \
-                 {:.0}/s and {:.0}/s without, before and after: {:.2}x ({} delivered)\n",
+                 {:.0}/s without, means of {} and {} alternating phases; each with-phase over \
+                 the two around it: {}, median {:.2}x ({} delivered)\n",
                 w.concurrency,
-                w.with.per_second,
-                w.without.per_second,
-                w.without_after.per_second,
+                mean(&w.with),
+                mean(&w.without),
+                w.with.len(),
+                w.without.len(),
+                ratios.join(", "),
                 w.ratio,
                 w.delivered
             ));

@@ -1,9 +1,12 @@
 //! What one webhook subscription costs rejects: the same server, the same run, measured
-//! without a subscription, with one (the provider's, so it receives every event) to a
-//! receiver in this process answering 204, and without again. The ratio compares the
-//! middle run with the mean of the two around it, so a drift of the server over the
-//! run (its WAL and database growing with every reject) does not count against the
-//! subscription, as it would if it were always measured second.
+//! alternately without a subscription and with one (the provider's, so it receives
+//! every event) to a receiver in this process answering 204: without, with, without,
+//! with … without, `PAIRS` times with. Each with-phase is compared with the mean of the
+//! two without-phases around it, so a drift of the server over the run (its WAL and
+//! database growing with every reject) does not count against the subscription, and
+//! the row's ratio is the median of those comparisons, so one phase that a noisy
+//! neighbour slowed does not decide it. The phases are half the run's measurement and
+//! warm-up, so the row spends about as many rejects as three whole ones would.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,16 +19,20 @@ use crate::load::{self, Measured};
 use crate::process;
 use crate::workloads::{Bound, Data, Kind};
 
+/// With-phases per concurrency.
+const PAIRS: usize = 3;
+
 #[derive(Serialize)]
 pub struct WebhookRow {
     pub concurrency: usize,
-    pub without: Measured,
-    pub with: Measured,
-    /// Without a subscription again, after it was deleted.
-    pub without_after: Measured,
-    /// Rejects per second with the subscription / the mean of the two without.
+    /// The without-phases, in order: one before each with-phase, and one after the last.
+    pub without: Vec<Measured>,
+    pub with: Vec<Measured>,
+    /// Each with-phase's rejects per second over the mean of its two neighbours.
+    pub ratios: Vec<f64>,
+    /// The median of `ratios`.
     pub ratio: f64,
-    /// Deliveries the receiver had got when the measurement ended.
+    /// Deliveries the receiver had got when the last with-phase ended.
     pub delivered: u64,
 }
 
@@ -66,7 +73,7 @@ fn receiver() -> Result<(String, Arc<AtomicU64>), String> {
     Ok((url, count))
 }
 
-/// Rejects at each concurrency without, with, and again without one subscription.
+/// Rejects at each concurrency, alternately without and with one subscription.
 pub async fn measure(
     binary: &Path,
     database_url: &str,
@@ -89,25 +96,106 @@ pub async fn measure(
         ],
     )
     .await?;
-    let (warmup, duration) = timing;
+    let (warmup, duration) = (timing.0 / 2, timing.1 / 2);
+    let cli = Cli {
+        binary,
+        database_url,
+        master_key: run_dir.join("master.key").to_string_lossy().into_owned(),
+    };
     let mut rows = Vec::new();
     for &c in concurrencies {
-        let workload = || {
-            Arc::new(Bound {
+        let mut seed = 9_000 + 100 * c as u64;
+        let mut phase = || {
+            seed += 1;
+            let workload = Arc::new(Bound {
                 kind: Kind::Reject,
                 data: data.clone(),
                 for_ceiling: false,
-            })
+            });
+            load::drive(server.addr, c, warmup, duration, workload, seed)
         };
-        let seed = 9_000 + c as u64;
-        let without = load::drive(server.addr, c, warmup, duration, workload(), seed).await;
-        let id = process::cli_output(
-            binary,
-            &[
-                "--database-url",
-                database_url,
-                "--master-key-file",
-                &run_dir.join("master.key").to_string_lossy(),
+        let mut without = vec![phase().await];
+        let mut with = Vec::new();
+        for _ in 0..PAIRS {
+            let id = cli.subscribe(&url)?;
+            with.push(phase().await);
+            cli.unsubscribe(&id)?;
+            without.push(phase().await);
+        }
+        let delivered = delivered.load(Ordering::Relaxed);
+        let ratios: Vec<f64> = with
+            .iter()
+            .zip(without.windows(2))
+            .map(|(w, around)| {
+                let baseline = (around[0].per_second + around[1].per_second) / 2.0;
+                w.per_second / baseline.max(1e-9)
+            })
+            .collect();
+        let ratio = median(&ratios);
+        let rates = |ms: &[Measured]| {
+            ms.iter()
+                .map(|m| format!("{:.0}", m.per_second))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        eprintln!(
+            "bench: reject c={c}: without a webhook subscription {}/s; with one {}/s \
+             (ratios {}; median {ratio:.2}x; {delivered} delivered)",
+            rates(&without),
+            rates(&with),
+            ratios
+                .iter()
+                .map(|r| format!("{r:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        rows.push(WebhookRow {
+            concurrency: c,
+            without,
+            with,
+            ratios,
+            ratio,
+            delivered,
+        });
+    }
+    server.stop();
+    Ok(rows)
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// The service's CLI, for creating and deleting the subscription between phases.
+struct Cli<'a> {
+    binary: &'a Path,
+    database_url: &'a str,
+    master_key: String,
+}
+
+impl Cli<'_> {
+    fn args<'b>(&'b self, rest: &[&'b str]) -> Vec<&'b str> {
+        let mut args = vec![
+            "--database-url",
+            self.database_url,
+            "--master-key-file",
+            &self.master_key,
+        ];
+        args.extend_from_slice(rest);
+        args
+    }
+
+    /// A provider subscription to every authorization event; its id.
+    fn subscribe(&self, url: &str) -> Result<String, String> {
+        let out = process::cli_output(
+            self.binary,
+            &self.args(&[
                 "--output",
                 "json",
                 "admin",
@@ -116,53 +204,34 @@ pub async fn measure(
                 "--domain",
                 "provider",
                 "--url",
-                &url,
+                url,
                 "--events",
                 "authorization.*",
-            ],
-        )
-        .and_then(|out| {
-            serde_json::from_str::<serde_json::Value>(&out)
-                .ok()
-                .and_then(|v| v["id"].as_str().map(str::to_owned))
-                .ok_or_else(|| format!("webhook create said {out}"))
-        })?;
-        let with = load::drive(server.addr, c, warmup, duration, workload(), seed + 1).await;
-        let delivered = delivered.load(Ordering::Relaxed);
-        process::run_cli(
-            binary,
-            &[
-                "--database-url",
-                database_url,
-                "--master-key-file",
-                &run_dir.join("master.key").to_string_lossy(),
-                "admin",
-                "webhook",
-                "delete",
-                "--domain",
-                "provider",
-                "--id",
-                &id,
-            ],
+            ]),
         )?;
-        let without_after =
-            load::drive(server.addr, c, warmup, duration, workload(), seed + 2).await;
-        let baseline = (without.per_second + without_after.per_second) / 2.0;
-        let ratio = with.per_second / baseline.max(1e-9);
-        eprintln!(
-            "bench: reject c={c}: {:.0}/s without a webhook subscription, {:.0}/s with one, \
-             {:.0}/s without again ({ratio:.2}x; {delivered} delivered)",
-            without.per_second, with.per_second, without_after.per_second
-        );
-        rows.push(WebhookRow {
-            concurrency: c,
-            without,
-            with,
-            without_after,
-            ratio,
-            delivered,
-        });
+        serde_json::from_str::<serde_json::Value>(&out)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned))
+            .ok_or_else(|| format!("webhook create said {out}"))
     }
-    server.stop();
-    Ok(rows)
+
+    fn unsubscribe(&self, id: &str) -> Result<(), String> {
+        process::run_cli(
+            self.binary,
+            &self.args(&[
+                "admin", "webhook", "delete", "--domain", "provider", "--id", id,
+            ]),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[0.9, 0.7, 1.1]), 0.9);
+        assert_eq!(median(&[1.0, 0.5, 0.75, 0.25]), 0.625);
+    }
 }
