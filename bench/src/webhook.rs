@@ -32,7 +32,8 @@ pub struct WebhookRow {
     pub ratios: Vec<f64>,
     /// The median of `ratios`.
     pub ratio: f64,
-    /// Deliveries the receiver had got when the last with-phase ended.
+    /// Deliveries the receiver had got by the end of this row's phases (those of the
+    /// rows at lower concurrencies included).
     pub delivered: u64,
 }
 
