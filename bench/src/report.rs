@@ -179,7 +179,7 @@ impl Report {
             webhook
                 .iter()
                 .find(|w| w.concurrency == 16)
-                .map(|w| w.ratio),
+                .and_then(|w| w.ratio),
         ));
         Report {
             setup: setup.clone(),
@@ -224,21 +224,29 @@ impl Report {
                 / r.ceiling.per_second.max(1e-9)),
         ));
         for w in &self.webhook {
+            // The mean over the phases that made requests (not those after the pending
+            // pool ran out), and how many those were.
             let mean = |ms: &[crate::load::Measured]| {
-                ms.iter().map(|m| m.per_second).sum::<f64>() / ms.len().max(1) as f64
+                let made: Vec<f64> = ms
+                    .iter()
+                    .filter(|m| m.requests > 0)
+                    .map(|m| m.per_second)
+                    .collect();
+                let n = made.len();
+                (made.iter().sum::<f64>() / n.max(1) as f64, n)
             };
-            let ratios: Vec<String> = w.ratios.iter().map(|r| format!("{r:.2}")).collect();
+            let (with, without) = (mean(&w.with), mean(&w.without));
             out.push_str(&format!(
                 "reject, c={}: {:.0}/s with one webhook subscription (receiver answering 204) vs \
                  {:.0}/s without, means of {} and {} alternating phases; each with-phase over \
-                 the two around it: {}, median {:.2}x ({} delivered)\n",
+                 the two around it: {}, median {}x ({} delivered)\n",
                 w.concurrency,
-                mean(&w.with),
-                mean(&w.without),
-                w.with.len(),
-                w.without.len(),
-                ratios.join(", "),
-                w.ratio,
+                with.0,
+                without.0,
+                with.1,
+                without.1,
+                crate::webhook::listed(w.ratios.iter().copied(), 2),
+                crate::webhook::listed(std::iter::once(w.ratio), 2),
                 w.delivered
             ));
         }

@@ -28,10 +28,11 @@ pub struct WebhookRow {
     /// The without-phases, in order: one before each with-phase, and one after the last.
     pub without: Vec<Measured>,
     pub with: Vec<Measured>,
-    /// Each with-phase's rejects per second over the mean of its two neighbours.
-    pub ratios: Vec<f64>,
-    /// The median of `ratios`.
-    pub ratio: f64,
+    /// Each with-phase's rejects per second over the mean of its two neighbours; none
+    /// where one of the three phases made no request (the pending pool ran out).
+    pub ratios: Vec<Option<f64>>,
+    /// The median of the `ratios` there are.
+    pub ratio: Option<f64>,
     /// Deliveries the receiver had got by the end of this row's phases (those of the
     /// rows at lower concurrencies included).
     pub delivered: u64,
@@ -124,31 +125,24 @@ pub async fn measure(
             without.push(phase().await);
         }
         let delivered = delivered.load(Ordering::Relaxed);
-        let ratios: Vec<f64> = with
+        let ratios: Vec<Option<f64>> = with
             .iter()
             .zip(without.windows(2))
             .map(|(w, around)| {
+                let made_requests = [w, &around[0], &around[1]].iter().all(|m| m.requests > 0);
                 let baseline = (around[0].per_second + around[1].per_second) / 2.0;
-                w.per_second / baseline.max(1e-9)
+                made_requests.then(|| w.per_second / baseline)
             })
             .collect();
-        let ratio = median(&ratios);
-        let rates = |ms: &[Measured]| {
-            ms.iter()
-                .map(|m| format!("{:.0}", m.per_second))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let ratio = median(ratios.iter().flatten().copied().collect());
+        let rates = |ms: &[Measured]| listed(ms.iter().map(|m| Some(m.per_second)), 0);
         eprintln!(
             "bench: reject c={c}: without a webhook subscription {}/s; with one {}/s \
-             (ratios {}; median {ratio:.2}x; {delivered} delivered)",
+             (ratios {}; median {}x; {delivered} delivered)",
             rates(&without),
             rates(&with),
-            ratios
-                .iter()
-                .map(|r| format!("{r:.2}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            listed(ratios.iter().copied(), 2),
+            listed(std::iter::once(ratio), 2)
         );
         rows.push(WebhookRow {
             concurrency: c,
@@ -163,13 +157,20 @@ pub async fn measure(
     Ok(rows)
 }
 
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    match sorted.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+/// `values` with `decimals` decimals each (`-` for none), comma-separated.
+pub fn listed(values: impl Iterator<Item = Option<f64>>, decimals: usize) -> String {
+    values
+        .map(|v| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(values[n / 2]),
+        n => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
     }
 }
 
@@ -228,11 +229,21 @@ impl Cli<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::median;
+    use super::{listed, median};
+
+    #[test]
+    fn listed_rounds_each_value() {
+        assert_eq!(
+            listed([Some(0.876), None, Some(1.0)].into_iter(), 2),
+            "0.88, -, 1.00"
+        );
+        assert_eq!(listed([Some(2444.4)].into_iter(), 0), "2444");
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {
-        assert_eq!(median(&[0.9, 0.7, 1.1]), 0.9);
-        assert_eq!(median(&[1.0, 0.5, 0.75, 0.25]), 0.625);
+        assert_eq!(median(vec![0.9, 0.7, 1.1]), Some(0.9));
+        assert_eq!(median(vec![1.0, 0.5, 0.75, 0.25]), Some(0.625));
+        assert_eq!(median(Vec::new()), None);
     }
 }
